@@ -1,0 +1,1 @@
+"""Command handlers, the composition root and the `billing` command line."""

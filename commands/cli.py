@@ -1,0 +1,193 @@
+"""The `billing` command line (CONTRACT.md §5).
+
+Exit status: 0 success; 1 the command ran but found a problem (inputs rejected);
+2 usage error, unreadable input or unusable store, with one line on stderr and no
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from commands import render
+from commands.bootstrap import Engine, open_engine
+from commands.settings import Settings
+from engine.errors import REASON_CODES, SettingsError, StoreError
+from engine.instants import parse_period
+from projections.queries import Scope
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command-line mistake; the message is shown as is."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits with 2 too, but prints usage
+        raise UsageError(message)
+
+
+def _period(text: str) -> str:
+    try:
+        parse_period(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+_STORE_HELP = "store URL: sqlite:///PATH, memory:// (default: $BILLING_STORE or sqlite:///billing.db)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="billing", description="Event-sourced billing for cloud partner programmes.")
+    parser.add_argument("--store", help=_STORE_HELP)
+    # The global option is accepted after the command too (`billing bills --store …`).
+    common = _Parser(add_help=False)
+    common.add_argument("--store", default=argparse.SUPPRESS, help=_STORE_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser = _with_parents(commands.add_parser, [common])
+
+    ingest = commands.add_parser("ingest", help="record the events of JSON Lines files ('-' for stdin)")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--json", action="store_true", help="print counts as JSON")
+    ingest.add_argument("--batch-size", type=int, default=5000, help=argparse.SUPPRESS)
+
+    rejected = commands.add_parser("rejected", help="list kept rejections, or judge them again")
+    rejected.add_argument("--reason", choices=REASON_CODES, metavar="CODE", help="only this reason code")
+    rejected.add_argument("--retry", action="store_true", help="judge every pending rejection again")
+    rejected.add_argument("--json", action="store_true")
+
+    bills = commands.add_parser("bills", help="customers' bills for a period")
+    bills.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    bills.add_argument("--customer", metavar="ID")
+    bills.add_argument("--json", action="store_true")
+
+    customers = commands.add_parser("customers", help="a partner's customer dashboard for a period")
+    customers.add_argument("--partner", required=True, metavar="ID")
+    customers.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    customers.add_argument("--account-manager", metavar="ID")
+    customers.add_argument("--reseller", metavar="ID")
+    customers.add_argument("--json", action="store_true")
+
+    performance = commands.add_parser("performance", help="a partner's performance for a period")
+    performance.add_argument("--partner", required=True, metavar="ID")
+    performance.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    performance.add_argument("--json", action="store_true")
+
+    demo = commands.add_parser("demo", help="write a month of sample events, ingest them, show dashboards")
+    demo.add_argument("--out", default="billing-demo.jsonl", help="where to write the events")
+    demo.add_argument("--customers", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--period", type=_period, default="2026-10", metavar="YYYY-MM")
+    return parser
+
+
+def _with_parents(add_parser, parents):
+    def add(name: str, **kwargs):
+        return add_parser(name, parents=parents, **kwargs)
+
+    return add
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        settings = Settings.from_environment(store_url=args.store)
+        return _COMMANDS[args.command](args, settings)
+    except UsageError as error:
+        return _fail(f"usage: {error} (see `billing --help`)")
+    except (SettingsError, StoreError, OSError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted; batches already committed stay recorded")
+
+
+def _fail(message: str) -> int:
+    print(f"billing: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.ingest import check_readable, ingest_streams, open_inputs
+    from commands.progress import byte_progress
+
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    check_readable(args.files)
+    with open_engine(settings, create=True) as engine, byte_progress(args.files) as progress:
+        counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
+    _print_json(counts) if args.json else print(render.counts(counts))
+    return EXIT_PROBLEM if counts.rejected else EXIT_OK
+
+
+def _rejected(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.ingest import retry_rejections
+
+    with open_engine(settings, create=False) as engine:
+        if args.retry:
+            counts = retry_rejections(engine, args.reason)
+            _print_json(counts) if args.json else print(render.counts(counts))
+            return EXIT_PROBLEM if counts.rejected else EXIT_OK
+        rows = engine.ledger.recorder.select_rejections(reason=args.reason)
+    if args.json:
+        _print_json({"rejected": [render.rejection_json(row) for row in rows]})
+    else:
+        print(render.rejections(rows))
+    return EXIT_OK
+
+
+def _with_engine(show: Callable[[Engine, argparse.Namespace], object], table: Callable[[object], str]):
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        with open_engine(settings, create=False) as engine:
+            result = show(engine, args)
+        _print_json(result) if args.json else print(table(result))
+        return EXIT_OK
+
+    return run
+
+
+def _bills(engine: Engine, args: argparse.Namespace) -> object:
+    from commands.queries import bills
+
+    return {"period": args.period, "bills": bills(engine, args.period, args.customer)}
+
+
+def _customers(engine: Engine, args: argparse.Namespace) -> object:
+    from commands.queries import customer_counts
+
+    scope = Scope(account_manager_id=args.account_manager, indirect_partner_id=args.reseller)
+    return customer_counts(engine, args.partner, args.period, scope)
+
+
+def _performance(engine: Engine, args: argparse.Namespace) -> object:
+    from commands.queries import performance
+
+    return performance(engine, args.partner, args.period)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.demo import run_demo
+
+    return run_demo(settings, args.out, args.customers, args.seed, args.period)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "ingest": _ingest,
+    "rejected": _rejected,
+    "bills": _with_engine(_bills, render.bills),
+    "customers": _with_engine(_customers, render.customer_counts),
+    "performance": _with_engine(_performance, render.performance),
+    "demo": _demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Ingest handler: JSON Lines in, recorded batches out (one transaction per batch)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from commands.bootstrap import Engine
+from engine.ledger import InboundLine
+from schemas.views import IngestCounts
+
+BATCH_SIZE = 5_000
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_json_lines(stream: BinaryIO, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The non-blank lines of a JSON Lines stream, without end-of-line, `\\r` or BOM."""
+    for raw in stream:
+        if progress is not None:
+            progress(len(raw))
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if line.strip():
+            yield line
+
+
+def batched(lines: Iterable[bytes], size: int = BATCH_SIZE) -> Iterator[list[InboundLine]]:
+    batch: list[InboundLine] = []
+    for line in lines:
+        batch.append(InboundLine(line))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_readable(paths: list[str]) -> None:
+    """Fails before anything is recorded if one of the inputs can't be read."""
+    for path in paths:
+        if path == "-":
+            continue
+        file = Path(path)
+        if not file.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        if not file.is_file():
+            raise IsADirectoryError(f"{path}: not a file")
+        with file.open("rb"):
+            pass
+
+
+def ingest_streams(
+    engine: Engine,
+    streams: Iterable[BinaryIO],
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> IngestCounts:
+    """Records every line of the streams, batch by batch, views included."""
+    total = IngestCounts()
+    for stream in streams:
+        for batch in batched(read_json_lines(stream, progress), batch_size):
+            counts = engine.ledger.record_batch(batch, engine.projection).counts
+            total.accepted += counts.accepted
+            total.duplicates += counts.duplicates
+            total.rejected += counts.rejected
+    return total
+
+
+def open_inputs(paths: list[str]) -> Iterator[BinaryIO]:
+    for path in paths:
+        if path == "-":
+            yield sys.stdin.buffer
+        else:
+            with open(path, "rb") as stream:
+                yield stream
+
+
+def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int = BATCH_SIZE) -> IngestCounts:
+    """Judges every kept, not yet accepted rejection again, in arrival order."""
+    pending = engine.ledger.recorder.select_rejections(reason=reason, pending_only=True)
+    total = IngestCounts()
+    for start in range(0, len(pending), batch_size):
+        lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
+        counts = engine.ledger.record_batch(lines, engine.projection).counts
+        total.accepted += counts.accepted
+        total.duplicates += counts.duplicates
+        total.rejected += counts.rejected
+    return total

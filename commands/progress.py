@@ -1,0 +1,36 @@
+"""Progress on long work, on stderr, only where a person is watching (a terminal)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+
+def _watching() -> bool:
+    return sys.stderr.isatty() or os.environ.get("BILLING_PROGRESS") == "1"
+
+
+@contextmanager
+def byte_progress(paths: list[str], description: str = "ingest") -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the bytes of the input files (unknown total for stdin)."""
+    if not _watching():
+        yield None
+        return
+    sizes = [os.path.getsize(path) for path in paths if path != "-"]
+    total = sum(sizes) if len(sizes) == len(paths) else None
+    with tqdm(total=total, unit="B", unit_scale=True, desc=description, file=sys.stderr, leave=False) as bar:
+        yield bar.update
+
+
+@contextmanager
+def count_progress(total: int | None, description: str, unit: str = "event") -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over a count of items."""
+    if not _watching():
+        yield None
+        return
+    with tqdm(total=total, unit=unit, unit_scale=True, desc=description, file=sys.stderr, leave=False) as bar:
+        yield bar.update

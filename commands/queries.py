@@ -1,0 +1,43 @@
+"""Read handlers: the three views of CONTRACT.md §4 from the live view tables."""
+
+from __future__ import annotations
+
+from commands.bootstrap import Engine
+from projections.queries import PeriodBounds, Scope, build_bills, count_customers, tally_performance
+from schemas.views import Bill, CustomerCounts, Performance
+
+
+def _fresh(engine: Engine) -> None:
+    # Ingest folds the views in its own transaction, so they are behind the log only
+    # when events were recorded without them (a store written by an older version).
+    if engine.projection.is_behind(engine.ledger):
+        engine.projection.catch_up(engine.ledger)
+
+
+def bills(engine: Engine, period: str, customer_id: str | None = None) -> list[Bill]:
+    _fresh(engine)
+    rows, currencies = engine.projection.view.bill_line_rows(period, customer_id)
+    return build_bills(period, rows, currencies, engine.rules.minor_digits)
+
+
+def period_bounds(engine: Engine, period: str) -> PeriodBounds:
+    calendar = engine.rules.calendar
+    return PeriodBounds(period, calendar.quarter_start(period), calendar.period_end(period))
+
+
+def customer_counts(engine: Engine, partner_id: str, period: str, scope: Scope = Scope()) -> CustomerCounts:
+    _fresh(engine)
+    view = engine.projection.view
+    return count_customers(
+        partner_id,
+        period_bounds(engine, period),
+        view.association_rows(partner_id),
+        view.partner_charge_rows(partner_id, period),
+        scope,
+    )
+
+
+def performance(engine: Engine, partner_id: str, period: str) -> Performance:
+    _fresh(engine)
+    rows = engine.projection.view.partner_charge_rows(partner_id, period)
+    return tally_performance(partner_id, period, engine.rules.currency, rows, engine.rules.minor_digits)

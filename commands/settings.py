@@ -1,0 +1,34 @@
+"""Deployment settings, read once by the composition root (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_STORE = "sqlite:///billing.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a `billing` command needs to know about its deployment."""
+
+    store_url: str = DEFAULT_STORE
+    currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    kafka: str = "localhost:9092"
+    group: str = "billing"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
+        """Settings from BILLING_* variables, with command-line flags taking precedence."""
+        environ = os.environ if environ is None else environ
+        values = {
+            "store_url": environ.get("BILLING_STORE") or DEFAULT_STORE,
+            "currency": environ.get("BILLING_CURRENCY") or "CNY",
+            "timezone": environ.get("BILLING_TIMEZONE") or "Asia/Shanghai",
+            "kafka": environ.get("BILLING_KAFKA") or "localhost:9092",
+            "group": environ.get("BILLING_GROUP") or "billing",
+        }
+        values.update({key: value for key, value in overrides.items() if value})
+        return cls(**values)

@@ -1,0 +1,1 @@
+"""The engine: event store, money rules, periods, rating, association and discount state."""

@@ -1,0 +1,246 @@
+"""The ledger: an eventsourcing Application that records batches of inbound lines.
+
+One batch is one write transaction: look up taken `(source, id)` pairs, load the
+states of the batch's customers, judge and decide every line in order, append the
+recorded events, remember their pairs and the new states, keep the rejections, and
+(through the projector handed in by the composition root) fold the views with their
+tracking position. Either all of it is committed or none of it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import msgspec
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+from engine.customer import CustomerState, evolve
+from engine.decide import Rules, check_currency, decide
+from engine.errors import Reason, Rejected
+from engine.judge import Candidate, Rejection, canonical_identity, judge_line
+from engine.mapper import decode_event
+from engine.store.rows import PendingRejection
+from schemas.recorded import RecordedEvent
+from schemas.views import IngestCounts
+
+_STATE_ENCODER = msgspec.msgpack.Encoder()
+_STATE_DECODER = msgspec.msgpack.Decoder(CustomerState)
+_CONFLICT_RETRIES = 5
+
+
+@dataclass(slots=True)
+class InboundLine:
+    """One input as received: its bytes, where it came from, and which kept
+    rejection it re-judges (for `rejected --retry`)."""
+
+    raw: bytes
+    origin: str | None = None
+    retry_of: int | None = None
+
+
+@dataclass(slots=True)
+class KeptRejection:
+    """A rejection decided in a batch, for callers that pass it on (the Kafka topic)."""
+
+    line: InboundLine
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What a recorded batch did."""
+
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    recorded: list[tuple[int, RecordedEvent]] = field(default_factory=list)
+    rejections: list[KeptRejection] = field(default_factory=list)
+
+
+class Projector(Protocol):
+    """Folds newly recorded events into views inside the ledger's write transaction."""
+
+    def project_in(self, cursor: Any, ledger: Ledger, recorded: list[tuple[int, RecordedEvent]]) -> None: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger(Application):
+    """The append-only event store of the billing engine."""
+
+    name = "BillingLedger"
+
+    def __init__(self, env: dict[str, str], rules: Rules, clock: Callable[[], datetime] = utc_now):
+        super().__init__(env)
+        self.rules = rules
+        self.clock = clock
+        self._last_recorded_at = ""
+        # Decision states by customer, as of the last commit; any doubt clears it.
+        self._states: dict[str, CustomerState] = {}
+
+    def next_recorded_at(self) -> str:
+        """The recorded time of the next batch: RFC 3339 UTC, fixed width, never earlier
+        than the previous batch's (a clock stepping back must not reorder history)."""
+        stamp = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self._last_recorded_at = max(stamp, self._last_recorded_at)
+        return self._last_recorded_at
+
+    def record_batch(self, lines: Sequence[InboundLine], projector: Projector | None = None) -> BatchOutcome:
+        """Judges, decides and records one batch in one transaction."""
+        verdicts = [judge_line(line.raw) for line in lines]
+        for _attempt in range(_CONFLICT_RETRIES):
+            recorded_at = self.next_recorded_at()
+            try:
+                return self._record(lines, verdicts, recorded_at, projector)
+            except IntegrityError:
+                # Another writer appended to one of these customers' streams (or took a
+                # pair) since the states were read: read them again and re-decide.
+                self._states.clear()
+        raise RuntimeError(f"batch kept conflicting with other writers after {_CONFLICT_RETRIES} tries")
+
+    def _record(self, lines, verdicts, recorded_at, projector) -> BatchOutcome:
+        recorder = self.recorder
+        try:
+            with recorder.write_transaction() as c:
+                batch = _Batch(self, c, recorded_at)
+                batch.decide_all(lines, verdicts)
+                notification_ids = recorder.insert_events_in(
+                    c, [self.mapper.to_stored_event(event) for event in batch.events]
+                )
+                recorder.insert_taken_ids(
+                    c, [(e.source, e.id, n) for e, n in zip(batch.events, notification_ids, strict=True)]
+                )
+                recorder.upsert_customer_states(
+                    c,
+                    [(cid, batch.states[cid].version, _STATE_ENCODER.encode(batch.states[cid])) for cid in batch.touched],
+                )
+                recorder.insert_rejections(c, batch.new_rejections)
+                recorder.update_rejections(c, batch.still_rejected)
+                recorder.mark_rejections_accepted(c, batch.now_accepted)
+                batch.outcome.recorded = list(zip(notification_ids, batch.events, strict=True))
+                if projector is not None:
+                    projector.project_in(c, self, batch.outcome.recorded)
+        except BaseException:
+            self._states.clear()
+            raise
+        self._states.update(batch.states)
+        return batch.outcome
+
+    def load_states_in(self, c: Any, customer_ids: set[str]) -> dict[str, CustomerState]:
+        """States of these customers: from memory where known, else from the store."""
+        states = {cid: self._states[cid] for cid in customer_ids if cid in self._states}
+        missing = customer_ids - states.keys()
+        if missing:
+            stored = self.recorder.select_customer_states(c, missing)
+            for cid in missing:
+                row = stored.get(cid)
+                states[cid] = _STATE_DECODER.decode(row[1]) if row else CustomerState(customer_id=cid)
+        return states
+
+    def fact_of(self, c: Any, notification_id: int) -> bytes:
+        topic, state = self.recorder.select_state_of_notification(c, notification_id)
+        return bytes(decode_event(topic, state).fact)
+
+    def close(self) -> None:
+        self._states.clear()
+        super().close()
+
+
+class _Batch:
+    """The working state of one batch inside its transaction."""
+
+    def __init__(self, ledger: Ledger, cursor: Any, recorded_at: str):
+        self.ledger = ledger
+        self.cursor = cursor
+        self.recorded_at = recorded_at
+        self.outcome = BatchOutcome()
+        self.events: list[RecordedEvent] = []
+        self.states: dict[str, CustomerState] = {}
+        self.touched: list[str] = []
+        self.new_rejections: list[PendingRejection] = []
+        self.still_rejected: list[tuple[int, str, str]] = []
+        self.now_accepted: list[tuple[int, str]] = []
+        self._accepted: dict[tuple[str, str], bytes] = {}
+
+    def decide_all(self, lines: Sequence[InboundLine], verdicts: list[Candidate | Rejection]) -> None:
+        candidates = [v for v in verdicts if isinstance(v, Candidate)]
+        self._taken = self.ledger.recorder.select_taken_ids(self.cursor, {c.pair for c in candidates})
+        customers = {c.customer_id for c in candidates if c.problem is None and c.data is not None}
+        self.states = self.ledger.load_states_in(self.cursor, customers)
+        touched: dict[str, None] = {}
+        for line, verdict in zip(lines, verdicts, strict=True):
+            if isinstance(verdict, Rejection):
+                self._reject(line, verdict.reason, verdict.message, verdict)
+                continue
+            try:
+                event = self._decide(verdict)
+            except Rejected as rejected:
+                self._reject(line, rejected.reason, rejected.message, verdict)
+                continue
+            if event is None:
+                self.outcome.counts.duplicates += 1
+                self._mark_accepted(line)
+                continue
+            evolve(self.states[verdict.customer_id], event)
+            self.events.append(event)
+            touched[verdict.customer_id] = None
+            self._accepted[verdict.pair] = verdict.fact
+            self.outcome.counts.accepted += 1
+            self._mark_accepted(line)
+        self.touched = list(touched)
+
+    def _decide(self, candidate: Candidate) -> RecordedEvent | None:
+        """The event to record, None for an exact duplicate, or `Rejected`."""
+        earlier = self._accepted.get(candidate.pair)
+        if earlier is None and candidate.pair in self._taken:
+            earlier = self.ledger.fact_of(self.cursor, self._taken[candidate.pair])
+        if earlier is not None:
+            _check_same_event(candidate, earlier)
+            return None
+        if candidate.problem is not None:
+            raise Rejected(Reason.INVALID_DATA, str(candidate.problem))
+        check_currency(candidate, self.ledger.rules)
+        state = self.states[candidate.customer_id]
+        return decide(state, candidate, self.ledger.rules, self.recorded_at)
+
+    def _reject(self, line: InboundLine, reason: Reason, message: str, verdict) -> None:
+        self.outcome.counts.rejected += 1
+        self.outcome.rejections.append(KeptRejection(line, reason.value, message))
+        if line.retry_of is not None:
+            self.still_rejected.append((line.retry_of, reason.value, message))
+            return
+        self.new_rejections.append(
+            PendingRejection(
+                arrived=self.recorded_at,
+                source=verdict.source,
+                id=verdict.id,
+                type=verdict.type,
+                reason=reason.value,
+                message=message,
+                raw=line.raw,
+                origin=line.origin,
+            )
+        )
+
+    def _mark_accepted(self, line: InboundLine) -> None:
+        if line.retry_of is not None:
+            self.now_accepted.append((line.retry_of, self.recorded_at))
+
+
+def _check_same_event(candidate: Candidate, earlier_fact: bytes) -> None:
+    """An exact duplicate passes; the same pair with other content is rejected."""
+    earlier = canonical_identity(earlier_fact)
+    now = canonical_identity(candidate.fact)
+    if earlier == now:
+        return
+    differs = [name for name, a, b in zip(("type", "time", "data"), earlier, now, strict=True) if a != b]
+    raise Rejected(
+        Reason.CONFLICTING_DUPLICATE,
+        f"{'/'.join(differs)}: event ({candidate.source!r}, {candidate.id!r}) was already "
+        f"recorded with a different {' and '.join(differs)}",
+    )

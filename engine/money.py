@@ -1,0 +1,93 @@
+"""Exact money: every amount is an integer count of 10⁻⁸ of the currency unit.
+
+CONTRACT.md §2 in arithmetic. Rounding modes are written out where they are used:
+half away from zero (Python's ROUND_HALF_UP) to 8 decimals, truncation toward zero to
+the currency's minor unit. No float ever touches an amount.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.errors import FieldError
+
+SCALE_DIGITS = 8
+SCALE = 10**SCALE_DIGITS
+
+_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,8})?")
+_LOOSE_NUMBER = re.compile(r"[+-]?[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_amount(field: str, text: str) -> int:
+    """Reads a contract amount string into units of 10⁻⁸, naming `field` if it is bad."""
+    if _AMOUNT.fullmatch(text):
+        negative = text.startswith("-")
+        whole, _, fraction = text.lstrip("-").partition(".")
+        units = int(whole) * SCALE + int(fraction.ljust(SCALE_DIGITS, "0"))
+        return -units if negative else units
+    raise FieldError(field, _why_not_an_amount(text))
+
+
+def _why_not_an_amount(text: str) -> str:
+    if text.strip() != text or not text:
+        return "must be a plain decimal string such as \"12.5\" (no spaces)"
+    if "e" in text.lower() and _LOOSE_NUMBER.fullmatch(text):
+        return "must be a plain decimal string: no exponent"
+    if not _LOOSE_NUMBER.fullmatch(text) or text in {".", "+", "-", "+.", "-."}:
+        return f"must be a plain decimal string such as \"12.5\", not {text!r}"
+    if text.startswith("+"):
+        return "must be a plain decimal string: no leading '+'"
+    whole, _, fraction = text.lstrip("-").partition(".")
+    if "." in text and not fraction:
+        return "must have digits after the decimal point"
+    if not whole:
+        return "must have digits before the decimal point"
+    if len(fraction) > SCALE_DIGITS:
+        return "at most 8 decimals"
+    if len(whole) > 15:
+        return "at most 15 digits before the decimal point"
+    return f"must be a plain decimal string, not {text!r}"
+
+
+def multiply_half_up(left_units: int, right_units: int) -> int:
+    """`left × right` for two 10⁻⁸ figures, rounded half away from zero to 10⁻⁸."""
+    return divide_half_up(left_units * right_units, SCALE)
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """Integer division rounding half away from zero (denominator > 0)."""
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if remainder * 2 >= denominator:
+        quotient += 1
+    return quotient if numerator >= 0 else -quotient
+
+
+def truncate_to_minor(units: int, minor_digits: int) -> int:
+    """Truncates toward zero to the currency's minor unit (still in 10⁻⁸ units)."""
+    step = 10 ** (SCALE_DIGITS - minor_digits)
+    kept = (abs(units) // step) * step
+    return kept if units >= 0 else -kept
+
+
+def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
+    """Writes a 10⁻⁸ figure with exactly `decimals` decimals; zero never has a sign.
+
+    `decimals` below 8 is only for figures already truncated to that many (settled
+    amounts); the dropped digits must be zero.
+    """
+    drop = SCALE_DIGITS - decimals
+    magnitude = abs(units)
+    if drop:
+        magnitude, rest = divmod(magnitude, 10**drop)
+        if rest:
+            raise ValueError(f"{units} has more than {decimals} decimals")
+    sign = "-" if units < 0 and magnitude else ""
+    if decimals == 0:
+        return f"{sign}{magnitude}"
+    whole, fraction = divmod(magnitude, 10**decimals)
+    return f"{sign}{whole}.{fraction:0{decimals}d}"
+
+
+def units_from_fixed8(text: str) -> int:
+    """Reads back a figure written by `format_units(…, 8)` (always exactly 8 decimals)."""
+    return int(text.replace(".", "", 1))

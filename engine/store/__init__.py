@@ -1,0 +1,1 @@
+"""Persistence of the ledger: eventsourcing recorders with the ledger's extra tables."""

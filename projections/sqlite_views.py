@@ -1,0 +1,161 @@
+"""The live views' SQLite tables: an eventsourcing tracking recorder with view rows.
+
+Rows and the tracking position are written with one cursor, in one transaction, so a
+restart resumes exactly where the views stopped. Sums are stored as decimal text of
+10⁻⁸ integers and added in Python: SQLite's INTEGER would silently turn into a float
+past 2⁶³, and these are money.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
+
+from projections.fold import AssociationRow, ViewDelta
+
+_CHUNK = 300
+
+
+class SQLiteBillingViews(SQLiteTrackingRecorder):
+    """Bill lines, partner charge tallies and association intervals, with tracking."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS view_bill_lines ("
+            "customer_id TEXT NOT NULL, period TEXT NOT NULL, service_type TEXT NOT NULL, "
+            "item_id TEXT NOT NULL, currency TEXT NOT NULL, sums TEXT NOT NULL, "
+            "PRIMARY KEY (period, customer_id, service_type, item_id)) WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS view_partner_charges ("
+            "partner_id TEXT NOT NULL, period TEXT NOT NULL, customer_id TEXT NOT NULL, "
+            "account_manager_id TEXT NOT NULL, indirect_partner_id TEXT NOT NULL, sums TEXT NOT NULL, "
+            "PRIMARY KEY (partner_id, period, customer_id, account_manager_id, indirect_partner_id)"
+            ") WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS view_associations ("
+            "customer_id TEXT NOT NULL, version INTEGER NOT NULL, partner_id TEXT NOT NULL, "
+            "start_at TEXT NOT NULL, end_at TEXT, customer_type TEXT NOT NULL, "
+            "account_manager_id TEXT, indirect_partner_id TEXT, "
+            "PRIMARY KEY (customer_id, version)) WITHOUT ROWID",
+            "CREATE INDEX IF NOT EXISTS view_associations_by_partner ON view_associations (partner_id)",
+        ]
+
+    def apply_in(self, c: SQLiteCursor, delta: ViewDelta, tracking: Tracking) -> None:
+        """Adds a batch's changes to the view rows and moves the tracking position."""
+        self._add_sums(
+            c,
+            "view_bill_lines",
+            ("period", "customer_id", "service_type", "item_id"),
+            {(k[1], k[0], k[2], k[3]): v for k, v in delta.bill_lines.items()},
+            extra=lambda key: (delta.bill_currencies[(key[1], key[0])],),
+            extra_columns=("currency",),
+        )
+        self._add_sums(
+            c,
+            "view_partner_charges",
+            ("partner_id", "period", "customer_id", "account_manager_id", "indirect_partner_id"),
+            delta.partner_charges,
+        )
+        for customer_id, end in delta.ended_associations.items():
+            c.execute(
+                "UPDATE view_associations SET end_at=? WHERE customer_id=? AND end_at IS NULL",
+                (end, customer_id),
+            )
+        c.executemany(
+            "INSERT INTO view_associations VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    row.customer_id,
+                    row.version,
+                    row.partner_id,
+                    row.start,
+                    row.end,
+                    row.customer_type,
+                    row.account_manager_id,
+                    row.indirect_partner_id,
+                )
+                for row in delta.new_associations
+            ],
+        )
+        self._insert_tracking(c, tracking)
+
+    def _add_sums(self, c, table, key_columns, additions, extra=None, extra_columns=()) -> None:
+        """Adds each row's sums to the stored ones (read, add in Python, upsert)."""
+        if not additions:
+            return
+        keys = list(additions)
+        width = len(key_columns)
+        existing: dict[tuple, list[int]] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            values = ",".join(f"({','.join('?' * width)})" for _ in chunk)
+            c.execute(
+                f"SELECT {', '.join(key_columns)}, sums FROM {table} "
+                f"WHERE ({', '.join(key_columns)}) IN (VALUES {values})",
+                [part for key in chunk for part in key],
+            )
+            existing.update({tuple(row[:width]): _sums(row[width]) for row in c.fetchall()})
+        rows = []
+        for key, sums in additions.items():
+            old = existing.get(key)
+            total = [a + b for a, b in zip(old, sums, strict=True)] if old else sums
+            rows.append((*key, *(extra(key) if extra else ()), ",".join(map(str, total))))
+        columns = (*key_columns, *extra_columns, "sums")
+        c.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({','.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET sums=excluded.sums",
+            rows,
+        )
+
+    def position(self, application_name: str) -> int:
+        """The last notification id folded into the views (0: none yet)."""
+        return self.max_tracking_id(application_name) or 0
+
+    def position_in(self, c: SQLiteCursor, application_name: str) -> int:
+        return self._max_tracking_id(application_name, c) or 0
+
+    # Queries: plain rows for projections.queries.
+
+    def bill_line_rows(self, period: str, customer_id: str | None = None) -> tuple[list, dict[str, str]]:
+        statement = "SELECT customer_id, service_type, item_id, currency, sums FROM view_bill_lines WHERE period=?"
+        params: list[str] = [period]
+        if customer_id is not None:
+            statement += " AND customer_id=?"
+            params.append(customer_id)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            rows = c.fetchall()
+        currencies = {row[0]: row[3] for row in rows}
+        return [(row[0], row[1], row[2], _sums(row[4])) for row in rows], currencies
+
+    def partner_charge_rows(self, partner_id: str, period: str) -> list[tuple[str, str, str, list[int]]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT customer_id, account_manager_id, indirect_partner_id, sums "
+                "FROM view_partner_charges WHERE partner_id=? AND period=?",
+                (partner_id, period),
+            )
+            return [(row[0], row[1], row[2], _sums(row[3])) for row in c.fetchall()]
+
+    def association_rows(self, partner_id: str) -> list[AssociationRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT customer_id, version, partner_id, start_at, end_at, customer_type, "
+                "account_manager_id, indirect_partner_id FROM view_associations WHERE partner_id=?",
+                (partner_id,),
+            )
+            return [AssociationRow(*row) for row in c.fetchall()]
+
+    def partner_ids(self, period: str, period_end: str) -> list[str]:
+        """Partners with a charge in the period or an association before its end."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT partner_id FROM view_partner_charges WHERE period=? "
+                "UNION SELECT partner_id FROM view_associations WHERE start_at<? ORDER BY 1",
+                (period, period_end),
+            )
+            return [row[0] for row in c.fetchall()]
+
+
+def _sums(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+

@@ -1,0 +1,1 @@
+"""Message types shared by every layer: inbound events, recorded events, view rows."""
