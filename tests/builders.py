@@ -1,0 +1,87 @@
+"""Builders of inbound CloudEvent lines for tests: valid by default, any field overridable."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+def event(type_: str, data: dict[str, Any], *, time: str = "2026-10-03T08:00:00+08:00",
+          id: str | None = None, source: str = "test/source", **envelope: Any) -> dict[str, Any]:
+    """A CloudEvent as a dict; `envelope` overrides or adds envelope attributes."""
+    body = {
+        "specversion": "1.0",
+        "id": id if id is not None else f"e-{next(_ids)}",
+        "source": source,
+        "type": type_,
+        "time": time,
+        "data": data,
+    }
+    body.update(envelope)
+    return body
+
+
+def line(body: dict[str, Any] | str) -> bytes:
+    """One JSON Lines line (no newline) from a dict, or a raw string as is."""
+    return body.encode() if isinstance(body, str) else json.dumps(body).encode()
+
+
+def associated(customer: str = "c-1", partner: str = "p-1", *, customer_type: str = "enterprise",
+               channel: str = "registration", **kwargs: Any) -> dict[str, Any]:
+    data = {"partner_id": partner, "customer_id": customer, "customer_type": customer_type, "channel": channel}
+    data.update(kwargs.pop("data", {}))
+    return event("customer.associated", data, **kwargs)
+
+
+def disassociated(customer: str = "c-1", partner: str = "p-1", **kwargs: Any) -> dict[str, Any]:
+    data = {"partner_id": partner, "customer_id": customer}
+    data.update(kwargs.pop("data", {}))
+    return event("customer.disassociated", data, **kwargs)
+
+
+def usage(customer: str = "c-1", *, quantity: str = "2", unit_price: str = "0.12345678",
+          service_type: str = "ECS", resource_id: str = "i-9", currency: str = "CNY", **kwargs: Any) -> dict[str, Any]:
+    data = {"customer_id": customer, "service_type": service_type, "resource_id": resource_id,
+            "quantity": quantity, "unit": "hour", "unit_price": unit_price, "currency": currency}
+    data.update(kwargs.pop("data", {}))
+    return event("usage.recorded", data, **kwargs)
+
+
+def order_paid(customer: str = "c-1", *, order_id: str = "o-1", amount: str = "100.00",
+               product_id: str = "pkg-1", service_type: str = "OBS", source_type: str = "0",
+               currency: str = "CNY", **kwargs: Any) -> dict[str, Any]:
+    data = {"order_id": order_id, "customer_id": customer, "product_id": product_id,
+            "service_type": service_type, "source_type": source_type, "amount": amount, "currency": currency}
+    data.update(kwargs.pop("data", {}))
+    return event("order.paid", data, **kwargs)
+
+
+def gift(customer: str = "c-1", **kwargs: Any) -> dict[str, Any]:
+    return order_paid(customer, order_id="", amount="0", source_type="1", **kwargs)
+
+
+def order_refunded(customer: str = "c-1", *, order_id: str = "o-1", amount: str = "10.00",
+                   currency: str = "CNY", **kwargs: Any) -> dict[str, Any]:
+    data = {"order_id": order_id, "customer_id": customer, "amount": amount, "currency": currency}
+    data.update(kwargs.pop("data", {}))
+    return event("order.refunded", data, **kwargs)
+
+
+def discount_granted(customer: str = "c-1", *, discount_id: str = "d-1", rate: str = "0.85",
+                     service_type: str = "*", valid_from: str = "2026-01-01T00:00:00+08:00",
+                     valid_to: str | None = None, kind: str = "business", **kwargs: Any) -> dict[str, Any]:
+    data = {"discount_id": discount_id, "customer_id": customer, "kind": kind,
+            "service_type": service_type, "rate": rate, "valid_from": valid_from}
+    if valid_to is not None:
+        data["valid_to"] = valid_to
+    data.update(kwargs.pop("data", {}))
+    return event("discount.granted", data, **kwargs)
+
+
+def discount_revoked(customer: str = "c-1", *, discount_id: str = "d-1", **kwargs: Any) -> dict[str, Any]:
+    data = {"discount_id": discount_id, "customer_id": customer}
+    data.update(kwargs.pop("data", {}))
+    return event("discount.revoked", data, **kwargs)

@@ -1,0 +1,49 @@
+"""Shared fixtures: engines on real SQLite files in temporary folders, or in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import pytest
+
+from commands.bootstrap import Engine, open_engine
+from commands.settings import Settings
+from engine.ledger import InboundLine
+from schemas.views import IngestCounts
+from tests.builders import line
+
+
+def record(engine: Engine, events: Iterable[dict | str | bytes], batch_size: int = 5000) -> IngestCounts:
+    """Records events (dicts, raw strings or bytes) through the ledger, views included."""
+    raws = [e if isinstance(e, bytes) else line(e) for e in events]
+    total = IngestCounts()
+    for start in range(0, len(raws), batch_size):
+        counts = engine.ledger.record_batch(
+            [InboundLine(raw) for raw in raws[start : start + batch_size]], engine.projection
+        ).counts
+        total.accepted += counts.accepted
+        total.duplicates += counts.duplicates
+        total.rejected += counts.rejected
+    return total
+
+
+@pytest.fixture
+def open_store(tmp_path) -> Iterator[Callable[..., Engine]]:
+    """Opens engines on SQLite files in a temporary folder (`memory=True` for memory://)."""
+    opened: list[Engine] = []
+
+    def _open(name: str = "billing.db", *, memory: bool = False, **settings: str) -> Engine:
+        url = "memory://" if memory else f"sqlite:///{tmp_path / name}"
+        engine = open_engine(Settings(store_url=url, **settings), create=True)
+        opened.append(engine)
+        return engine
+
+    yield _open
+    for engine in opened:
+        engine.close()
+
+
+@pytest.fixture
+def store(open_store) -> Engine:
+    """A fresh engine on a SQLite file (CNY, Asia/Shanghai)."""
+    return open_store()
