@@ -82,18 +82,22 @@ class SQLiteBillingViews(SQLiteTrackingRecorder):
         """Adds each row's sums to the stored ones (read, add in Python, upsert)."""
         if not additions:
             return
-        keys = list(additions)
-        width = len(key_columns)
         existing: dict[tuple, list[int]] = {}
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            values = ",".join(f"({','.join('?' * width)})" for _ in chunk)
-            c.execute(
-                f"SELECT {', '.join(key_columns)}, sums FROM {table} "
-                f"WHERE ({', '.join(key_columns)}) IN (VALUES {values})",
-                [part for key in chunk for part in key],
-            )
-            existing.update({tuple(row[:width]): _sums(row[width]) for row in c.fetchall()})
+        # Keys grouped by all but their last column, then `last IN (…)`: each query
+        # walks the primary key (a row-value IN list would not be indexed).
+        groups: dict[tuple, list[str]] = {}
+        for key in additions:
+            groups.setdefault(key[:-1], []).append(key[-1])
+        prefix = " AND ".join(f"{column}=?" for column in key_columns[:-1])
+        for head, lasts in groups.items():
+            for start in range(0, len(lasts), _CHUNK):
+                chunk = lasts[start : start + _CHUNK]
+                c.execute(
+                    f"SELECT {key_columns[-1]}, sums FROM {table} "
+                    f"WHERE {prefix} AND {key_columns[-1]} IN ({','.join('?' * len(chunk))})",
+                    [*head, *chunk],
+                )
+                existing.update({(*head, row[0]): _sums(row[1]) for row in c.fetchall()})
         rows = []
         for key, sums in additions.items():
             old = existing.get(key)

@@ -97,14 +97,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def select_taken_ids(self, c: SQLiteCursor, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The `(source, id)` pairs already recorded, with their notification ids."""
+        # Grouped by source so each query is `source=? AND id IN (…)`, which walks the
+        # primary key; a batch has few sources. (A row-value IN list is not indexed.)
+        ids_by_source: dict[str, list[str]] = {}
+        for source, event_id in pairs:
+            ids_by_source.setdefault(source, []).append(event_id)
         taken: dict[tuple[str, str], int] = {}
-        for chunk in _chunks(list(pairs), _CHUNK):
-            values = ",".join("(?,?)" for _ in chunk)
-            c.execute(
-                f"SELECT source, id, notification_id FROM event_ids WHERE (source, id) IN (VALUES {values})",
-                [part for pair in chunk for part in pair],
-            )
-            taken.update({(row[0], row[1]): row[2] for row in c.fetchall()})
+        for source, ids in ids_by_source.items():
+            for chunk in _chunks(ids, _CHUNK):
+                c.execute(
+                    "SELECT id, notification_id FROM event_ids "
+                    f"WHERE source=? AND id IN ({','.join('?' * len(chunk))})",
+                    [source, *chunk],
+                )
+                taken.update({(source, row[0]): row[1] for row in c.fetchall()})
         return taken
 
     def insert_taken_ids(self, c: SQLiteCursor, rows: list[tuple[str, str, int]]) -> None:
