@@ -17,7 +17,7 @@ from commands import render
 from commands.bootstrap import Engine, open_engine
 from commands.settings import Settings
 from engine.errors import REASON_CODES, SettingsError, StoreError
-from engine.instants import parse_period
+from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
 from projections.queries import Scope
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -41,6 +41,13 @@ def _period(text: str) -> str:
 
 
 _STORE_HELP = "store URL: sqlite:///PATH, memory:// (default: $BILLING_STORE or sqlite:///billing.db)"
+
+
+def _moment(text: str) -> str:
+    try:
+        return recorded_time(parse_instant(text))
+    except InvalidTime as error:
+        raise argparse.ArgumentTypeError(f"--as-of: {error}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     performance.add_argument("--partner", required=True, metavar="ID")
     performance.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
     performance.add_argument("--json", action="store_true")
+
+    replay = commands.add_parser("replay", help="rebuild a period's views from the log, as known at a moment")
+    replay.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    replay.add_argument("--as-of", type=_moment, metavar="RFC3339", help="only events recorded at or before (default: now)")
+    replay.add_argument("--check", action="store_true", help="compare with the live views; exit 1 on a difference")
+    replay.add_argument("--json", action="store_true")
 
     demo = commands.add_parser("demo", help="write a month of sample events, ingest them, show dashboards")
     demo.add_argument("--out", default="billing-demo.jsonl", help="where to write the events")
@@ -174,6 +187,27 @@ def _performance(engine: Engine, args: argparse.Namespace) -> object:
     return performance(engine, args.partner, args.period)
 
 
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.progress import count_progress
+    from commands.queries import period_views, view_settings
+    from projections.replay import first_difference, replay_period, report
+
+    with open_engine(settings, create=False) as engine:
+        as_of = args.as_of or engine.ledger.now()
+        with count_progress(engine.ledger.recorder.max_notification_id() or 0, "replay") as progress:
+            views, _read = replay_period(engine.ledger, view_settings(engine, args.period), as_of, progress)
+        difference = first_difference(views, period_views(engine, args.period)) if args.check else None
+    result = report(views, as_of)
+    _print_json(result) if args.json else print(render.replay(result))
+    if args.check:
+        if difference is not None:
+            print(f"billing: replay differs from the live views: {difference}", file=sys.stderr)
+            return EXIT_PROBLEM
+        if not args.json:
+            print("check: the live views equal the replay")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from commands.demo import run_demo
 
@@ -186,6 +220,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "bills": _with_engine(_bills, render.bills),
     "customers": _with_engine(_customers, render.customer_counts),
     "performance": _with_engine(_performance, render.performance),
+    "replay": _replay,
     "demo": _demo,
 }
 

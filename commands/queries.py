@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commands.bootstrap import Engine
 from projections.queries import PeriodBounds, Scope, build_bills, count_customers, tally_performance
+from projections.replay import PeriodViews, ViewSettings
 from schemas.views import Bill, CustomerCounts, Performance
 
 
@@ -41,3 +42,20 @@ def performance(engine: Engine, partner_id: str, period: str) -> Performance:
     _fresh(engine)
     rows = engine.projection.view.partner_charge_rows(partner_id, period)
     return tally_performance(partner_id, period, engine.rules.currency, rows, engine.rules.minor_digits)
+
+
+def view_settings(engine: Engine, period: str) -> ViewSettings:
+    return ViewSettings(period_bounds(engine, period), engine.rules.currency, engine.rules.minor_digits)
+
+
+def period_views(engine: Engine, period: str) -> PeriodViews:
+    """Every live view of a period, partners chosen as replay chooses them."""
+    _fresh(engine)
+    bounds = period_bounds(engine, period)
+    partners = engine.projection.view.partner_ids(period, bounds.end)
+    return PeriodViews(
+        period=period,
+        bills=bills(engine, period),
+        customers=[customer_counts(engine, partner, period) for partner in partners],
+        performance=[performance(engine, partner, period) for partner in partners],
+    )

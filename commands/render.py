@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.money import format_units, units_from_fixed8
 from engine.store.rows import RejectionRow
 from schemas.views import Bill, CustomerCounts, IngestCounts, Performance
 
@@ -112,3 +113,16 @@ def performance(result: Performance) -> str:
             )
         )
     return "\n\n".join(parts)
+
+
+def replay(result) -> str:
+    payable = sum(units_from_fixed8(b.payable_amount) for b in result.bills)
+    return (
+        f"Replay of {result.period} as known at {result.as_of}\n"
+        + table(
+            ["view", "records"],
+            [("bills", len(result.bills)), ("partners (customer counts)", len(result.customers)),
+             ("partners (performance)", len(result.performance))],
+        )
+        + f"\npayable on bills: {format_units(payable)}\ndigest: {result.digest}"
+    )

@@ -89,6 +89,14 @@ def format_instant(instant: Instant) -> str:
     return f"{text}.{fraction}Z" if fraction else f"{text}Z"
 
 
+def recorded_time(instant: Instant) -> str:
+    """The instant in the fixed-width form of recorded times (RFC 3339 UTC, exactly six
+    decimals), which sort as text; digits beyond microseconds are dropped."""
+    moment = _EPOCH_0001 + timedelta(seconds=instant_seconds(instant))
+    micros = (instant[_KEY_DIGITS + 1 :] + "000000")[:6]
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{micros}Z"
+
+
 class BillingCalendar:
     """Periods (calendar months) and their bounds in the billing time zone."""
 

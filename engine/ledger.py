@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
+from engine.instants import instant_from_datetime, recorded_time
 from engine.judge import Candidate, Rejection, canonical_identity, judge_line
 from engine.mapper import decode_event
 from engine.store.rows import PendingRejection
@@ -83,31 +84,35 @@ class Ledger(Application):
         # Decision states by customer, as of the last commit; any doubt clears it.
         self._states: dict[str, CustomerState] = {}
 
+    def now(self) -> str:
+        """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
+        return recorded_time(instant_from_datetime(self.clock()))
+
     def next_recorded_at(self) -> str:
         """The recorded time of the next batch: RFC 3339 UTC, fixed width, never earlier
         than the previous batch's (a clock stepping back must not reorder history)."""
-        stamp = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        self._last_recorded_at = max(stamp, self._last_recorded_at)
+        self._last_recorded_at = max(self.now(), self._last_recorded_at)
         return self._last_recorded_at
 
     def record_batch(self, lines: Sequence[InboundLine], projector: Projector | None = None) -> BatchOutcome:
         """Judges, decides and records one batch in one transaction."""
         verdicts = [judge_line(line.raw) for line in lines]
         for _attempt in range(_CONFLICT_RETRIES):
-            recorded_at = self.next_recorded_at()
             try:
-                return self._record(lines, verdicts, recorded_at, projector)
+                return self._record(lines, verdicts, projector)
             except IntegrityError:
                 # Another writer appended to one of these customers' streams (or took a
                 # pair) since the states were read: read them again and re-decide.
                 self._states.clear()
         raise RuntimeError(f"batch kept conflicting with other writers after {_CONFLICT_RETRIES} tries")
 
-    def _record(self, lines, verdicts, recorded_at, projector) -> BatchOutcome:
+    def _record(self, lines, verdicts, projector) -> BatchOutcome:
         recorder = self.recorder
         try:
             with recorder.write_transaction() as c:
-                batch = _Batch(self, c, recorded_at)
+                # Stamped once the write lock is held, so recorded times follow the
+                # order in which batches commit, across processes too.
+                batch = _Batch(self, c, self.next_recorded_at())
                 batch.decide_all(lines, verdicts)
                 notification_ids = recorder.insert_events_in(
                     c, [self.mapper.to_stored_event(event) for event in batch.events]

@@ -46,6 +46,9 @@ class ViewDelta:
     new_associations: list[AssociationRow] = field(default_factory=list)
     # Ends of associations opened before this batch, by customer (at most one is open).
     ended_associations: dict[str, str] = field(default_factory=dict)
+    # Only charges of this period are kept (replay of one period); None keeps all.
+    period: str | None = None
+    _open_here: dict[str, AssociationRow] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.bill_lines or self.partner_charges or self.new_associations or self.ended_associations)
@@ -54,22 +57,28 @@ class ViewDelta:
         if isinstance(event, ChargeRecorded):
             self._add_charge(event)
         elif isinstance(event, CustomerAssociated):
-            self.new_associations.append(
-                AssociationRow(
-                    event.customer_id,
-                    event.originator_version,
-                    event.partner_id,
-                    event.at,
-                    None,
-                    event.customer_type,
-                    event.account_manager_id,
-                    event.indirect_partner_id,
-                )
+            row = AssociationRow(
+                event.customer_id,
+                event.originator_version,
+                event.partner_id,
+                event.at,
+                None,
+                event.customer_type,
+                event.account_manager_id,
+                event.indirect_partner_id,
             )
+            self.new_associations.append(row)
+            self._open_here[event.customer_id] = row
         elif isinstance(event, CustomerDisassociated):
-            self._end_association(event.customer_id, event.at)
+            row = self._open_here.pop(event.customer_id, None)
+            if row is not None:
+                row.end = event.at
+            else:
+                self.ended_associations[event.customer_id] = event.at
 
     def _add_charge(self, charge: ChargeRecorded) -> None:
+        if self.period is not None and charge.period != self.period:
+            return
         figures = (
             units_from_fixed8(charge.list_amount),
             units_from_fixed8(charge.discount_amount),
@@ -102,14 +111,6 @@ class ViewDelta:
         tally[P_CHARGES] += 1
         if figures[PAYABLE] > 0:
             tally[P_POSITIVE] += 1
-
-    def _end_association(self, customer_id: str, end: str) -> None:
-        for row in reversed(self.new_associations):
-            if row.customer_id == customer_id:
-                row.end = end
-                return
-        self.ended_associations[customer_id] = end
-
 
 def fold(events: list[RecordedEvent]) -> ViewDelta:
     """The view changes of a sequence of recorded events, in log order."""
