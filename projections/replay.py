@@ -58,6 +58,7 @@ def replay_period(
     settings: ViewSettings,
     as_of: str,
     progress: Callable[[int], None] | None = None,
+    chunk: int = READ_CHUNK,
 ) -> tuple[PeriodViews, int]:
     """The period's views from events recorded at or before `as_of` (a recorded-time
     string), and how many events were read."""
@@ -65,7 +66,7 @@ def replay_period(
     read = 0
     after = 0
     while True:
-        notifications = ledger.recorder.select_notifications(start=after, limit=READ_CHUNK, inclusive_of_start=False)
+        notifications = ledger.recorder.select_notifications(start=after, limit=chunk, inclusive_of_start=False)
         if not notifications:
             break
         for notification in notifications:
