@@ -35,12 +35,17 @@ _CONFLICT_RETRIES = 5
 
 @dataclass(slots=True)
 class InboundLine:
-    """One input as received: its bytes, where it came from, and which kept
-    rejection it re-judges (for `rejected --retry`)."""
+    """One input as received: its bytes, where it came from (a Kafka topic,
+    partition and offset), and which kept rejection it re-judges (`rejected --retry`)."""
 
     raw: bytes
-    origin: str | None = None
+    position: tuple[str, int, int] | None = None
     retry_of: int | None = None
+
+    @property
+    def origin(self) -> str | None:
+        """A stable name of where the line came from, so a redelivery is kept once."""
+        return None if self.position is None else "kafka:{}:{}:{}".format(*self.position)
 
 
 @dataclass(slots=True)
@@ -57,6 +62,8 @@ class BatchOutcome:
     """What a recorded batch did."""
 
     counts: IngestCounts = field(default_factory=IngestCounts)
+    # Lines whose Kafka position the store had already recorded: skipped, not counted.
+    redelivered: int = 0
     recorded: list[tuple[int, RecordedEvent]] = field(default_factory=list)
     rejections: list[KeptRejection] = field(default_factory=list)
 
@@ -113,6 +120,7 @@ class Ledger(Application):
                 # Stamped once the write lock is held, so recorded times follow the
                 # order in which batches commit, across processes too.
                 batch = _Batch(self, c, self.next_recorded_at())
+                lines, verdicts, positions = self._skip_redelivered(c, lines, verdicts, batch.outcome)
                 batch.decide_all(lines, verdicts)
                 notification_ids = recorder.insert_events_in(
                     c, [self.mapper.to_stored_event(event) for event in batch.events]
@@ -127,6 +135,7 @@ class Ledger(Application):
                 recorder.insert_rejections(c, batch.new_rejections)
                 recorder.update_rejections(c, batch.still_rejected)
                 recorder.mark_rejections_accepted(c, batch.now_accepted)
+                recorder.upsert_positions(c, positions)
                 batch.outcome.recorded = list(zip(notification_ids, batch.events, strict=True))
                 if projector is not None:
                     projector.project_in(c, self, batch.outcome.recorded)
@@ -135,6 +144,30 @@ class Ledger(Application):
             raise
         self._states.update(batch.states)
         return batch.outcome
+
+    def _skip_redelivered(self, c, lines, verdicts, outcome: BatchOutcome):
+        """Drops lines at Kafka positions this store already recorded; returns the rest
+        and the next position of each partition, to be committed with the batch."""
+        partitions = {line.position[:2] for line in lines if line.position is not None}
+        if not partitions:
+            return lines, verdicts, {}
+        next_offsets = self.recorder.select_positions(c, partitions)
+        kept_lines, kept_verdicts = [], []
+        for line, verdict in zip(lines, verdicts, strict=True):
+            if line.position is not None:
+                topic, partition, offset = line.position
+                if offset < next_offsets.get((topic, partition), 0):
+                    outcome.redelivered += 1
+                    continue
+                next_offsets[(topic, partition)] = offset + 1
+            kept_lines.append(line)
+            kept_verdicts.append(verdict)
+        return kept_lines, kept_verdicts, next_offsets
+
+    def stored_positions(self, partitions: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The next Kafka offset to read of each partition, as committed with the events."""
+        with self.recorder.read_transaction() as c:
+            return self.recorder.select_positions(c, partitions)
 
     def load_states_in(self, c: Any, customer_ids: set[str]) -> dict[str, CustomerState]:
         """States of these customers: from memory where known, else from the store."""

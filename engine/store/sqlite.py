@@ -44,6 +44,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "seq INTEGER PRIMARY KEY AUTOINCREMENT, arrived TEXT NOT NULL, "
             "source TEXT, id TEXT, type TEXT, reason TEXT NOT NULL, message TEXT NOT NULL, "
             "raw BLOB NOT NULL, accepted TEXT, origin TEXT UNIQUE)",
+            "CREATE TABLE IF NOT EXISTS consumer_positions ("
+            "topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL, "
+            "PRIMARY KEY (topic, partition)) WITHOUT ROWID",
         ]
 
     @contextmanager
@@ -187,6 +190,25 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def max_notification_id_in(self, c: SQLiteCursor) -> int:
         return self._max_notification_id(c) or 0
+
+    def select_positions(self, c: SQLiteCursor, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The next offset to read of each (topic, partition) recorded so far."""
+        positions: dict[tuple[str, int], int] = {}
+        for topic, partition in partitions:
+            c.execute(
+                "SELECT next_offset FROM consumer_positions WHERE topic=? AND partition=?", (topic, partition)
+            )
+            row = c.fetchone()
+            if row is not None:
+                positions[(topic, partition)] = row[0]
+        return positions
+
+    def upsert_positions(self, c: SQLiteCursor, positions: dict[tuple[str, int], int]) -> None:
+        c.executemany(
+            "INSERT INTO consumer_positions VALUES (?,?,?) ON CONFLICT (topic, partition) "
+            "DO UPDATE SET next_offset=excluded.next_offset",
+            [(topic, partition, offset) for (topic, partition), offset in positions.items()],
+        )
 
     def count_events(self) -> int:
         with self.read_transaction() as c:
