@@ -5,9 +5,12 @@ Nothing else in the code base opens a store or reads settings.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from engine.currencies import minor_unit_digits
 from engine.decide import Rules
@@ -47,6 +50,21 @@ def build_rules(settings: Settings) -> Rules:
     )
 
 
+def _check_is_billing_store(path: Path, url: str) -> None:
+    """Fails unless the file is a SQLite database holding a billing store."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as error:
+        raise StoreError(f"{url} is not a readable SQLite database ({error})") from None
+    missing = _BILLING_TABLES - names
+    if missing:
+        raise StoreError(f"{url} is not a billing store (no {', '.join(sorted(missing))} table)")
+
+
+_BILLING_TABLES = frozenset({"stored_events", "event_ids", "customer_states", "rejections", "tracking"})
+
+
 def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] = utc_now) -> Engine:
     """Opens the store; a read (create=False) of a store that does not exist fails."""
     rules = build_rules(settings)
@@ -57,11 +75,14 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         raise StoreError(f"store path {location.path} is not a file")
     if location.path is not None and create and not location.path.parent.exists():
         raise StoreError(f"cannot create the store: folder {location.path.parent} does not exist")
+    if not create and location.path is not None:
+        _check_is_billing_store(location.path, settings.store_url)
     env = {
         **location.persistence_env(),
         "ORIGINATOR_ID_TYPE": "text",
         "MAPPER_TOPIC": "engine.mapper:MsgspecMapper",
-        "CREATE_TABLE": "y",
+        # Reads never create: not the store, and not the tables in someone else's file.
+        "CREATE_TABLE": "y" if create else "n",
     }
     try:
         ledger = Ledger(env, rules, clock)

@@ -48,8 +48,8 @@ def check_readable(paths: list[str]) -> None:
         file = Path(path)
         if not file.exists():
             raise FileNotFoundError(f"{path}: no such file")
-        if not file.is_file():
-            raise IsADirectoryError(f"{path}: not a file")
+        if file.is_dir():
+            raise IsADirectoryError(f"{path}: is a folder, not a file")
         with file.open("rb"):
             pass
 

@@ -95,3 +95,29 @@ class IngestCounts(Struct):
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+
+
+class BillsListing(Struct):
+    """What `billing bills --json` prints: a period's bills, sorted by customer_id."""
+
+    period: str
+    bills: list[Bill]
+
+
+class RejectionEntry(Struct):
+    """One kept rejection as `billing rejected --json` lists it (null: not known)."""
+
+    source: str | None
+    id: str | None
+    type: str | None
+    reason: str
+    message: str
+    arrived: str
+    accepted: str | None
+    raw: str
+
+
+class RejectionList(Struct):
+    """What `billing rejected --json` prints: kept rejections in arrival order."""
+
+    rejected: list[RejectionEntry]
