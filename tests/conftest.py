@@ -47,3 +47,7 @@ def open_store(tmp_path) -> Iterator[Callable[..., Engine]]:
 def store(open_store) -> Engine:
     """A fresh engine on a SQLite file (CNY, Asia/Shanghai)."""
     return open_store()
+
+
+# A real PostgreSQL server for the session (BILLING_TEST_POSTGRES, or a throwaway one).
+from tests.postgres_server import postgres_dsn, postgres_fresh_dsn  # noqa: E402, F401
