@@ -34,6 +34,16 @@ from schemas.inbound import (
 _TYPED_DECODER = msgspec.json.Decoder(InboundEvent)
 _GENERIC_DECODER = msgspec.json.Decoder()
 
+MAX_NESTING = 128
+"""Arrays and objects nested deeper than this are "nested beyond reason" (CONTRACT.md §3).
+
+A fixed bound, not Python's recursion limit: the decoders' RecursionError depends on
+how deep the caller's stack is, so the same line could be accepted by one caller and
+fail in another (a later duplicate check, a replay reading it back).
+"""
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
 
 @dataclass(slots=True)
 class Rejection:
@@ -71,6 +81,8 @@ class Candidate:
 
 def judge_line(line: bytes) -> Candidate | Rejection:
     """Judges one line (without its end-of-line) as far as it can be without the store."""
+    if _nested_beyond_reason(line):
+        return Rejection(Reason.MALFORMED_JSON, f"JSON nested more than {MAX_NESTING} levels deep")
     try:
         event = _TYPED_DECODER.decode(line)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
@@ -83,6 +95,18 @@ def judge_line(line: bytes) -> Candidate | Rejection:
     candidate = Candidate(event.source, event.id, type_name, event.time, at, line, event.data, None, {})
     _check_meaning(candidate)
     return candidate
+
+
+def _nested_beyond_reason(line: bytes) -> bool:
+    # Two byte counts settle nearly every line; only a bracket-heavy one is scanned.
+    if line.count(b"[") + line.count(b"{") <= MAX_NESTING:
+        return False
+    depth = 0
+    for byte in _STRING.sub(b"", line).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_NESTING:
+            return True
+    return False
 
 
 def _judge_slowly(line: bytes) -> Candidate | Rejection:
