@@ -51,3 +51,6 @@ def store(open_store) -> Engine:
 
 # A real PostgreSQL server for the session (BILLING_TEST_POSTGRES, or a throwaway one).
 from tests.postgres_server import postgres_dsn, postgres_fresh_dsn  # noqa: E402, F401
+
+# A real Kafka-protocol broker for integration tests: $KAFKA_BOOTSTRAP, else an in-memory Tansu.
+from tests.kafka_broker import kafka_bootstrap  # noqa: E402, F401
