@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,7 @@ import msgspec
 
 from commands import render
 from commands.bootstrap import Engine, open_engine
+from commands.kafka_tools import KafkaToolError
 from commands.settings import Settings
 from engine.errors import REASON_CODES, SettingsError, StoreError
 from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
@@ -52,10 +54,14 @@ def _moment(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="billing", description="Event-sourced billing for cloud partner programmes.")
-    parser.add_argument("--store", help=_STORE_HELP)
-    # The global option is accepted after the command too (`billing bills --store …`).
+    # Global options, accepted after the command too (`billing bills --store …`).
     common = _Parser(add_help=False)
-    common.add_argument("--store", default=argparse.SUPPRESS, help=_STORE_HELP)
+    for parser_ in (parser, common):
+        default = None if parser_ is parser else argparse.SUPPRESS
+        parser_.add_argument("--store", default=default, help=_STORE_HELP)
+        parser_.add_argument("--kafka", default=default, metavar="HOST:PORT[,…]",
+                             help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)")
+        parser_.add_argument("--group", default=default, help="consumer group (default: $BILLING_GROUP or billing)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser = _with_parents(commands.add_parser, [common])
 
@@ -92,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--check", action="store_true", help="compare with the live views; exit 1 on a difference")
     replay.add_argument("--json", action="store_true")
 
+    commands.add_parser("serve", help="consume billing.events and publish the views (Kafka)")
+
+    publish = commands.add_parser("publish", help="send JSON Lines files to billing.events as they are")
+    publish.add_argument("files", nargs="+", metavar="FILE")
+
+    topics_ = commands.add_parser("topics", help="Kafka topic administration")
+    topic_commands = topics_.add_subparsers(dest="topics_command", required=True, parser_class=_Parser)
+    create = topic_commands.add_parser("create", help="create the engine's topics")
+    create.add_argument("--partitions", type=int, default=6)
+    create.add_argument("--replication-factor", type=int, default=1)
+
+    lag = commands.add_parser("lag", help="the consumer group's lag per partition of billing.events")
+    lag.add_argument("--json", action="store_true")
+
     demo = commands.add_parser("demo", help="write a month of sample events, ingest them, show dashboards")
     demo.add_argument("--out", default="billing-demo.jsonl", help="where to write the events")
     demo.add_argument("--customers", type=int, default=300)
@@ -110,11 +130,11 @@ def _with_parents(add_parser, parents):
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        settings = Settings.from_environment(store_url=args.store)
+        settings = Settings.from_environment(store_url=args.store, kafka=args.kafka, group=args.group)
         return _COMMANDS[args.command](args, settings)
     except UsageError as error:
         return _fail(f"usage: {error} (see `billing --help`)")
-    except (SettingsError, StoreError, OSError) as error:
+    except (SettingsError, StoreError, OSError, KafkaToolError) as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail("interrupted; batches already committed stay recorded")
@@ -208,6 +228,50 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.serve import run_serve
+
+    return run_serve(settings)
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.ingest import check_readable, open_inputs
+    from commands.kafka_tools import publish_files
+    from commands.progress import byte_progress
+
+    check_readable(args.files)
+    with byte_progress(args.files, "publish") as progress:
+        sent = publish_files(settings.kafka, open_inputs(args.files), progress=progress)
+    print(f"published: {sent}")
+    return EXIT_OK
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.kafka_tools import create_topics
+    from schemas import topics
+
+    if args.partitions < 1 or args.replication_factor < 1:
+        raise UsageError("--partitions and --replication-factor must be at least 1")
+    created = create_topics(settings.kafka, args.partitions, args.replication_factor)
+    for name in topics.ALL_TOPICS:
+        print(f"{name}: {'created' if name in created else 'exists'}")
+    return EXIT_OK
+
+
+def _lag(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.kafka_tools import consumer_lag
+
+    partitions = consumer_lag(settings.kafka, settings.group)
+    total = sum(p.lag for p in partitions)
+    if args.json:
+        _print_json({"lag": total, "partitions": [dataclasses.asdict(p) for p in partitions]})
+    else:
+        print(render.table(["topic", "partition", "committed", "end", "lag"],
+                           [(p.topic, p.partition, p.committed, p.end, p.lag) for p in partitions]))
+        print(f"total lag: {total}")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from commands.demo import run_demo
 
@@ -221,6 +285,10 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "customers": _with_engine(_customers, render.customer_counts),
     "performance": _with_engine(_performance, render.performance),
     "replay": _replay,
+    "serve": _serve,
+    "publish": _publish,
+    "topics": _topics,
+    "lag": _lag,
     "demo": _demo,
 }
 

@@ -149,6 +149,18 @@ class SQLiteBillingViews(SQLiteTrackingRecorder):
             )
             return [AssociationRow(*row) for row in c.fetchall()]
 
+    def partner_periods(self, partner_id: str, period_of) -> set[str]:
+        """The periods a partner has records in: charges, associations, disassociations."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT DISTINCT period FROM view_partner_charges WHERE partner_id=?", (partner_id,))
+            periods = {row[0] for row in c.fetchall()}
+            c.execute("SELECT start_at, end_at FROM view_associations WHERE partner_id=?", (partner_id,))
+            for start, end in c.fetchall():
+                periods.add(period_of(start))
+                if end is not None:
+                    periods.add(period_of(end))
+        return periods
+
     def partner_ids(self, period: str, period_end: str) -> list[str]:
         """Partners with a charge in the period or an association before its end."""
         with self.datastore.transaction(commit=False) as c:

@@ -195,6 +195,7 @@ def running_tansu(
     Usable on its own for a test that needs a broker of its own (a restart, say).
     """
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="tansu-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
     broker: TansuProcess | None = None
     for attempt in range(3):  # the free port may be taken before Tansu binds it
         broker = _launch(log_dir / f"tansu-{attempt}.log", free_loopback_port())

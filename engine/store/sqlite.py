@@ -210,6 +210,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             [(topic, partition, offset) for (topic, partition), offset in positions.items()],
         )
 
+    def select_kafka_rejections_after(self, seq: int, limit: int) -> list[RejectionRow]:
+        """Rejections of lines that came from Kafka, after a sequence number."""
+        with self.read_transaction() as c:
+            c.execute(
+                "SELECT seq, arrived, source, id, type, reason, message, raw, accepted FROM rejections "
+                "WHERE seq>? AND origin IS NOT NULL ORDER BY seq LIMIT ?",
+                (seq, limit),
+            )
+            return [RejectionRow(*row) for row in c.fetchall()]
+
     def count_events(self) -> int:
         with self.read_transaction() as c:
             c.execute(f"SELECT COUNT(*) FROM {self.events_table_name}")

@@ -1,0 +1,123 @@
+"""Publishes changed views and Kafka-borne rejections downstream, from the log.
+
+The publisher keeps its own positions in eventsourcing's tracking table
+(`published:views`, a notification id; `published:rejections`, a rejection number)
+and moves them only after the broker acknowledged every message up to them. After a
+crash it publishes again from the last position: each message is the whole current
+record (a bill, a partner's counts or performance), so a repeat is harmless and a
+consumer reading a topic from the beginning ends with the live views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import msgspec
+from eventsourcing.persistence import Tracking
+
+from commands import queries
+from commands.bootstrap import Engine
+from engine.mapper import decode_event
+from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ViewKey, changed_views
+from schemas import topics
+
+VIEWS_POSITION = "published:views"
+REJECTIONS_POSITION = "published:rejections"
+READ_CHUNK = 5_000
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One message to publish."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class PendingWork:
+    """Messages to publish, and the positions to record once they are acknowledged."""
+
+    messages: list[Outgoing]
+    positions: list[Tracking]
+
+
+Send = Callable[[list[Outgoing]], Awaitable[None]]
+
+
+class ViewPublisher:
+    """Turns what the log gained since the last publication into messages."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.tracking = engine.projection.view
+
+    def pending(self) -> PendingWork:
+        """What to publish: every view changed after the published position (a chunk
+        of the log at most), and Kafka-borne rejections not yet published."""
+        messages: list[Outgoing] = []
+        positions: list[Tracking] = []
+        after = self.tracking.max_tracking_id(VIEWS_POSITION) or 0
+        notifications = self.engine.ledger.recorder.select_notifications(
+            start=after, limit=READ_CHUNK, inclusive_of_start=False
+        )
+        if notifications:
+            events = [decode_event(n.topic, n.state) for n in notifications]
+            for key in sorted(self._keys_to_publish(events)):
+                messages.extend(self._view_messages(key))
+            positions.append(Tracking(VIEWS_POSITION, notifications[-1].id))
+        seq = self.tracking.max_tracking_id(REJECTIONS_POSITION) or 0
+        rejections = self.engine.ledger.recorder.select_kafka_rejections_after(seq, READ_CHUNK)
+        for row in rejections:
+            headers = {"reason": row.reason, "message": row.message}
+            messages.append(Outgoing(topics.EVENTS_REJECTED, None, bytes(row.raw), headers))
+        if rejections:
+            positions.append(Tracking(REJECTIONS_POSITION, rejections[-1].seq))
+        return PendingWork(messages, positions)
+
+    def _keys_to_publish(self, events: list) -> set[ViewKey]:
+        period_of = self.engine.rules.calendar.period_of
+        changed = changed_views(events, period_of)
+        keys = set(changed.keys)
+        for partner_id, earliest in changed.counts_from.items():
+            keys.update(
+                ViewKey(CUSTOMER_COUNTS, partner_id, period)
+                for period in self.tracking.partner_periods(partner_id, period_of)
+                if period >= earliest
+            )
+        return keys
+
+    def _view_messages(self, key: ViewKey) -> list[Outgoing]:
+        engine = self.engine
+        if key.kind == BILL:
+            return [
+                Outgoing(topics.BILLS, bill.customer_id.encode(), _ENCODER.encode(bill))
+                for bill in queries.bills(engine, key.period, key.key)
+            ]
+        if key.kind == CUSTOMER_COUNTS:
+            counts = queries.customer_counts(engine, key.key, key.period)
+            return [Outgoing(topics.CUSTOMER_COUNTS, key.key.encode(), _ENCODER.encode(counts))]
+        if key.kind == PERFORMANCE:
+            performance = queries.performance(engine, key.key, key.period)
+            return [Outgoing(topics.PERFORMANCE, key.key.encode(), _ENCODER.encode(performance))]
+        raise ValueError(f"unknown view kind {key.kind!r}")
+
+    def mark_published(self, positions: list[Tracking]) -> None:
+        for position in positions:
+            self.tracking.insert_tracking(position)
+
+    async def publish_pending(self, send: Send) -> int:
+        """Publishes until nothing is pending; returns how many messages were sent."""
+        sent = 0
+        while True:
+            work = await asyncio.to_thread(self.pending)
+            if not work.positions:
+                return sent
+            await send(work.messages)
+            await asyncio.to_thread(self.mark_published, work.positions)
+            sent += len(work.messages)

@@ -1,0 +1,167 @@
+"""`billing serve`: the FastStream app that consumes `billing.events` (CONTRACT.md §6).
+
+Exactly-once effect, in this order for every batch of records:
+1. record the batch through the same ledger as `billing ingest`, with each partition's
+   next offset committed in the same store transaction (a redelivered record below it
+   is skipped, so it is never counted or kept as a rejection twice);
+2. commit the offsets to the consumer group (for lag and tooling only: on partition
+   assignment the consumer seeks to the offsets the store holds);
+3. publish the changed views and the rejections, from the log (commands/publisher.py).
+A crash between any two steps loses nothing and counts nothing twice. A failure in
+step 1 stops the service (non-zero exit): later batches must not be recorded past a
+batch that was not.
+
+Built by a factory, so `faststream run commands.serve:create_app --factory` works too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker, Topic
+from faststream.kafka.annotations import Consumer
+
+from commands.bootstrap import Engine, open_engine
+from commands.publisher import Outgoing, ViewPublisher
+from commands.settings import Settings
+from engine.ledger import InboundLine
+from schemas import topics
+
+log = logging.getLogger("billing.serve")
+
+
+def _int_setting(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+class _SeekToStoredPositions(ConsumerRebalanceListener):
+    """On assignment, continue each partition where the store says, not the group."""
+
+    def __init__(self, service: BillingService):
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        engine = self.service.engine
+        consumer = self.service.consumer()
+        if engine is None or consumer is None or not assigned:
+            return
+        stored = await asyncio.to_thread(
+            engine.ledger.stored_positions, {(tp.topic, tp.partition) for tp in assigned}
+        )
+        for tp in assigned:
+            if (tp.topic, tp.partition) in stored:
+                consumer.seek(tp, stored[(tp.topic, tp.partition)])
+        log.info("assigned %s, continuing at %s", sorted(tp.partition for tp in assigned), stored)
+
+
+class BillingService:
+    """The consumer's handler with its engine and publisher."""
+
+    def __init__(self, settings: Settings, app: FastStream, broker: KafkaBroker):
+        self.settings = settings
+        self.app = app
+        self.broker = broker
+        self.engine: Engine | None = None
+        self.publisher: ViewPublisher | None = None
+        self.failed = False
+        self.subscriber = None
+
+    def consumer(self):
+        return getattr(self.subscriber, "consumer", None)
+
+    async def start(self) -> None:
+        self.engine = await asyncio.to_thread(open_engine, self.settings, create=True)
+        self.publisher = ViewPublisher(self.engine)
+
+    async def publish_backlog(self) -> None:
+        # Whatever a previous run (or `billing ingest`) recorded but did not publish.
+        await self.publisher.publish_pending(self.send)
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await asyncio.to_thread(self.engine.close)
+
+    async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+        if self.failed or not records:
+            return  # after a failure, nothing may be recorded past the failed batch
+        lines = [
+            InboundLine(record.value or b"", position=(record.topic, record.partition, record.offset))
+            for record in records
+        ]
+        try:
+            outcome = await asyncio.to_thread(self.engine.ledger.record_batch, lines, self.engine.projection)
+        except Exception:
+            self.failed = True
+            log.exception("recording a batch failed; stopping so that nothing is recorded past it")
+            self.app.exit()
+            raise
+        next_offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
+        await consumer.commit(next_offsets)
+        counts = outcome.counts
+        log.info(
+            "batch of %d: accepted %d, duplicates %d, rejected %d, redelivered %d",
+            len(records), counts.accepted, counts.duplicates, counts.rejected, outcome.redelivered,
+        )
+        await self.publisher.publish_pending(self.send)
+
+    async def send(self, messages: list[Outgoing]) -> None:
+        """Publishes messages and waits until the broker acknowledged every one."""
+        futures = [
+            await self.broker.publish(
+                message.value, message.topic, key=message.key, headers=message.headers, no_confirm=True
+            )
+            for message in messages
+        ]
+        await asyncio.gather(*futures)
+
+
+def _raw_records(message) -> tuple[ConsumerRecord, ...]:
+    # FastStream would parse each value as JSON; a bad line must reach the ledger as
+    # the bytes it was, to be judged and kept as a rejection.
+    return message.raw_message
+
+
+def create_app(settings: Settings | None = None) -> FastStream:
+    """The service: one broker, one batch subscriber, one engine opened at startup."""
+    settings = settings or Settings.from_environment()
+    broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False)
+    app = FastStream(broker)
+    service = BillingService(settings, app, broker)
+    subscriber = broker.subscriber(
+        Topic(topics.EVENTS, declare=False),
+        batch=True,
+        max_records=_int_setting("BILLING_KAFKA_MAX_RECORDS", 5000),
+        group_id=settings.group,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        listener=_SeekToStoredPositions(service),
+        decoder=_raw_records,
+        session_timeout_ms=_int_setting("BILLING_KAFKA_SESSION_TIMEOUT_MS", 10000),
+        heartbeat_interval_ms=_int_setting("BILLING_KAFKA_HEARTBEAT_MS", 3000),
+    )
+    service.subscriber = subscriber
+    subscriber(service.handle)
+    app.on_startup(service.start)
+    app.after_startup(service.publish_backlog)
+    app.on_shutdown(service.stop)
+    app.service = service
+    return app
+
+
+def run_serve(settings: Settings) -> int:
+    """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = create_app(settings)
+    asyncio.run(app.run())
+    return 1 if app.service.failed else 0

@@ -1,0 +1,9 @@
+"""Kafka topic names (CONTRACT.md §6)."""
+
+EVENTS = "billing.events"
+EVENTS_REJECTED = "billing.events.rejected"
+BILLS = "billing.bills"
+CUSTOMER_COUNTS = "billing.customer-counts"
+PERFORMANCE = "billing.performance"
+
+ALL_TOPICS = (EVENTS, EVENTS_REJECTED, BILLS, CUSTOMER_COUNTS, PERFORMANCE)

@@ -1,0 +1,115 @@
+"""Running `billing serve` as a subprocess against a real broker, and reading what it did."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+BILLING = str(Path(sys.executable).with_name("billing"))
+
+
+def billing_env(store: Path, bootstrap: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+    env.update(
+        BILLING_STORE=f"sqlite:///{store}",
+        BILLING_KAFKA=bootstrap,
+        # The test broker allows short sessions; a restart then rejoins in about a second.
+        BILLING_KAFKA_SESSION_TIMEOUT_MS="2000",
+        BILLING_KAFKA_HEARTBEAT_MS="500",
+        **extra,
+    )
+    return env
+
+
+def run_billing(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([BILLING, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen([BILLING, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout=timeout)
+
+
+def progressed_within(condition: Callable[[], bool], timeout: float) -> bool:
+    """Polls a condition for at most `timeout` seconds; True if it came to hold."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
+    """Polls a condition (progress, never a fixed sleep) until it holds or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
+
+
+def _query(store: Path, statement: str) -> list[tuple]:
+    if not store.exists():
+        return []
+    try:
+        with closing(sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as connection:
+            return connection.execute(statement).fetchall()
+    except sqlite3.OperationalError:
+        return []  # not created yet
+
+
+def consumed_offsets(store: Path) -> int:
+    """How many Kafka records the store has recorded (the sum of next offsets)."""
+    rows = _query(store, "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions")
+    return rows[0][0] if rows else 0
+
+
+def fully_published(store: Path) -> bool:
+    """True once the publisher's positions reached the end of the log and rejections."""
+    events = _query(store, "SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
+    rejected = _query(store, "SELECT COALESCE(MAX(seq), 0) FROM rejections WHERE origin IS NOT NULL")
+    tracked = dict(_query(store, "SELECT application_name, notification_id FROM tracking"))
+    if not events:
+        return False
+    return tracked.get("published:views", 0) >= events[0][0] and tracked.get("published:rejections", 0) >= rejected[0][0]
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 20) -> list:
+    """Every record of a topic, from the beginning, in partition order."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1500)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        records, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=1000)
+            caught_up = all(
+                consumer.highwater(tp) is not None and consumer.position(tp) >= consumer.highwater(tp)
+                for tp in partitions
+            )
+            if not batch and caught_up:
+                break
+            for tp_records in batch.values():
+                records.extend(tp_records)
+        return records
+    finally:
+        consumer.close()
