@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from schemas.reasons import REASON_CODES, Reason
 
-
-class Reason(str, Enum):
-    """Why an input was rejected, in the order the checks run."""
-
-    MALFORMED_JSON = "malformed_json"
-    INVALID_ENVELOPE = "invalid_envelope"
-    UNKNOWN_TYPE = "unknown_type"
-    CONFLICTING_DUPLICATE = "conflicting_duplicate"
-    INVALID_DATA = "invalid_data"
-    CURRENCY_NOT_ACCEPTED = "currency_not_accepted"
-    ALREADY_ASSOCIATED = "already_associated"
-    NOT_ASSOCIATED = "not_associated"
-    UNKNOWN_ORDER = "unknown_order"
-    ORDER_ALREADY_PAID = "order_already_paid"
-    REFUND_EXCEEDS_ORDER = "refund_exceeds_order"
-    DISCOUNT_ALREADY_GRANTED = "discount_already_granted"
-    UNKNOWN_DISCOUNT = "unknown_discount"
-
-
-REASON_CODES = tuple(reason.value for reason in Reason)
+__all__ = ["REASON_CODES", "FieldError", "Reason", "Rejected", "SettingsError", "StoreError"]
 
 
 class FieldError(ValueError):

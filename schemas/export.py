@@ -1,4 +1,4 @@
-"""JSON Schema documents generated from the Structs, checked in beside them.
+"""JSON Schema documents (and the AsyncAPI document) generated from the Structs, checked in.
 
 `python -m schemas.export` (re)writes them into this folder; `--check` writes nothing,
 names the files that differ from what the Structs give and exits 1. The output is
@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import inbound, recorded, views
+from schemas import asyncapi, inbound, recorded, views
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 ID_PREFIX = "urn:partner-billing:schema:"
@@ -101,9 +101,14 @@ def render(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+ASYNCAPI_FILENAME = "asyncapi.json"
+
+
 def generate() -> dict[str, str]:
     """Every document's file name and text, as the Structs give them now."""
-    return {document.filename: render(build(document)) for document in DOCUMENTS}
+    documents = {document.filename: render(build(document)) for document in DOCUMENTS}
+    documents[ASYNCAPI_FILENAME] = render(asyncapi.build())
+    return documents
 
 
 def stale_files(directory: Path = HERE) -> list[str]:

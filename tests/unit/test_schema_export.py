@@ -51,9 +51,13 @@ def test_generation_is_deterministic_sorted_and_ends_with_a_newline():
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _json_schema_texts() -> dict[str, str]:
+    return {name: text for name, text in export.generate().items() if name != export.ASYNCAPI_FILENAME}
+
+
 def test_every_document_is_draft_2020_12_with_an_id_and_a_title():
     ids = set()
-    for filename, text in export.generate().items():
+    for filename, text in _json_schema_texts().items():
         document = json.loads(text)
         assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert document["$id"].startswith("urn:partner-billing:schema:")
@@ -63,7 +67,7 @@ def test_every_document_is_draft_2020_12_with_an_id_and_a_title():
 
 
 def test_every_local_reference_resolves():
-    for filename, text in export.generate().items():
+    for filename, text in _json_schema_texts().items():
         document = json.loads(text)
         for node in _walk(document):
             if isinstance(node, dict) and isinstance(node.get("$ref"), str):
@@ -113,7 +117,7 @@ def test_docstrings_and_meta_descriptions_become_descriptions():
     assert definitions["DiscountGrantedData"]["properties"]["valid_from"]["description"] == (
         "RFC 3339 date-time with its offset"
     )
-    for filename in export.generate():
+    for filename in _json_schema_texts():
         for name, definition in _document(filename)["$defs"].items():
             assert definition.get("description"), f"{filename}: {name} has no description"
 
@@ -242,3 +246,21 @@ def test_package_data_ships_the_schema_documents():
     patterns = pyproject["tool"]["setuptools"]["package-data"]["schemas"]
     for filename in export.generate():
         assert any(Path(filename).match(pattern) for pattern in patterns), filename
+
+
+def test_asyncapi_document_has_every_topic_and_every_reference_resolves():
+    from schemas import topics
+
+    document = _document(export.ASYNCAPI_FILENAME)
+    assert document["asyncapi"].startswith("3.")
+    assert sorted(channel["address"] for channel in document["channels"].values()) == sorted(topics.ALL_TOPICS)
+    for node in _walk(document):
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            target = document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                assert part in target, f"dangling {node['$ref']}"
+                target = target[part]
+    messages = document["components"]["messages"]
+    assert messages["InboundEvent"]["bindings"]["kafka"]["key"]["description"] == "customer_id"
+    assert set(messages["RejectedInput"]["headers"]["required"]) == {"reason", "message"}
+    assert messages["RejectedInput"]["headers"]["properties"]["reason"]["enum"][0] == "malformed_json"

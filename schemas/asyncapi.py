@@ -1,0 +1,90 @@
+"""The AsyncAPI 3.0 document of the engine's Kafka topics, built from the msgspec Structs.
+
+FastStream can't generate it (its generator expects pydantic models), so it is built
+here from `msgspec.json.schema_components` and checked in beside the JSON Schemas
+(`python -m schemas.export`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from schemas import inbound, topics, views
+from schemas.reasons import REASON_CODES
+
+_REF = "#/components/schemas/{name}"
+
+
+def _channel(address: str, message: str, description: str) -> dict[str, Any]:
+    return {
+        "address": address,
+        "description": description,
+        "messages": {message: {"$ref": f"#/components/messages/{message}"}},
+    }
+
+
+def _message(title: str, payload: dict[str, Any], key: str | None, **extra: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"title": title, "contentType": "application/json", "payload": payload, **extra}
+    if key is not None:
+        message["bindings"] = {"kafka": {"key": {"type": "string", "description": key}}}
+    return message
+
+
+def build() -> dict[str, Any]:
+    """The whole document as a JSON value."""
+    (union, bill, counts, performance), schemas = msgspec.json.schema_components(
+        (inbound.InboundEvent, views.Bill, views.CustomerCounts, views.Performance), ref_template=_REF
+    )
+    schemas = {**schemas, "InboundEvent": union}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Partner billing engine",
+            "version": "0.1.0",
+            "description": "Upstream systems publish CloudEvents to billing.events; the engine "
+            "publishes rejected inputs and every changed bill, customer-count and performance "
+            "record (the whole current record, so the last one per key is the live view).",
+        },
+        "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "BILLING_KAFKA"}},
+        "channels": {
+            "events": _channel(topics.EVENTS, "InboundEvent", "Inbound events, keyed by customer_id."),
+            "rejected": _channel(topics.EVENTS_REJECTED, "RejectedInput", "Inputs the engine refused."),
+            "bills": _channel(topics.BILLS, "Bill", "A bill each time it changes."),
+            "customerCounts": _channel(
+                topics.CUSTOMER_COUNTS, "CustomerCounts", "A partner's customer counts for a changed period."
+            ),
+            "performance": _channel(topics.PERFORMANCE, "Performance", "A partner's performance for a changed period."),
+        },
+        "operations": {
+            "receiveEvents": {"action": "receive", "channel": {"$ref": "#/channels/events"}},
+            "sendRejected": {"action": "send", "channel": {"$ref": "#/channels/rejected"}},
+            "sendBills": {"action": "send", "channel": {"$ref": "#/channels/bills"}},
+            "sendCustomerCounts": {"action": "send", "channel": {"$ref": "#/channels/customerCounts"}},
+            "sendPerformance": {"action": "send", "channel": {"$ref": "#/channels/performance"}},
+        },
+        "components": {
+            "messages": {
+                "InboundEvent": _message("Inbound CloudEvent", union, "customer_id"),
+                "RejectedInput": _message(
+                    "Rejected input",
+                    {"type": "string", "description": "the original message bytes, unchanged"},
+                    None,
+                    contentType="application/octet-stream",
+                    headers={
+                        "type": "object",
+                        "properties": {
+                            "reason": {"type": "string", "enum": list(REASON_CODES)},
+                            "message": {"type": "string", "description": "names the field at fault"},
+                        },
+                        "required": ["reason", "message"],
+                    },
+                ),
+                "Bill": _message("Bill", bill, "customer_id"),
+                "CustomerCounts": _message("Customer counts", counts, "partner_id"),
+                "Performance": _message("Performance", performance, "partner_id"),
+            },
+            "schemas": schemas,
+        },
+    }
