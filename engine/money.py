@@ -75,6 +75,9 @@ def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
     `decimals` below 8 is only for figures already truncated to that many (settled
     amounts); the dropped digits must be zero.
     """
+    if decimals == SCALE_DIGITS:  # the hot path: plain string slicing, no divmod
+        digits = str(-units if units < 0 else units).rjust(SCALE_DIGITS + 1, "0")
+        return f"{'-' if units < 0 else ''}{digits[:-SCALE_DIGITS]}.{digits[-SCALE_DIGITS:]}"
     drop = SCALE_DIGITS - decimals
     magnitude = abs(units)
     if drop:

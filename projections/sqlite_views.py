@@ -39,8 +39,23 @@ class SQLiteBillingViews(SQLiteTrackingRecorder):
             "CREATE INDEX IF NOT EXISTS view_associations_by_partner ON view_associations (partner_id)",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sums as this process last wrote them, by table and key. Valid only while the
+        # tracking position is the one this process wrote last: any other writer moves
+        # it, and then the cache is dropped. `_complete`: every row is cached (the views
+        # were empty when caching began), so a key not cached has no row.
+        self._sums_cache: dict[str, dict[tuple, list[int]]] = {}
+        self._cached_position: int | None = None
+        self._complete = False
+
     def apply_in(self, c: SQLiteCursor, delta: ViewDelta, tracking: Tracking) -> None:
         """Adds a batch's changes to the view rows and moves the tracking position."""
+        position = self.position_in(c, tracking.application_name)
+        if position != self._cached_position:
+            self._sums_cache = {}
+            self._complete = position == 0
+        self._cached_position = None  # until this transaction's tracking is written
         self._add_sums(
             c,
             "view_bill_lines",
@@ -77,17 +92,20 @@ class SQLiteBillingViews(SQLiteTrackingRecorder):
             ],
         )
         self._insert_tracking(c, tracking)
+        self._cached_position = tracking.notification_id
 
     def _add_sums(self, c, table, key_columns, additions, extra=None, extra_columns=()) -> None:
         """Adds each row's sums to the stored ones (read, add in Python, upsert)."""
         if not additions:
             return
-        existing: dict[tuple, list[int]] = {}
-        # Keys grouped by all but their last column, then `last IN (…)`: each query
-        # walks the primary key (a row-value IN list would not be indexed).
+        existing = self._sums_cache.setdefault(table, {})
+        # Keys not cached are read grouped by all but their last column, then
+        # `last IN (…)`: each query walks the primary key (a row-value IN list would not).
         groups: dict[tuple, list[str]] = {}
-        for key in additions:
-            groups.setdefault(key[:-1], []).append(key[-1])
+        if not self._complete:
+            for key in additions:
+                if key not in existing:
+                    groups.setdefault(key[:-1], []).append(key[-1])
         prefix = " AND ".join(f"{column}=?" for column in key_columns[:-1])
         for head, lasts in groups.items():
             for start in range(0, len(lasts), _CHUNK):
@@ -101,7 +119,8 @@ class SQLiteBillingViews(SQLiteTrackingRecorder):
         rows = []
         for key, sums in additions.items():
             old = existing.get(key)
-            total = [a + b for a, b in zip(old, sums, strict=True)] if old else sums
+            total = [a + b for a, b in zip(old, sums, strict=True)] if old else list(sums)
+            existing[key] = total
             rows.append((*key, *(extra(key) if extra else ()), ",".join(map(str, total))))
         columns = (*key_columns, *extra_columns, "sums")
         c.executemany(

@@ -26,6 +26,7 @@ from eventsourcing.sqlite import (
 from engine.store.rows import PendingRejection, RejectionRow
 
 _CHUNK = 300  # bound parameters per IN (...) list; well under SQLite's limit
+_PAGE_CACHE_KIB = 256 * 1024
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -59,6 +60,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         """
         with self.datastore.get_connection(commit=True) as connection:
             cursor = connection.cursor()
+            if not getattr(connection, "tuned_for_batches", False):
+                # A larger page cache than SQLite's 2 MiB default: deduplication and view
+                # look-ups hit B-trees at random, and a large store outgrows 2 MiB fast.
+                cursor.execute(f"PRAGMA cache_size=-{_PAGE_CACHE_KIB}")
+                connection.tuned_for_batches = True
             try:
                 cursor.execute("BEGIN IMMEDIATE")
                 yield cursor
