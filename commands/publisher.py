@@ -62,6 +62,8 @@ class ViewPublisher:
         of the log at most), and Kafka-borne rejections not yet published."""
         messages: list[Outgoing] = []
         positions: list[Tracking] = []
+        if self.engine.projection.is_behind(self.engine.ledger):  # published views must be current
+            self.engine.projection.catch_up(self.engine.ledger)
         after = self.tracking.max_tracking_id(VIEWS_POSITION) or 0
         notifications = self.engine.ledger.recorder.select_notifications(
             start=after, limit=READ_CHUNK, inclusive_of_start=False
@@ -97,13 +99,13 @@ class ViewPublisher:
         if key.kind == BILL:
             return [
                 Outgoing(topics.BILLS, bill.customer_id.encode(), _ENCODER.encode(bill))
-                for bill in queries.bills(engine, key.period, key.key)
+                for bill in queries.bills(engine, key.period, key.key, fresh=False)
             ]
         if key.kind == CUSTOMER_COUNTS:
-            counts = queries.customer_counts(engine, key.key, key.period)
+            counts = queries.customer_counts(engine, key.key, key.period, fresh=False)
             return [Outgoing(topics.CUSTOMER_COUNTS, key.key.encode(), _ENCODER.encode(counts))]
         if key.kind == PERFORMANCE:
-            performance = queries.performance(engine, key.key, key.period)
+            performance = queries.performance(engine, key.key, key.period, fresh=False)
             return [Outgoing(topics.PERFORMANCE, key.key.encode(), _ENCODER.encode(performance))]
         raise ValueError(f"unknown view kind {key.kind!r}")
 

@@ -15,8 +15,9 @@ def _fresh(engine: Engine) -> None:
         engine.projection.catch_up(engine.ledger)
 
 
-def bills(engine: Engine, period: str, customer_id: str | None = None) -> list[Bill]:
-    _fresh(engine)
+def bills(engine: Engine, period: str, customer_id: str | None = None, *, fresh: bool = True) -> list[Bill]:
+    if fresh:
+        _fresh(engine)
     rows, currencies = engine.projection.view.bill_line_rows(period, customer_id)
     return build_bills(period, rows, currencies, engine.rules.minor_digits)
 
@@ -26,8 +27,11 @@ def period_bounds(engine: Engine, period: str) -> PeriodBounds:
     return PeriodBounds(period, calendar.quarter_start(period), calendar.period_end(period))
 
 
-def customer_counts(engine: Engine, partner_id: str, period: str, scope: Scope = Scope()) -> CustomerCounts:
-    _fresh(engine)
+def customer_counts(
+    engine: Engine, partner_id: str, period: str, scope: Scope = Scope(), *, fresh: bool = True
+) -> CustomerCounts:
+    if fresh:
+        _fresh(engine)
     view = engine.projection.view
     return count_customers(
         partner_id,
@@ -38,8 +42,9 @@ def customer_counts(engine: Engine, partner_id: str, period: str, scope: Scope =
     )
 
 
-def performance(engine: Engine, partner_id: str, period: str) -> Performance:
-    _fresh(engine)
+def performance(engine: Engine, partner_id: str, period: str, *, fresh: bool = True) -> Performance:
+    if fresh:
+        _fresh(engine)
     rows = engine.projection.view.partner_charge_rows(partner_id, period)
     return tally_performance(partner_id, period, engine.rules.currency, rows, engine.rules.minor_digits)
 
@@ -55,7 +60,7 @@ def period_views(engine: Engine, period: str) -> PeriodViews:
     partners = engine.projection.view.partner_ids(period, bounds.end)
     return PeriodViews(
         period=period,
-        bills=bills(engine, period),
-        customers=[customer_counts(engine, partner, period) for partner in partners],
-        performance=[performance(engine, partner, period) for partner in partners],
+        bills=bills(engine, period, fresh=False),
+        customers=[customer_counts(engine, partner, period, fresh=False) for partner in partners],
+        performance=[performance(engine, partner, period, fresh=False) for partner in partners],
     )
