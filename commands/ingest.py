@@ -11,7 +11,7 @@ from commands.bootstrap import Engine
 from engine.ledger import InboundLine
 from schemas.views import IngestCounts
 
-BATCH_SIZE = 5_000
+BATCH_SIZE = 20_000
 _BOM = b"\xef\xbb\xbf"
 
 

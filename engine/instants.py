@@ -40,26 +40,45 @@ def parse_instant(text: str) -> Instant:
         raise InvalidTime(
             "must be an RFC 3339 date-time with an offset, e.g. 2026-10-03T08:00:00+08:00"
         )
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    fraction = (match.group(7) or "").rstrip("0")
+    year, month, day, hour, minute, second, fraction, _z, sign, offset_hours, offset_mins = match.groups()
+    year, month, day = int(year), int(month), int(day)
+    hour, minute, second = int(hour), int(minute), int(second)
     if second == 60:
         raise InvalidTime("leap seconds are not accepted")
-    offset_minutes = 0
-    if match.group(9):
-        offset_hours, offset_mins = int(match.group(10)), int(match.group(11))
-        if offset_hours > 23 or offset_mins > 59:
+    if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month) and hour <= 23 and minute <= 59 and second <= 59):
+        raise InvalidTime(f"not a valid date-time ({text!r})")
+    offset_seconds = 0
+    if sign:
+        if int(offset_hours) > 23 or int(offset_mins) > 59:
             raise InvalidTime("offset out of range")
-        offset_minutes = offset_hours * 60 + offset_mins
-        if match.group(9) == "-":
-            offset_minutes = -offset_minutes
-    try:
-        local = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError as error:
-        raise InvalidTime(f"not a valid date-time ({error})") from None
-    seconds = (local - _EPOCH_0001) // timedelta(seconds=1) - offset_minutes * 60
-    if seconds < 0 or seconds >= 10**_KEY_DIGITS:
+        offset_seconds = (int(offset_hours) * 60 + int(offset_mins)) * 60
+        if sign == "-":
+            offset_seconds = -offset_seconds
+    # Plain arithmetic, not datetime objects: this runs once per inbound event.
+    seconds = _days_before(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds
+    if seconds < 0 or seconds >= 10**_KEY_DIGITS or year < 1:
         raise InvalidTime("out of range")
-    return _key(seconds, fraction)
+    return _key(seconds, (fraction or "").rstrip("0"))
+
+
+_CUMULATIVE_DAYS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if _is_leap(year) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _days_before(year: int, month: int, day: int) -> int:
+    """Days from 0001-01-01 to the date (proleptic Gregorian, as datetime counts)."""
+    previous = year - 1
+    days = previous * 365 + previous // 4 - previous // 100 + previous // 400
+    return days + _CUMULATIVE_DAYS[month - 1] + (month > 2 and _is_leap(year)) + day - 1
 
 
 def _key(seconds: int, fraction: str = "") -> Instant:
