@@ -6,8 +6,8 @@ Nothing else in the code base opens a store or reads settings.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from engine.errors import StoreError
 from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
 from commands.settings import Settings
-from commands.store_url import parse_store_url
+from commands.store_url import PostgresAddress, parse_store_url, safe_url
 from projections.projector import BillingProjection
 from projections.sqlite_views import SQLiteBillingViews
 
@@ -63,20 +63,69 @@ def _check_is_billing_store(path: Path, url: str) -> None:
 
 
 _BILLING_TABLES = frozenset({"stored_events", "event_ids", "customer_states", "rejections", "tracking"})
+# On PostgreSQL eventsourcing names the log and tracking tables after the application.
+_POSTGRES_TABLES = frozenset(
+    {f"{Ledger.name.lower()}_events", f"{Ledger.name.lower()}_tracking", "event_ids", "customer_states", "rejections"}
+)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@contextmanager
+def _postgres_checked(address: PostgresAddress, url: str, *, create: bool) -> Iterator[None]:
+    """Connects once, to say plainly when the server, the login or the database is wrong
+    (eventsourcing's pool would only time out); a read also needs the billing tables.
+
+    A writer holds an advisory lock on this connection while the store is opened, so
+    processes starting together do not race to create the same tables (PostgreSQL's
+    CREATE … IF NOT EXISTS and CREATE OR REPLACE are not safe against a concurrent one)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError("PostgreSQL stores need psycopg: pip install 'partner-billing[postgres]'") from None
+    try:
+        connection = psycopg.connect(**address.conninfo(), connect_timeout=5, autocommit=True)
+    except psycopg.Error as error:
+        raise StoreError(f"cannot reach the store at {url}: {_one_line(error)}") from None
+    with connection:
+        try:
+            names = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema=%s", (address.schema,)
+                )
+            }
+            missing = _POSTGRES_TABLES - names
+            if not create and missing:
+                raise StoreError(
+                    f"{url} is not a billing store (no {', '.join(sorted(missing))} table in schema "
+                    f"{address.schema}; run `billing ingest` or `billing demo` first)"
+                )
+            if create:
+                connection.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_DDL_LOCK, address.schema))
+        except psycopg.Error as error:
+            raise StoreError(f"cannot use the store at {url}: {_one_line(error)}") from None
+        yield  # the lock, if taken, goes with the connection
+
+
+_DDL_LOCK = 0x62696C6C  # "bill": the advisory lock key of creating a store's tables
 
 
 def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] = utc_now) -> Engine:
     """Opens the store; a read (create=False) of a store that does not exist fails."""
     rules = build_rules(settings)
     location = parse_store_url(settings.store_url)
+    url = safe_url(settings.store_url)
     if not create and not location.exists():
-        raise StoreError(f"no store at {settings.store_url} (run `billing ingest` or `billing demo` first)")
+        raise StoreError(f"no store at {url} (run `billing ingest` or `billing demo` first)")
     if location.path is not None and location.path.exists() and not location.path.is_file():
         raise StoreError(f"store path {location.path} is not a file")
     if location.path is not None and create and not location.path.parent.exists():
         raise StoreError(f"cannot create the store: folder {location.path.parent} does not exist")
     if not create and location.path is not None:
-        _check_is_billing_store(location.path, settings.store_url)
+        _check_is_billing_store(location.path, url)
     env = {
         **location.persistence_env(),
         "ORIGINATOR_ID_TYPE": "text",
@@ -84,9 +133,21 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         # Reads never create: not the store, and not the tables in someone else's file.
         "CREATE_TABLE": "y" if create else "n",
     }
+    views_class: type = SQLiteBillingViews
+    if location.postgres is not None:
+        from projections.postgres_views import PostgresBillingViews  # psycopg only when asked for
+
+        views_class = PostgresBillingViews
+    ledger = None
+    checked = _postgres_checked(location.postgres, url, create=create) if location.postgres else nullcontext()
     try:
-        ledger = Ledger(env, rules, clock)
-        views = ledger.factory.tracking_recorder(SQLiteBillingViews)
+        with checked:
+            ledger = Ledger(env, rules, clock)
+            views = ledger.factory.tracking_recorder(views_class)
+    except StoreError:
+        raise
     except Exception as error:  # the store's own errors vary by backend; say it in one line
-        raise StoreError(f"cannot open the store at {settings.store_url}: {error}") from error
+        if ledger is not None:
+            ledger.close()
+        raise StoreError(f"cannot open the store at {url}: {_one_line(error)}") from error
     return Engine(settings, rules, ledger, BillingProjection(view=views))

@@ -13,9 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 
 import msgspec
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from commands import render
 from commands.bootstrap import Engine, open_engine
+from commands.ingest import BATCH_SIZE
 from commands.kafka_tools import KafkaToolError
 from commands.settings import Settings
 from engine.errors import REASON_CODES, SettingsError, StoreError
@@ -42,7 +44,10 @@ def _period(text: str) -> str:
     return text
 
 
-_STORE_HELP = "store URL: sqlite:///PATH, memory:// (default: $BILLING_STORE or sqlite:///billing.db)"
+_STORE_HELP = (
+    "store URL: sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME], memory:// "
+    "(default: $BILLING_STORE or sqlite:///billing.db)"
+)
 
 
 def _moment(text: str) -> str:
@@ -68,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="record the events of JSON Lines files ('-' for stdin)")
     ingest.add_argument("files", nargs="+", metavar="FILE")
     ingest.add_argument("--json", action="store_true", help="print counts as JSON")
-    ingest.add_argument("--batch-size", type=int, default=5000, help=argparse.SUPPRESS)
+    ingest.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="lines per store transaction (default: %(default)s)")
 
     rejected = commands.add_parser("rejected", help="list kept rejections, or judge them again")
     rejected.add_argument("--reason", choices=REASON_CODES, metavar="CODE", help="only this reason code")
@@ -99,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true")
 
     commands.add_parser("serve", help="consume billing.events and publish the views (Kafka)")
+
+    project = commands.add_parser("project", help="run the projections as their own process, following the log")
+    project.add_argument("--once", action="store_true", help="stop once the views have caught up")
 
     publish = commands.add_parser("publish", help="send JSON Lines files to billing.events as they are")
     publish.add_argument("files", nargs="+", metavar="FILE")
@@ -136,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"usage: {error} (see `billing --help`)")
     except (SettingsError, StoreError, OSError, KafkaToolError) as error:
         return _fail(str(error))
+    except (OperationalError, InterfaceError) as error:  # the store went away mid-command
+        return _fail(f"the store failed: {' '.join(str(error).split())}")
     except KeyboardInterrupt:
         return _fail("interrupted; batches already committed stay recorded")
 
@@ -214,7 +224,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
     with open_engine(settings, create=False) as engine:
         as_of = args.as_of or engine.ledger.now()
-        with count_progress(engine.ledger.recorder.max_notification_id() or 0, "replay") as progress:
+        with count_progress(engine.ledger.recorder.count_events(), "replay") as progress:
             views, _read = replay_period(engine.ledger, view_settings(engine, args.period), as_of, progress)
         difference = first_difference(views, period_views(engine, args.period)) if args.check else None
     result = report(views, as_of)
@@ -232,6 +242,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from commands.serve import run_serve
 
     return run_serve(settings)
+
+
+def _project(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from commands.project import run_projection
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return run_projection(settings, once=args.once)
 
 
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
@@ -286,6 +305,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "performance": _with_engine(_performance, render.performance),
     "replay": _replay,
     "serve": _serve,
+    "project": _project,
     "publish": _publish,
     "topics": _topics,
     "lag": _lag,

@@ -54,6 +54,12 @@ def check_readable(paths: list[str]) -> None:
             pass
 
 
+def inline_projector(engine: Engine):
+    """The projection to fold views with inside each batch, unless a separate
+    `billing project` process does it (BILLING_PROJECTIONS=separate)."""
+    return engine.projection if engine.settings.projections == "inline" else None
+
+
 def ingest_streams(
     engine: Engine,
     streams: Iterable[BinaryIO],
@@ -64,7 +70,7 @@ def ingest_streams(
     total = IngestCounts()
     for stream in streams:
         for batch in batched(read_json_lines(stream, progress), batch_size):
-            counts = engine.ledger.record_batch(batch, engine.projection).counts
+            counts = engine.ledger.record_batch(batch, inline_projector(engine)).counts
             total.accepted += counts.accepted
             total.duplicates += counts.duplicates
             total.rejected += counts.rejected
@@ -86,7 +92,7 @@ def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int 
     total = IngestCounts()
     for start in range(0, len(pending), batch_size):
         lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
-        counts = engine.ledger.record_batch(lines, engine.projection).counts
+        counts = engine.ledger.record_batch(lines, inline_projector(engine)).counts
         total.accepted += counts.accepted
         total.duplicates += counts.duplicates
         total.rejected += counts.rejected

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import msgspec
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from commands import queries
 from commands.bootstrap import Engine
@@ -111,7 +111,13 @@ class ViewPublisher:
 
     def mark_published(self, positions: list[Tracking]) -> None:
         for position in positions:
-            self.tracking.insert_tracking(position)
+            try:
+                self.tracking.insert_tracking(position)
+            except IntegrityError:
+                # Another worker's publisher (same store) recorded this position or a later
+                # one first; messages are whole records, so having sent them too is harmless.
+                if (self.tracking.max_tracking_id(position.application_name) or 0) < position.notification_id:
+                    raise
 
     async def publish_pending(self, send: Send) -> int:
         """Publishes until nothing is pending; returns how many messages were sent."""

@@ -27,6 +27,7 @@ from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import Consumer
 
 from commands.bootstrap import Engine, open_engine
+from commands.ingest import inline_projector
 from commands.publisher import Outgoing, ViewPublisher
 from commands.settings import Settings
 from engine.ledger import InboundLine
@@ -97,7 +98,7 @@ class BillingService:
             for record in records
         ]
         try:
-            outcome = await asyncio.to_thread(self.engine.ledger.record_batch, lines, self.engine.projection)
+            outcome = await asyncio.to_thread(self.engine.ledger.record_batch, lines, inline_projector(self.engine))
         except Exception:
             self.failed = True
             log.exception("recording a batch failed; stopping so that nothing is recorded past it")

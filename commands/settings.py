@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.errors import SettingsError
+
 DEFAULT_STORE = "sqlite:///billing.db"
 
 
@@ -18,6 +20,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     kafka: str = "localhost:9092"
     group: str = "billing"
+    # "inline": writers fold the views in their own transaction; "separate": a
+    # `billing project` process does it, following the log.
+    projections: str = "inline"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
@@ -29,6 +34,9 @@ class Settings:
             "timezone": environ.get("BILLING_TIMEZONE") or "Asia/Shanghai",
             "kafka": environ.get("BILLING_KAFKA") or "localhost:9092",
             "group": environ.get("BILLING_GROUP") or "billing",
+            "projections": environ.get("BILLING_PROJECTIONS") or "inline",
         }
         values.update({key: value for key, value in overrides.items() if value})
+        if values["projections"] not in ("inline", "separate"):
+            raise SettingsError(f"BILLING_PROJECTIONS: {values['projections']!r} is neither inline nor separate")
         return cls(**values)

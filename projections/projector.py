@@ -18,13 +18,13 @@ from eventsourcing.projection import Projection
 from engine.ledger import Ledger
 from engine.mapper import decode_event
 from projections.fold import fold
-from projections.sqlite_views import SQLiteBillingViews
+from projections.view_tables import BillingViewTables
 from schemas.recorded import RecordedEvent
 
 CATCH_UP_CHUNK = 20_000
 
 
-class BillingProjection(Projection[SQLiteBillingViews]):
+class BillingProjection(Projection[BillingViewTables]):
     """Bills, partner tallies and association intervals, tracked by notification id."""
 
     name = "billing_views"
@@ -41,9 +41,13 @@ class BillingProjection(Projection[SQLiteBillingViews]):
         first_id = recorded[0][0]
         position = self.view.position_in(cursor, ledger.name)
         events: list[RecordedEvent] = []
+        # Notification ids increase in commit order but may have gaps (PostgreSQL burns
+        # the ids of a failed insert): read what lies between, until nothing is left.
         while position < first_id - 1:
-            rows = ledger.recorder.select_notifications_in(cursor, position, min(CATCH_UP_CHUNK, first_id - 1 - position))
+            rows = ledger.recorder.select_notifications_in(cursor, position, CATCH_UP_CHUNK, before=first_id)
             events.extend(decode_event(topic, state) for _, topic, state in rows)
+            if len(rows) < CATCH_UP_CHUNK:
+                break
             position = rows[-1][0]
         events.extend(event for _, event in recorded)
         self.view.apply_in(cursor, fold(events), Tracking(ledger.name, recorded[-1][0]))

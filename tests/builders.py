@@ -85,3 +85,27 @@ def discount_revoked(customer: str = "c-1", *, discount_id: str = "d-1", **kwarg
     data = {"discount_id": discount_id, "customer_id": customer}
     data.update(kwargs.pop("data", {}))
     return event("discount.revoked", data, **kwargs)
+
+
+def month_of_events(customers: int, usage_per_customer: int) -> list[dict[str, Any]]:
+    """A month of a partner programme: associations (some ended), discounts, orders, gifts,
+    usage every day and some refunds, for `customers` customers over three partners."""
+    events: list[dict] = []
+    for c in range(customers):
+        customer = f"c-{c:04d}"
+        partner = f"p-{c % 3}"
+        events.append(associated(customer, partner, time="2026-09-15T00:00:00+08:00",
+                                 data={"account_manager_id": f"am-{c % 4}", "indirect_partner_id": f"r-{c % 2}"}))
+        if c % 5 == 0:
+            events.append(discount_granted(customer, discount_id=f"d-{c}", rate="0.9",
+                                           valid_from="2026-10-01T00:00:00+08:00"))
+        events.append(order_paid(customer, order_id=f"o-{c}", amount="99.99", time="2026-10-02T10:00:00+08:00"))
+        events.append(gift(customer, time="2026-10-02T11:00:00+08:00"))
+        for u in range(usage_per_customer):
+            day = 1 + u % 30
+            events.append(usage(customer, quantity=f"{1 + u % 5}", unit_price="0.00064123",
+                                resource_id=f"disk-{c}-{u % 3}", time=f"2026-10-{day:02d}T{u % 24:02d}:30:00+08:00"))
+        if c % 7 == 0:
+            events.append(order_refunded(customer, order_id=f"o-{c}", amount="33.33", time="2026-10-31T16:30:00Z"))
+            events.append(disassociated(customer, partner, time="2026-10-20T00:00:00+08:00"))
+    return events

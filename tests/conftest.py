@@ -28,19 +28,28 @@ def record(engine: Engine, events: Iterable[dict | str | bytes], batch_size: int
 
 
 @pytest.fixture
-def open_store(tmp_path) -> Iterator[Callable[..., Engine]]:
-    """Opens engines on SQLite files in a temporary folder (`memory=True` for memory://)."""
+def open_url() -> Iterator[Callable[..., Engine]]:
+    """Opens engines on store URLs (`create=False` as a read command does); all are closed after."""
     opened: list[Engine] = []
 
-    def _open(name: str = "billing.db", *, memory: bool = False, **settings: str) -> Engine:
-        url = "memory://" if memory else f"sqlite:///{tmp_path / name}"
-        engine = open_engine(Settings(store_url=url, **settings), create=True)
+    def _open(url: str, *, create: bool = True, **settings: str) -> Engine:
+        engine = open_engine(Settings(store_url=url, **settings), create=create)
         opened.append(engine)
         return engine
 
     yield _open
     for engine in opened:
         engine.close()
+
+
+@pytest.fixture
+def open_store(tmp_path, open_url) -> Callable[..., Engine]:
+    """Opens engines on SQLite files in a temporary folder (`memory=True` for memory://)."""
+
+    def _open(name: str = "billing.db", *, memory: bool = False, **settings: str) -> Engine:
+        return open_url("memory://" if memory else f"sqlite:///{tmp_path / name}", **settings)
+
+    return _open
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ the same database holds, written in the same transaction as the events:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -23,14 +23,36 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from engine.store.rows import PendingRejection, RejectionRow
+from engine.store.ledger_tables import LedgerTables, SQLDialect
 
-_CHUNK = 300  # bound parameters per IN (...) list; well under SQLite's limit
 _PAGE_CACHE_KIB = 256 * 1024
 
 
-class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+class SQLiteDialect(SQLDialect):
+    """SQL primitives on eventsourcing's SQLite cursors (`?` placeholders, plain table names)."""
+
+    def rows(self, c: SQLiteCursor, text: str, params: Sequence = ()) -> list[tuple]:
+        c.execute(self.sql(text), params)
+        return c.fetchall()
+
+    def execute(self, c: SQLiteCursor, text: str, params: Sequence = ()) -> None:
+        c.execute(self.sql(text), params)
+
+    def executemany(self, c: SQLiteCursor, text: str, rows: Sequence[Sequence]) -> None:
+        try:
+            c.executemany(self.sql(text), rows)
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(error) from error
+
+
+class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorder):
     """eventsourcing's application recorder plus the ledger's tables and bulk writes."""
+
+    notification_id_column = "rowid"
+
+    @property
+    def events_table(self) -> str:  # type: ignore[override]
+        return self.events_table_name
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -75,11 +97,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             finally:
                 cursor.sqlite_cursor.close()
 
-    @contextmanager
-    def read_transaction(self) -> Iterator[SQLiteCursor]:
-        with self.datastore.transaction(commit=False) as cursor:
-            yield cursor
-
     def insert_events_in(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Appends events with one executemany; returns their notification ids.
 
@@ -103,139 +120,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         if last != first + len(stored_events) - 1:
             raise RuntimeError(f"notification ids not consecutive: {first}..{last}")
         return list(range(first, last + 1))
-
-    def select_taken_ids(self, c: SQLiteCursor, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """The `(source, id)` pairs already recorded, with their notification ids."""
-        # Grouped by source so each query is `source=? AND id IN (…)`, which walks the
-        # primary key; a batch has few sources. (A row-value IN list is not indexed.)
-        ids_by_source: dict[str, list[str]] = {}
-        for source, event_id in pairs:
-            ids_by_source.setdefault(source, []).append(event_id)
-        taken: dict[tuple[str, str], int] = {}
-        for source, ids in ids_by_source.items():
-            for chunk in _chunks(ids, _CHUNK):
-                c.execute(
-                    "SELECT id, notification_id FROM event_ids "
-                    f"WHERE source=? AND id IN ({','.join('?' * len(chunk))})",
-                    [source, *chunk],
-                )
-                taken.update({(source, row[0]): row[1] for row in c.fetchall()})
-        return taken
-
-    def insert_taken_ids(self, c: SQLiteCursor, rows: list[tuple[str, str, int]]) -> None:
-        try:
-            c.executemany("INSERT INTO event_ids VALUES (?,?,?)", rows)
-        except sqlite3.IntegrityError as error:
-            raise IntegrityError(error) from error
-
-    def select_state_of_notification(self, c: SQLiteCursor, notification_id: int) -> tuple[str, bytes]:
-        """The topic and stored state of one recorded event."""
-        c.execute(f"SELECT topic, state FROM {self.events_table_name} WHERE rowid=?", (notification_id,))
-        row = c.fetchone()
-        return row[0], row[1]
-
-    def select_customer_states(self, c: SQLiteCursor, customer_ids: Iterable[str]) -> dict[str, tuple[int, bytes]]:
-        states: dict[str, tuple[int, bytes]] = {}
-        for chunk in _chunks(list(customer_ids), _CHUNK):
-            c.execute(
-                f"SELECT customer_id, version, state FROM customer_states WHERE customer_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            states.update({row[0]: (row[1], row[2]) for row in c.fetchall()})
-        return states
-
-    def upsert_customer_states(self, c: SQLiteCursor, rows: list[tuple[str, int, bytes]]) -> None:
-        c.executemany(
-            "INSERT INTO customer_states VALUES (?,?,?) ON CONFLICT (customer_id) "
-            "DO UPDATE SET version=excluded.version, state=excluded.state",
-            rows,
-        )
-
-    def insert_rejections(self, c: SQLiteCursor, rows: list[PendingRejection]) -> None:
-        c.executemany(
-            "INSERT INTO rejections (arrived, source, id, type, reason, message, raw, origin) "
-            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (origin) DO NOTHING",
-            [
-                (r.arrived, r.source, r.id, r.type, r.reason, r.message, r.raw, r.origin)
-                for r in rows
-            ],
-        )
-
-    def update_rejections(self, c: SQLiteCursor, rows: list[tuple[int, str, str]]) -> None:
-        """Re-judged and still rejected: (seq, reason, message) of the latest judgement."""
-        c.executemany(
-            "UPDATE rejections SET reason=?, message=? WHERE seq=?",
-            [(reason, message, seq) for seq, reason, message in rows],
-        )
-
-    def mark_rejections_accepted(self, c: SQLiteCursor, rows: list[tuple[int, str]]) -> None:
-        """Re-judged and now accepted (or found already recorded): (seq, when)."""
-        c.executemany("UPDATE rejections SET accepted=? WHERE seq=?", [(when, seq) for seq, when in rows])
-
-    def select_rejections(self, *, reason: str | None = None, pending_only: bool = False) -> list[RejectionRow]:
-        statement = "SELECT seq, arrived, source, id, type, reason, message, raw, accepted FROM rejections"
-        conditions, params = [], []
-        if reason is not None:
-            conditions.append("reason=?")
-            params.append(reason)
-        if pending_only:
-            conditions.append("accepted IS NULL")
-        if conditions:
-            statement += " WHERE " + " AND ".join(conditions)
-        with self.read_transaction() as c:
-            c.execute(statement + " ORDER BY seq", params)
-            return [RejectionRow(*row) for row in c.fetchall()]
-
-    def select_notifications_in(self, c: SQLiteCursor, after: int, limit: int) -> list[tuple[int, str, bytes]]:
-        """(notification id, topic, state) of the events after a position, in log order."""
-        c.execute(
-            f"SELECT rowid, topic, state FROM {self.events_table_name} WHERE rowid>? ORDER BY rowid LIMIT ?",
-            (after, limit),
-        )
-        return [(row[0], row[1], row[2]) for row in c.fetchall()]
-
-    def max_notification_id_in(self, c: SQLiteCursor) -> int:
-        return self._max_notification_id(c) or 0
-
-    def select_positions(self, c: SQLiteCursor, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        """The next offset to read of each (topic, partition) recorded so far."""
-        positions: dict[tuple[str, int], int] = {}
-        for topic, partition in partitions:
-            c.execute(
-                "SELECT next_offset FROM consumer_positions WHERE topic=? AND partition=?", (topic, partition)
-            )
-            row = c.fetchone()
-            if row is not None:
-                positions[(topic, partition)] = row[0]
-        return positions
-
-    def upsert_positions(self, c: SQLiteCursor, positions: dict[tuple[str, int], int]) -> None:
-        c.executemany(
-            "INSERT INTO consumer_positions VALUES (?,?,?) ON CONFLICT (topic, partition) "
-            "DO UPDATE SET next_offset=excluded.next_offset",
-            [(topic, partition, offset) for (topic, partition), offset in positions.items()],
-        )
-
-    def select_kafka_rejections_after(self, seq: int, limit: int) -> list[RejectionRow]:
-        """Rejections of lines that came from Kafka, after a sequence number."""
-        with self.read_transaction() as c:
-            c.execute(
-                "SELECT seq, arrived, source, id, type, reason, message, raw, accepted FROM rejections "
-                "WHERE seq>? AND origin IS NOT NULL ORDER BY seq LIMIT ?",
-                (seq, limit),
-            )
-            return [RejectionRow(*row) for row in c.fetchall()]
-
-    def count_events(self) -> int:
-        with self.read_transaction() as c:
-            c.execute(f"SELECT COUNT(*) FROM {self.events_table_name}")
-            return c.fetchone()[0]
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
 
 class LedgerSQLiteFactory(SQLiteFactory):
     """SQLite persistence with the ledger's recorder (chosen by PERSISTENCE_MODULE)."""

@@ -13,7 +13,15 @@ from commands.bootstrap import open_engine
 from commands.queries import period_views, view_settings
 from commands.settings import Settings
 from projections.replay import digest, first_difference, replay_period
-from tests.builders import associated, disassociated, discount_granted, gift, order_paid, order_refunded, usage
+from tests.builders import (
+    associated,
+    disassociated,
+    discount_granted,
+    month_of_events,
+    order_paid,
+    order_refunded,
+    usage,
+)
 from tests.conftest import record
 
 
@@ -30,35 +38,13 @@ class SteppingClock:
         self.moment += timedelta(seconds=seconds)
 
 
-def _month_of_events(customers: int, usage_per_customer: int) -> list[dict]:
-    events: list[dict] = []
-    for c in range(customers):
-        customer = f"c-{c:04d}"
-        partner = f"p-{c % 3}"
-        events.append(associated(customer, partner, time="2026-09-15T00:00:00+08:00",
-                                 data={"account_manager_id": f"am-{c % 4}", "indirect_partner_id": f"r-{c % 2}"}))
-        if c % 5 == 0:
-            events.append(discount_granted(customer, discount_id=f"d-{c}", rate="0.9",
-                                           valid_from="2026-10-01T00:00:00+08:00"))
-        events.append(order_paid(customer, order_id=f"o-{c}", amount="99.99", time="2026-10-02T10:00:00+08:00"))
-        events.append(gift(customer, time="2026-10-02T11:00:00+08:00"))
-        for u in range(usage_per_customer):
-            day = 1 + u % 30
-            events.append(usage(customer, quantity=f"{1 + u % 5}", unit_price="0.00064123",
-                                resource_id=f"disk-{c}-{u % 3}", time=f"2026-10-{day:02d}T{u % 24:02d}:30:00+08:00"))
-        if c % 7 == 0:
-            events.append(order_refunded(customer, order_id=f"o-{c}", amount="33.33", time="2026-10-31T16:30:00Z"))
-            events.append(disassociated(customer, partner, time="2026-10-20T00:00:00+08:00"))
-    return events
-
-
 def _replay(engine, period: str, as_of: str, chunk: int = 10_000):
     views, _read = replay_period(engine.ledger, view_settings(engine, period), as_of, chunk=chunk)
     return views
 
 
 def test_replay_equals_the_live_views_of_every_period(store):
-    record(store, _month_of_events(customers=12, usage_per_customer=6))
+    record(store, month_of_events(customers=12, usage_per_customer=6))
     for period in ("2026-09", "2026-10", "2026-11"):
         replayed = _replay(store, period, store.ledger.now())
         live = period_views(store, period)
@@ -70,7 +56,7 @@ def test_replay_equals_the_live_views_of_every_period(store):
 def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
     clock = SteppingClock()
     engine = open_engine(Settings(store_url=f"sqlite:///{tmp_path / 'b.db'}"), create=True, clock=clock)
-    events = _month_of_events(customers=6, usage_per_customer=4)
+    events = month_of_events(customers=6, usage_per_customer=4)
     first, second = events[: len(events) // 2], events[len(events) // 2 :]
     record(engine, first)
     after_first = period_views(engine, "2026-10")
@@ -89,7 +75,7 @@ def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
 
 
 def test_digest_is_the_same_on_a_sqlite_file_and_in_memory(open_store):
-    events = _month_of_events(customers=8, usage_per_customer=5)
+    events = month_of_events(customers=8, usage_per_customer=5)
     on_file, in_memory = open_store("a.db"), open_store(memory=True)
     record(on_file, events)
     record(in_memory, events, batch_size=7)
@@ -99,7 +85,7 @@ def test_digest_is_the_same_on_a_sqlite_file_and_in_memory(open_store):
 
 
 def test_digest_changes_when_one_amount_changes(open_store):
-    events = _month_of_events(customers=3, usage_per_customer=2)
+    events = month_of_events(customers=3, usage_per_customer=2)
     one, other = open_store("one.db"), open_store("other.db")
     record(one, events)
     record(other, events + [usage("c-0000", quantity="1", unit_price="0.00000001", id="extra")])
@@ -107,14 +93,14 @@ def test_digest_changes_when_one_amount_changes(open_store):
 
 
 def test_replay_never_touches_the_live_views(store):
-    record(store, _month_of_events(customers=4, usage_per_customer=3))
+    record(store, month_of_events(customers=4, usage_per_customer=3))
     before = period_views(store, "2026-10")
     _replay(store, "2026-10", "2000-01-01T00:00:00.000000Z")
     assert period_views(store, "2026-10") == before
 
 
 def test_check_names_the_first_record_that_differs(store):
-    record(store, _month_of_events(customers=4, usage_per_customer=3))
+    record(store, month_of_events(customers=4, usage_per_customer=3))
     with store.ledger.recorder.write_transaction() as cursor:
         cursor.execute("UPDATE view_bill_lines SET sums='100000000,0,100000000,100000000,0,1' WHERE customer_id='c-0002' AND period='2026-10'")
     difference = first_difference(_replay(store, "2026-10", store.ledger.now()), period_views(store, "2026-10"))
@@ -132,8 +118,8 @@ def _peak_replay_memory(engine) -> int:
 
 def test_replay_memory_grows_with_customers_not_with_events(open_store):
     small, large = open_store("small.db"), open_store("large.db")
-    record(small, _month_of_events(customers=40, usage_per_customer=20))
-    record(large, _month_of_events(customers=40, usage_per_customer=200))
+    record(small, month_of_events(customers=40, usage_per_customer=20))
+    record(large, month_of_events(customers=40, usage_per_customer=200))
     events_small = small.ledger.recorder.max_notification_id()
     events_large = large.ledger.recorder.max_notification_id()
     assert events_large > 6 * events_small

@@ -1,0 +1,136 @@
+"""The ledger's PostgreSQL persistence: eventsourcing's PostgreSQL recorder, with the
+ledger's tables (the same as on SQLite, see `ledger_tables.py`) in the store's schema.
+
+Commit order. eventsourcing serializes every transaction that inserts events with an
+EXCLUSIVE lock on the events table (readers are not blocked), so notification ids are
+handed out in commit order and a reader following the log never passes over an id
+that commits later. The ledger's write transaction takes that lock first, before it
+reads taken ids and states: the whole read-decide-write of a batch is serialized, as
+SQLite's BEGIN IMMEDIATE serializes it.
+
+Gaps. A transaction that fails after drawing ids from the sequence (a duplicate key,
+another writer's version) burns them: notification ids increase in commit order but
+need not be consecutive. Nothing in the engine counts on consecutive ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+    PostgresTrackingRecorder,
+)
+from psycopg import Cursor
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from engine.store.ledger_tables import LedgerTables, SQLDialect
+
+# Text keys compare byte-wise (as on SQLite), whatever the database's collation.
+TEXT = 'text COLLATE "C"'
+
+
+@contextmanager
+def _integrity_errors() -> Iterator[None]:
+    """A duplicate key surfaces as eventsourcing's IntegrityError, which the ledger retries on."""
+    try:
+        yield
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(str(error)) from error
+
+
+class PostgresDialect(SQLDialect):
+    """SQL primitives on psycopg cursors: `%s` placeholders, tables in the store's schema,
+    rows read as tuples (eventsourcing's own cursors return dicts)."""
+
+    datastore: PostgresDatastore
+
+    @property
+    def table_prefix(self) -> str:  # type: ignore[override]
+        return Identifier(self.datastore.schema).as_string() + "."
+
+    def sql(self, text: str) -> str:
+        cache = self.__dict__.setdefault("_sql_cache", {})
+        statement = cache.get(text)
+        if statement is None:
+            statement = cache[text] = super().sql(text).replace("?", "%s")
+        return statement
+
+    def rows(self, c: Cursor, text: str, params: Sequence = ()) -> list[tuple]:
+        with c.connection.cursor(row_factory=tuple_row) as tuples:
+            tuples.execute(self.sql(text), params)
+            return tuples.fetchall()
+
+    def execute(self, c: Cursor, text: str, params: Sequence = ()) -> None:
+        c.execute(self.sql(text), params)
+
+    def executemany(self, c: Cursor, text: str, rows: Sequence[Sequence]) -> None:
+        if rows:
+            with _integrity_errors():
+                c.executemany(self.sql(text), rows)
+
+    def create_statements(self, statements: list[str]) -> None:
+        """Adds DDL (with `{t}` before table names) to eventsourcing's create statements."""
+        self.sql_create_statements.extend(SQL(self.sql(s)) for s in statements)  # type: ignore[attr-defined]
+
+
+class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationRecorder):
+    """eventsourcing's application recorder plus the ledger's tables and bulk writes."""
+
+    notification_id_column = "notification_id"
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.events_table = self.table_prefix + Identifier(events_table_name).as_string()
+        self.create_statements(
+            [
+                f"CREATE TABLE IF NOT EXISTS {{t}}event_ids (source {TEXT} NOT NULL, id {TEXT} NOT NULL, "
+                "notification_id bigint NOT NULL, PRIMARY KEY (source, id))",
+                f"CREATE TABLE IF NOT EXISTS {{t}}customer_states (customer_id {TEXT} PRIMARY KEY, "
+                "version bigint NOT NULL, state bytea NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS {t}rejections (seq bigserial PRIMARY KEY, arrived text NOT NULL, "
+                "source text, id text, type text, reason text NOT NULL, message text NOT NULL, "
+                "raw bytea NOT NULL, accepted text, origin text UNIQUE)",
+                f"CREATE TABLE IF NOT EXISTS {{t}}consumer_positions (topic {TEXT} NOT NULL, "
+                "partition integer NOT NULL, next_offset bigint NOT NULL, PRIMARY KEY (topic, partition))",
+            ]
+        )
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Cursor]:
+        """One transaction that holds the events table's EXCLUSIVE lock from its start.
+
+        The lock is eventsourcing's own (`_lock_table`, with its lock timeout): taken
+        before the batch reads anything, so batches are decided and committed one at a
+        time and their notification ids follow the commit order.
+        """
+        with self.datastore.get_connection() as connection, connection.transaction(), connection.cursor() as c:
+            self._lock_table(c)
+            yield c
+
+    def insert_events_in(self, c: Cursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Appends events with eventsourcing's one INSERT … RETURNING notification_id."""
+        if not stored_events:
+            return []
+        with _integrity_errors():  # another writer took this stream version first
+            self._insert_stored_events(c, stored_events)  # the lock again (held already), NOTIFY, INSERT
+        ids = list(self._fetch_ids_after_insert_events(c, stored_events) or [])
+        if len(ids) != len(stored_events):
+            raise RuntimeError(f"got {len(ids)} notification ids for {len(stored_events)} events")
+        return ids
+
+
+class LedgerPostgresFactory(PostgresFactory):
+    """PostgreSQL persistence with the ledger's recorder (chosen by PERSISTENCE_MODULE)."""
+
+    application_recorder_class = LedgerPostgresRecorder
+    tracking_recorder_class = PostgresTrackingRecorder
+
+
+Factory = LedgerPostgresFactory

@@ -1,0 +1,184 @@
+"""The live views' rows and their tracking position, written once for every backend.
+
+Rows and the tracking position are written with one cursor, in one transaction, so a
+restart resumes exactly where the views stopped. Sums are stored as decimal text of
+10⁻⁸ integers and added in Python: SQLite's INTEGER would silently turn into a float
+past 2⁶³, and these are money. The backends (`sqlite_views.py`, `postgres_views.py`)
+give the DDL and the SQL primitives (`engine.store.ledger_tables.SQLDialect`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+
+from engine.store.ledger_tables import chunks, marks
+from projections.fold import AssociationRow, ViewDelta
+
+
+class BillingViewTables:
+    """Bill lines, partner charge tallies and association intervals, with tracking.
+
+    Mixed into an eventsourcing tracking recorder and a backend's SQL dialect."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sums as this process last wrote them, by table and key. Valid only while the
+        # tracking position is the one this process wrote last: any other writer moves
+        # it, and then the cache is dropped. `_complete`: every row is cached (the views
+        # were empty when caching began), so a key not cached has no row.
+        self._sums_cache: dict[str, dict[tuple, list[int]]] = {}
+        self._cached_position: int | None = None
+        self._complete = False
+
+    def apply_in(self, c: Any, delta: ViewDelta, tracking: Tracking) -> None:
+        """Adds a batch's changes to the view rows and moves the tracking position."""
+        position = self.position_in(c, tracking.application_name)
+        if position != self._cached_position:
+            self._sums_cache = {}
+            self._complete = position == 0
+        self._cached_position = None  # until this transaction's tracking is written
+        self._add_sums(
+            c,
+            "view_bill_lines",
+            ("period", "customer_id", "service_type", "item_id"),
+            {(k[1], k[0], k[2], k[3]): v for k, v in delta.bill_lines.items()},
+            extra=lambda key: (delta.bill_currencies[(key[1], key[0])],),
+            extra_columns=("currency",),
+        )
+        self._add_sums(
+            c,
+            "view_partner_charges",
+            ("partner_id", "period", "customer_id", "account_manager_id", "indirect_partner_id"),
+            delta.partner_charges,
+        )
+        for customer_id, end in delta.ended_associations.items():
+            self.execute(
+                c,
+                "UPDATE {t}view_associations SET end_at=? WHERE customer_id=? AND end_at IS NULL",
+                (end, customer_id),
+            )
+        self.executemany(
+            c,
+            "INSERT INTO {t}view_associations VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    row.customer_id,
+                    row.version,
+                    row.partner_id,
+                    row.start,
+                    row.end,
+                    row.customer_type,
+                    row.account_manager_id,
+                    row.indirect_partner_id,
+                )
+                for row in delta.new_associations
+            ],
+        )
+        self._insert_tracking(c, tracking)
+        self._cached_position = tracking.notification_id
+
+    def _add_sums(self, c, table, key_columns, additions, extra=None, extra_columns=()) -> None:
+        """Adds each row's sums to the stored ones (read, add in Python, upsert)."""
+        if not additions:
+            return
+        existing = self._sums_cache.setdefault(table, {})
+        # Keys not cached are read grouped by all but their last column, then
+        # `last IN (…)`: each query walks the primary key (a row-value IN list would not).
+        groups: dict[tuple, list[str]] = {}
+        if not self._complete:
+            for key in additions:
+                if key not in existing:
+                    groups.setdefault(key[:-1], []).append(key[-1])
+        prefix = " AND ".join(f"{column}=?" for column in key_columns[:-1])
+        for head, lasts in groups.items():
+            for chunk in chunks(lasts):
+                rows = self.rows(
+                    c,
+                    f"SELECT {key_columns[-1]}, sums FROM {{t}}{table} "
+                    f"WHERE {prefix} AND {key_columns[-1]} IN ({marks(len(chunk))})",
+                    [*head, *chunk],
+                )
+                existing.update({(*head, row[0]): _sums(row[1]) for row in rows})
+        rows = []
+        for key, sums in additions.items():
+            old = existing.get(key)
+            total = [a + b for a, b in zip(old, sums, strict=True)] if old else list(sums)
+            existing[key] = total
+            rows.append((*key, *(extra(key) if extra else ()), ",".join(map(str, total))))
+        columns = (*key_columns, *extra_columns, "sums")
+        self.executemany(
+            c,
+            f"INSERT INTO {{t}}{table} ({', '.join(columns)}) VALUES ({marks(len(columns))}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET sums=excluded.sums",
+            rows,
+        )
+
+    def position(self, application_name: str) -> int:
+        """The last notification id folded into the views (0: none yet)."""
+        return self.max_tracking_id(application_name) or 0
+
+    def position_in(self, c: Any, application_name: str) -> int:
+        return self._max_tracking_id(application_name, c) or 0
+
+    # Queries: plain rows for projections.queries.
+
+    def bill_line_rows(self, period: str, customer_id: str | None = None) -> tuple[list, dict[str, str]]:
+        statement = "SELECT customer_id, service_type, item_id, currency, sums FROM {t}view_bill_lines WHERE period=?"
+        params: list[str] = [period]
+        if customer_id is not None:
+            statement += " AND customer_id=?"
+            params.append(customer_id)
+        with self.read_transaction() as c:
+            rows = self.rows(c, statement, params)
+        currencies = {row[0]: row[3] for row in rows}
+        return [(row[0], row[1], row[2], _sums(row[4])) for row in rows], currencies
+
+    def partner_charge_rows(self, partner_id: str, period: str) -> list[tuple[str, str, str, list[int]]]:
+        with self.read_transaction() as c:
+            rows = self.rows(
+                c,
+                "SELECT customer_id, account_manager_id, indirect_partner_id, sums "
+                "FROM {t}view_partner_charges WHERE partner_id=? AND period=?",
+                (partner_id, period),
+            )
+        return [(row[0], row[1], row[2], _sums(row[3])) for row in rows]
+
+    def association_rows(self, partner_id: str) -> list[AssociationRow]:
+        with self.read_transaction() as c:
+            rows = self.rows(
+                c,
+                "SELECT customer_id, version, partner_id, start_at, end_at, customer_type, "
+                "account_manager_id, indirect_partner_id FROM {t}view_associations WHERE partner_id=?",
+                (partner_id,),
+            )
+        return [AssociationRow(*row) for row in rows]
+
+    def partner_periods(self, partner_id: str, period_of) -> set[str]:
+        """The periods a partner has records in: charges, associations, disassociations."""
+        with self.read_transaction() as c:
+            charged = self.rows(c, "SELECT DISTINCT period FROM {t}view_partner_charges WHERE partner_id=?", (partner_id,))
+            intervals = self.rows(c, "SELECT start_at, end_at FROM {t}view_associations WHERE partner_id=?", (partner_id,))
+        periods = {row[0] for row in charged}
+        for start, end in intervals:
+            periods.add(period_of(start))
+            if end is not None:
+                periods.add(period_of(end))
+        return periods
+
+    def partner_ids(self, period: str, period_end: str) -> list[str]:
+        """Partners with a charge in the period or an association before its end."""
+        with self.read_transaction() as c:
+            rows = self.rows(
+                c,
+                "SELECT partner_id FROM {t}view_partner_charges WHERE period=? "
+                "UNION SELECT partner_id FROM {t}view_associations WHERE start_at<?",
+                (period, period_end),
+            )
+        # Sorted here, by code point, whatever the database's collation.
+        return sorted(row[0] for row in rows)
+
+
+def _sums(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]

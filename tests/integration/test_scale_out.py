@@ -1,0 +1,70 @@
+"""Three `billing serve` workers in one consumer group, one PostgreSQL store, same results.
+
+A topic of 6 partitions; the workers share it; one is killed mid-stream and the others
+take over its partitions. The final views must equal one `billing ingest` of the same
+events into a SQLite store.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import msgspec
+import psycopg
+import pytest
+
+from commands.bootstrap import open_engine
+from commands.demo import generate_month
+from commands.queries import period_views
+from commands.settings import Settings
+from tests.kafka_broker import running_tansu
+from tests.serve_harness import billing_env, run_billing, start_serve, stop, wait_until
+
+WORKERS = 3
+
+
+def _scalar(dsn: str, statement: str) -> int:
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as connection:
+            return connection.execute(statement).fetchone()[0] or 0
+    except psycopg.errors.UndefinedTable:
+        return 0
+
+
+def _consumed(dsn: str) -> int:
+    return _scalar(dsn, "SELECT SUM(next_offset) FROM consumer_positions")
+
+
+def _views(store_url: str, periods: list[str]) -> dict[str, bytes]:
+    with open_engine(Settings(store_url=store_url), create=False) as engine:
+        return {period: msgspec.json.encode(period_views(engine, period)) for period in periods}
+
+
+@pytest.mark.slow
+def test_three_workers_on_one_postgres_store_equal_one_ingest_even_when_one_is_killed(tmp_path, postgres_fresh_dsn):
+    events = tmp_path / "events.jsonl"
+    lines = list(generate_month(customers=60, seed=21, period="2026-10", events=6000))
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    dsn = postgres_fresh_dsn
+    with running_tansu(tmp_path / "broker") as broker:
+        env = billing_env(tmp_path / "unused.db", broker.bootstrap, BILLING_KAFKA_MAX_RECORDS="50")
+        env["BILLING_STORE"] = dsn
+        assert run_billing(env, "topics", "create", "--partitions", "6").returncode == 0
+        assert run_billing(env, "publish", str(events)).returncode == 0
+        logs = [tmp_path / f"worker-{n}.log" for n in range(WORKERS)]
+        workers = [start_serve(env, log) for log in logs]
+        try:
+            wait_until(lambda: _consumed(dsn) >= len(lines) // 3, 120, "a third consumed", logs[0])
+            stop(workers[1], signal.SIGKILL)  # mid-stream: the others take over its partitions
+            wait_until(lambda: _consumed(dsn) >= len(lines), 180, "every record consumed", logs[0])
+        finally:
+            for worker in workers:
+                stop(worker)
+        assert sum("batch of" in log.read_text() for log in logs) >= 2, "the work was shared"
+
+    reference = tmp_path / "reference.db"
+    result = run_billing(billing_env(reference, "127.0.0.1:1"), "ingest", str(events))
+    assert result.returncode in (0, 1), result.stderr
+    periods = ["2026-08", "2026-09", "2026-10", "2026-11"]
+    assert _views(dsn, periods) == _views(f"sqlite:///{reference}", periods)
