@@ -62,11 +62,17 @@ class ViewPublisher:
         of the log at most), and Kafka-borne rejections not yet published."""
         messages: list[Outgoing] = []
         positions: list[Tracking] = []
-        if self.engine.projection.is_behind(self.engine.ledger):  # published views must be current
-            self.engine.projection.catch_up(self.engine.ledger)
+        ledger = self.engine.ledger
+        if self.engine.settings.projections == "inline" and self.engine.projection.is_behind(ledger):
+            self.engine.projection.catch_up(ledger)
+        # Publish only what the views have folded (with BILLING_PROJECTIONS=separate the
+        # projection process may still be behind the log).
+        folded = self.tracking.max_tracking_id(ledger.name) or 0
         after = self.tracking.max_tracking_id(VIEWS_POSITION) or 0
-        notifications = self.engine.ledger.recorder.select_notifications(
-            start=after, limit=READ_CHUNK, inclusive_of_start=False
+        notifications = (
+            ledger.recorder.select_notifications(start=after, limit=READ_CHUNK, stop=folded, inclusive_of_start=False)
+            if folded > after
+            else []
         )
         if notifications:
             events = [decode_event(n.topic, n.state) for n in notifications]
