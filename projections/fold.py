@@ -76,6 +76,11 @@ class ViewDelta:
             else:
                 self.ended_associations[event.customer_id] = event.at
 
+    def add_charge(self, charge: ChargeRecorded) -> None:
+        """Adds one charge (any object with a charge's view fields, as replay's slim
+        decode gives)."""
+        self._add_charge(charge)
+
     def _add_charge(self, charge: ChargeRecorded) -> None:
         if self.period is not None and charge.period != self.period:
             return
