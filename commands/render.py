@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from engine.money import format_units, units_from_fixed8
 from engine.store.rows import RejectionRow
-from schemas.views import Bill, CustomerCounts, IngestCounts, Performance
+from schemas.views import CustomerCounts, IngestCounts, Performance
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1) -> str:

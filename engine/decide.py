@@ -20,7 +20,6 @@ from engine.money import (
     format_units,
     multiply_half_up,
     truncate_to_minor,
-    units_from_fixed8,
 )
 from schemas.recorded import (
     ChargeRecorded,
@@ -268,5 +267,3 @@ _DECIDERS = {
     "order.paid": _charge_order,
     "order.refunded": _charge_refund,
 }
-
-__all__ = ["Rules", "check_currency", "decide", "units_from_fixed8"]

@@ -8,7 +8,6 @@ events into a SQLite store.
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import msgspec
 import psycopg
