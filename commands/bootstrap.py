@@ -135,7 +135,10 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
     }
     views_class: type = SQLiteBillingViews
     if location.postgres is not None:
-        from projections.postgres_views import PostgresBillingViews  # psycopg only when asked for
+        try:
+            from projections.postgres_views import PostgresBillingViews  # psycopg only when asked for
+        except ImportError as error:
+            raise StoreError(f"PostgreSQL stores need psycopg ({error}); pip install 'psycopg[binary]' psycopg-pool") from None
 
         views_class = PostgresBillingViews
     ledger = None
