@@ -126,12 +126,22 @@ class ViewPublisher:
                     raise
 
     async def publish_pending(self, send: Send) -> int:
-        """Publishes until nothing is pending; returns how many messages were sent."""
+        """Publishes until nothing is pending; returns how many messages were sent.
+
+        Each round (collect, send, record the positions) holds the store's publisher
+        lock, so several workers publish one at a time and every round sends records
+        at least as new as the previous round's, whichever worker sent that."""
         sent = 0
         while True:
-            work = await asyncio.to_thread(self.pending)
+            lock = self.engine.ledger.recorder.publisher_lock()
+            await asyncio.to_thread(lock.__enter__)
+            try:
+                work = await asyncio.to_thread(self.pending)
+                if work.positions:
+                    await send(work.messages)
+                    await asyncio.to_thread(self.mark_published, work.positions)
+            finally:
+                await asyncio.to_thread(lock.__exit__, None, None, None)
             if not work.positions:
                 return sent
-            await send(work.messages)
-            await asyncio.to_thread(self.mark_published, work.positions)
             sent += len(work.messages)

@@ -113,3 +113,41 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 20) -> list:
         return records
     finally:
         consumer.close()
+
+
+def assert_downstream_equals_live(bootstrap: str, store_url: str) -> int:
+    """The last record per (topic, key, period) on the view topics is the live view, and
+    every live bill of the periods seen was published; returns how many were checked."""
+    import json
+
+    from commands import queries
+    from commands.bootstrap import open_engine
+    from commands.settings import Settings
+    from schemas import topics
+
+    latest: dict[tuple[str, str, str], dict] = {}
+    for topic in (topics.BILLS, topics.CUSTOMER_COUNTS, topics.PERFORMANCE):
+        for record in read_topic(bootstrap, topic):
+            value = json.loads(record.value)
+            latest[(topic, record.key.decode(), value["period"])] = value
+    encode = lambda value: json.loads(msgspec_json(value))  # noqa: E731
+    with open_engine(Settings(store_url=store_url), create=False) as engine:
+        for (topic, key, period), value in latest.items():
+            if topic == topics.BILLS:
+                live = [encode(bill) for bill in queries.bills(engine, period, key)]
+                assert live == [value], f"published bill {key} {period} is not the live one"
+            elif topic == topics.CUSTOMER_COUNTS:
+                assert encode(queries.customer_counts(engine, key, period)) == value, f"counts {key} {period}"
+            else:
+                assert encode(queries.performance(engine, key, period)) == value, f"performance {key} {period}"
+        for period in {period for (_topic, _key, period) in latest}:
+            live_customers = {bill.customer_id for bill in queries.bills(engine, period)}
+            published = {key for (topic, key, p) in latest if topic == topics.BILLS and p == period}
+            assert published == live_customers, f"bills of {period} published: every live one"
+    return len(latest)
+
+
+def msgspec_json(value) -> bytes:
+    import msgspec
+
+    return msgspec.json.encode(value)

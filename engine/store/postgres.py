@@ -45,6 +45,9 @@ def _integrity_errors() -> Iterator[None]:
         raise IntegrityError(str(error)) from error
 
 
+_PUBLISHER_LOCK_KEY = 0x62696C6C  # "bill": the advisory lock of the view publisher
+
+
 class PostgresDialect(SQLDialect):
     """SQL primitives on psycopg cursors: `%s` placeholders, tables in the store's schema,
     rows read as tuples (eventsourcing's own cursors return dicts)."""
@@ -113,6 +116,18 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         with self.datastore.get_connection() as connection, connection.transaction(), connection.cursor() as c:
             self._lock_table(c)
             yield c
+
+    @contextmanager
+    def publisher_lock(self) -> Iterator[None]:
+        """Held while one `serve` worker publishes views: a session advisory lock, so
+        workers publish one at a time and each sends newer records than the last (it
+        is released with the connection if the process dies)."""
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (_PUBLISHER_LOCK_KEY,))
+            try:
+                yield
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISHER_LOCK_KEY,))
 
     def insert_events_in(self, c: Cursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Appends events with eventsourcing's one INSERT … RETURNING notification_id."""

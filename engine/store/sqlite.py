@@ -11,6 +11,7 @@ the same database holds, written in the same transaction as the events:
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -96,6 +97,21 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
                 raise
             finally:
                 cursor.sqlite_cursor.close()
+
+    @contextmanager
+    def publisher_lock(self) -> Iterator[None]:
+        """Held while one `serve` process publishes views: an exclusive lock on a file
+        beside the database (released by the kernel if the process dies)."""
+        pool = self.datastore.pool
+        if pool.is_sqlite_memory_mode:
+            yield
+            return
+        with open(f"{pool.db_name}.publish-lock", "a+b") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def insert_events_in(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Appends events with one executemany; returns their notification ids.

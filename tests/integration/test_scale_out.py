@@ -18,7 +18,14 @@ from commands.demo import generate_month
 from commands.queries import period_views
 from commands.settings import Settings
 from tests.kafka_broker import running_tansu
-from tests.serve_harness import billing_env, run_billing, start_serve, stop, wait_until
+from tests.serve_harness import (
+    assert_downstream_equals_live,
+    billing_env,
+    run_billing,
+    start_serve,
+    stop,
+    wait_until,
+)
 
 WORKERS = 3
 
@@ -33,6 +40,14 @@ def _scalar(dsn: str, statement: str) -> int:
 
 def _consumed(dsn: str) -> int:
     return _scalar(dsn, "SELECT SUM(next_offset) FROM consumer_positions")
+
+
+def _fully_published(dsn: str) -> bool:
+    last = _scalar(dsn, "SELECT MAX(notification_id) FROM billingledger_events")
+    published = _scalar(
+        dsn, "SELECT MAX(notification_id) FROM billingledger_tracking WHERE application_name='published:views'"
+    )
+    return last > 0 and published >= last
 
 
 def _views(store_url: str, periods: list[str]) -> dict[str, bytes]:
@@ -57,10 +72,14 @@ def test_three_workers_on_one_postgres_store_equal_one_ingest_even_when_one_is_k
             wait_until(lambda: _consumed(dsn) >= len(lines) // 3, 120, "a third consumed", logs[0])
             stop(workers[1], signal.SIGKILL)  # mid-stream: the others take over its partitions
             wait_until(lambda: _consumed(dsn) >= len(lines), 180, "every record consumed", logs[0])
+            wait_until(lambda: _fully_published(dsn), 120, "views published", logs[0])
         finally:
             for worker in workers:
                 stop(worker)
         assert sum("batch of" in log.read_text() for log in logs) >= 2, "the work was shared"
+        # Publishers take turns (the store's publisher lock): the last record per key on
+        # every view topic is the live view.
+        assert assert_downstream_equals_live(broker.bootstrap, dsn) > 0
 
     reference = tmp_path / "reference.db"
     result = run_billing(billing_env(reference, "127.0.0.1:1"), "ingest", str(events))
