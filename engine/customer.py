@@ -109,7 +109,7 @@ def evolve(state: CustomerState, event: RecordedEvent) -> CustomerState:
     elif isinstance(event, DiscountGranted):
         state.discounts[event.discount_id] = Discount(
             event.service_type,
-            units_from_fixed8(event.rate),
+            event.rate_units,
             event.valid_from,
             event.valid_to,
         )
@@ -125,14 +125,14 @@ def _remember_order(state: CustomerState, charge: ChargeRecorded) -> None:
         state.orders[charge.order_id] = PaidOrder(
             charge.service_type,
             charge.item_id,
-            charge.list_amount,
+            format_units(charge.list_units),
             "0.00000000",
-            units_from_fixed8(charge.rate),
+            charge.rate_units,
             charge.partner_id,
             charge.account_manager_id,
             charge.indirect_partner_id,
         )
     else:  # a refund: its list amount is negative
         order = state.orders[charge.order_id]
-        refunded = units_from_fixed8(order.refunded_amount) - units_from_fixed8(charge.list_amount)
+        refunded = units_from_fixed8(order.refunded_amount) - charge.list_units
         order.refunded_amount = format_units(refunded)

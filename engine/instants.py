@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.errors import SettingsError
 
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})",
     re.ASCII,
 )
 _EPOCH_0001 = datetime(1, 1, 1, tzinfo=UTC)
 _KEY_DIGITS = 12
+_KEY_LIMIT = 10**_KEY_DIGITS
+_BEFORE_YEAR_1 = -(10**9)  # days: far enough back that no time or offset brings it into range
 
 Instant = str
 """A sortable instant key (see the module docstring)."""
@@ -32,33 +33,54 @@ class InvalidTime(ValueError):
     """Not an RFC 3339 date-time with an offset; the message says what is wrong."""
 
 
-@lru_cache(maxsize=65536)
 def parse_instant(text: str) -> Instant:
     """Reads an RFC 3339 date-time with its offset into an instant key."""
+    # Runs once per inbound event: the date and the offset (few distinct values) are
+    # worked out once each and cached; the rest is a few slices of the match.
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise InvalidTime(
             "must be an RFC 3339 date-time with an offset, e.g. 2026-10-03T08:00:00+08:00"
         )
-    year, month, day, hour, minute, second, fraction, _z, sign, offset_hours, offset_mins = match.groups()
-    year, month, day = int(year), int(month), int(day)
-    hour, minute, second = int(hour), int(minute), int(second)
-    if second == 60:
+    date, hour, minute, second, fraction, offset = match.groups()
+    if second == "60":
         raise InvalidTime("leap seconds are not accepted")
-    if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month) and hour <= 23 and minute <= 59 and second <= 59):
+    days = _days_of_date(date)
+    if days is None or hour > "23" or minute > "59" or second > "59":
         raise InvalidTime(f"not a valid date-time ({text!r})")
-    offset_seconds = 0
-    if sign:
-        if int(offset_hours) > 23 or int(offset_mins) > 59:
-            raise InvalidTime("offset out of range")
-        offset_seconds = (int(offset_hours) * 60 + int(offset_mins)) * 60
-        if sign == "-":
-            offset_seconds = -offset_seconds
-    # Plain arithmetic, not datetime objects: this runs once per inbound event.
-    seconds = _days_before(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds
-    if seconds < 0 or seconds >= 10**_KEY_DIGITS or year < 1:
+    offset_seconds = _offset_seconds(offset)
+    if offset_seconds is None:
+        raise InvalidTime("offset out of range")
+    seconds = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second) - offset_seconds
+    if not 0 <= seconds < _KEY_LIMIT:
         raise InvalidTime("out of range")
-    return _key(seconds, (fraction or "").rstrip("0"))
+    if fraction:
+        fraction = fraction.rstrip("0")
+        if fraction:
+            return f"{seconds:012d}.{fraction}"
+    return f"{seconds:012d}"
+
+
+@lru_cache(maxsize=8192)
+def _days_of_date(date: str) -> int | None:
+    """Days from 0001-01-01 to a `YYYY-MM-DD` date, None if there is no such date."""
+    year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
+    if not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month):
+        return None
+    # Year 0 is a date, but before the instant keys' range: "out of range" comes later.
+    return _days_before(year, month, day) if year >= 1 else _BEFORE_YEAR_1
+
+
+@lru_cache(maxsize=256)
+def _offset_seconds(offset: str) -> int | None:
+    """Seconds east of UTC of `Z`/`z`/`±HH:MM`, None if out of range."""
+    if offset in ("Z", "z"):
+        return 0
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    if hours > 23 or minutes > 59:
+        return None
+    seconds = (hours * 60 + minutes) * 60
+    return -seconds if offset[0] == "-" else seconds
 
 
 _CUMULATIVE_DAYS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
@@ -127,7 +149,18 @@ class BillingCalendar:
                 f"BILLING_TIMEZONE: unknown time zone {timezone_name!r}"
             ) from None
         self.timezone_name = timezone_name
-        self.period_of = lru_cache(maxsize=65536)(self._period_of)
+        # The month the last instant fell in, with its bounds: consecutive events
+        # mostly share a month, and two text comparisons beat a time-zone conversion.
+        self._last_month = ("", "", "")
+
+    def period_of(self, instant: Instant) -> str:
+        """The period (`YYYY-MM`) an instant falls in, in the billing time zone."""
+        period, start, end = self._last_month
+        if start <= instant < end:
+            return period
+        period = self._period_of(instant)
+        self._last_month = (period, self.period_start(period), self.period_end(period))
+        return period
 
     def _period_of(self, instant: Instant) -> str:
         moment = _EPOCH_0001 + timedelta(seconds=instant_seconds(instant))

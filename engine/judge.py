@@ -24,14 +24,14 @@ from engine.money import SCALE, parse_amount
 from schemas.inbound import (
     AMOUNT_FIELDS,
     DATA_TYPES,
-    InboundEvent,
+    UncheckedInboundEvent,
     UsageRecordedData,
     OrderPaidData,
     OrderRefundedData,
     DiscountGrantedData,
 )
 
-_TYPED_DECODER = msgspec.json.Decoder(InboundEvent)
+_TYPED_DECODER = msgspec.json.Decoder(UncheckedInboundEvent)
 _GENERIC_DECODER = msgspec.json.Decoder()
 
 MAX_NESTING = 128
@@ -69,10 +69,7 @@ class Candidate:
     data: msgspec.Struct | None
     problem: FieldError | None
     figures: dict[str, object]
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        return (self.source, self.id)
+    pair: tuple[str, str]  # (source, id): the event's identity
 
     @property
     def customer_id(self) -> str | None:
@@ -87,12 +84,14 @@ def judge_line(line: bytes) -> Candidate | Rejection:
         event = _TYPED_DECODER.decode(line)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return _judge_slowly(line)
+    type_name = event.__struct_config__.tag
     try:
         at = parse_instant(event.time)
     except InvalidTime as error:
-        return Rejection(Reason.INVALID_ENVELOPE, f"time: {error}", event.source, event.id)
-    type_name = event.__struct_config__.tag
-    candidate = Candidate(event.source, event.id, type_name, event.time, at, line, event.data, None, {})
+        return Rejection(Reason.INVALID_ENVELOPE, f"time: {error}", event.source, event.id, type_name)
+    candidate = Candidate(
+        event.source, event.id, type_name, event.time, at, line, event.data, None, {}, (event.source, event.id)
+    )
     _check_meaning(candidate)
     return candidate
 
@@ -139,7 +138,9 @@ def _judge_slowly(line: bytes) -> Candidate | Rejection:
         known.message = f"type: unknown event type {type_name!r}"
         return known
     at = parse_instant(envelope["time"])
-    candidate = Candidate(source, event_id, type_name, envelope["time"], at, line, None, None, {})
+    candidate = Candidate(
+        source, event_id, type_name, envelope["time"], at, line, None, None, {}, (source, event_id)
+    )
     data = envelope.get("data")
     if "data" not in envelope or data is None:
         candidate.problem = FieldError("data", "missing")

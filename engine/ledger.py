@@ -23,7 +23,7 @@ from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
 from engine.instants import instant_from_datetime, recorded_time
 from engine.judge import Candidate, Rejection, canonical_identity, judge_line
-from engine.mapper import decode_event
+from engine.mapper import decode_event, stored_row
 from engine.store.rows import PendingRejection
 from schemas.recorded import RecordedEvent
 from schemas.views import IngestCounts
@@ -122,9 +122,7 @@ class Ledger(Application):
                 batch = _Batch(self, c, self.next_recorded_at())
                 lines, verdicts, positions = self._skip_redelivered(c, lines, verdicts, batch.outcome)
                 batch.decide_all(lines, verdicts)
-                notification_ids = recorder.insert_events_in(
-                    c, [self.mapper.to_stored_event(event) for event in batch.events]
-                )
+                notification_ids = recorder.insert_events_in(c, [stored_row(event) for event in batch.events])
                 recorder.insert_taken_ids(
                     c, [(e.source, e.id, n) for e, n in zip(batch.events, notification_ids, strict=True)]
                 )

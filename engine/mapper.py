@@ -14,6 +14,7 @@ import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
+from engine.store.rows import StoredRow
 from schemas.recorded import RECORDED_EVENT_TYPES, RecordedEvent
 
 _ENCODER = msgspec.json.Encoder()
@@ -38,6 +39,11 @@ class MsgspecMapper(Mapper):
 
     def to_domain_event(self, stored_event: StoredEvent) -> RecordedEvent:
         return decode_event(stored_event.topic, stored_event.state)
+
+
+def stored_row(event: RecordedEvent) -> StoredRow:
+    """The events-table row of a recorded event (the ledger's hot path)."""
+    return StoredRow(event.originator_id, event.originator_version, TOPICS[type(event)], _ENCODER.encode(event))
 
 
 def decode_event(topic: str, state: bytes) -> RecordedEvent:

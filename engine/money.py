@@ -18,14 +18,26 @@ _AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,8})?")
 _LOOSE_NUMBER = re.compile(r"[+-]?[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]+)?")
 
 
+_FRACTION_PADDING = tuple("0" * (SCALE_DIGITS - digits) for digits in range(SCALE_DIGITS + 1))
+_PARSED: dict[str, int] = {}
+_PARSED_LIMIT = 1 << 16
+
+
 def parse_amount(field: str, text: str) -> int:
     """Reads a contract amount string into units of 10⁻⁸, naming `field` if it is bad."""
-    if _AMOUNT.fullmatch(text):
-        negative = text.startswith("-")
-        whole, _, fraction = text.lstrip("-").partition(".")
-        units = int(whole) * SCALE + int(fraction.ljust(SCALE_DIGITS, "0"))
-        return -units if negative else units
-    raise FieldError(field, _why_not_an_amount(text))
+    # Remembered: prices and rates repeat across millions of lines, quantities less so.
+    units = _PARSED.get(text)
+    if units is not None:
+        return units
+    if not _AMOUNT.fullmatch(text):
+        raise FieldError(field, _why_not_an_amount(text))
+    # "-12.5" -> int("-12" "5" "0000000"): the sign stays in front, one int() call.
+    whole, _, fraction = text.partition(".")
+    units = int(whole + fraction + _FRACTION_PADDING[len(fraction)])
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[text] = units
+    return units
 
 
 def _why_not_an_amount(text: str) -> str:
@@ -75,9 +87,10 @@ def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
     `decimals` below 8 is only for figures already truncated to that many (settled
     amounts); the dropped digits must be zero.
     """
-    if decimals == SCALE_DIGITS:  # the hot path: plain string slicing, no divmod
-        digits = str(-units if units < 0 else units).rjust(SCALE_DIGITS + 1, "0")
-        return f"{'-' if units < 0 else ''}{digits[:-SCALE_DIGITS]}.{digits[-SCALE_DIGITS:]}"
+    if decimals == SCALE_DIGITS:  # the hot path: one divmod, one %-format
+        if units >= 0:
+            return "%d.%08d" % divmod(units, SCALE)
+        return "-%d.%08d" % divmod(-units, SCALE)
     drop = SCALE_DIGITS - decimals
     magnitude = abs(units)
     if drop:

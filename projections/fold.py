@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.money import units_from_fixed8
 from schemas.recorded import ChargeRecorded, CustomerAssociated, CustomerDisassociated, RecordedEvent
 
 # Index of each figure in a bill line's list of sums.
@@ -84,20 +83,17 @@ class ViewDelta:
     def _add_charge(self, charge: ChargeRecorded) -> None:
         if self.period is not None and charge.period != self.period:
             return
-        figures = (
-            units_from_fixed8(charge.list_amount),
-            units_from_fixed8(charge.discount_amount),
-            units_from_fixed8(charge.payable_amount),
-            units_from_fixed8(charge.settled_amount),
-            units_from_fixed8(charge.rounding_off_amount),
-        )
+        payable = charge.payable_units
         key = (charge.customer_id, charge.period, charge.service_type, charge.item_id)
         sums = self.bill_lines.get(key)
         if sums is None:
             sums = self.bill_lines[key] = [0, 0, 0, 0, 0, 0]
             self.bill_currencies[(charge.customer_id, charge.period)] = charge.currency
-        for index, figure in enumerate(figures):
-            sums[index] += figure
+        sums[LIST] += charge.list_units
+        sums[DISCOUNT] += charge.discount_units
+        sums[PAYABLE] += payable
+        sums[SETTLED] += charge.settled_units
+        sums[ROUNDING_OFF] += charge.rounding_off_units
         sums[CHARGES] += 1
         if charge.partner_id is None:
             return
@@ -111,10 +107,10 @@ class ViewDelta:
         tally = self.partner_charges.get(partner_key)
         if tally is None:
             tally = self.partner_charges[partner_key] = [0, 0, 0, 0]
-        tally[P_PAYABLE] += figures[PAYABLE]
-        tally[P_SETTLED] += figures[SETTLED]
+        tally[P_PAYABLE] += payable
+        tally[P_SETTLED] += charge.settled_units
         tally[P_CHARGES] += 1
-        if figures[PAYABLE] > 0:
+        if payable > 0:
             tally[P_POSITIVE] += 1
 
 def fold(events: list[RecordedEvent]) -> ViewDelta:

@@ -54,26 +54,19 @@ class ViewSettings:
     minor_digits: int
 
 
-class _ChargeView(msgspec.Struct):
-    """The fields of a recorded charge the views use: decoding only these (and not the
-    verbatim inbound line each event carries) is most of replay's speed."""
-
-    recorded_at: str
-    customer_id: str
-    period: str
-    service_type: str
-    item_id: str
-    currency: str
-    list_amount: str
-    discount_amount: str
-    payable_amount: str
-    settled_amount: str
-    rounding_off_amount: str
-    partner_id: str | None
-    account_manager_id: str | None
-    indirect_partner_id: str | None
-
-
+# The fields of a recorded charge the views use. Replay decodes a charge into a Struct
+# that has every field in its stored position but reads the others as raw JSON: no
+# string is built for the verbatim inbound line or the ids only the log needs.
+_VIEW_FIELDS = frozenset({
+    "recorded_at", "customer_id", "period", "service_type", "item_id", "currency",
+    "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units",
+    "partner_id", "account_manager_id", "indirect_partner_id",
+})
+_ChargeView = msgspec.defstruct(
+    "_ChargeView",
+    [(f.name, f.type if f.name in _VIEW_FIELDS else msgspec.Raw) for f in msgspec.structs.fields(ChargeRecorded)],
+    array_like=True,
+)
 _CHARGE_VIEW = msgspec.json.Decoder(_ChargeView)
 _CHARGE_TOPIC = TOPICS[ChargeRecorded]
 # Discounts change no view: their events are counted, not decoded.

@@ -7,8 +7,14 @@ concurrency stops two writers from deciding from stale state.
 Every recorded event keeps the inbound line verbatim (`fact`), its business time
 (`time`, as sent, and `at`, the sortable instant) and its recorded time
 (`recorded_at`, RFC 3339 UTC with microseconds, fixed width so it sorts as text).
-Amounts are exact 8-decimal strings. These types never change shape; a new field gets
-a default.
+
+Stored compactly, as JSON arrays in field order (`array_like`): field names would be a
+third of every stored row, and the rows' size bounds how fast the store can write them.
+Amounts and rates are integers counting 10⁻⁸ of the currency unit (`*_units`; JSON
+integers have no size limit, and the views write them out as 8-decimal strings). These
+types never reorder or drop a field, and the base's fields never change (every
+subclass's positions follow them); a new field goes at the end of its class, with a
+default.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import msgspec
 from msgspec import Struct
 
 
-class RecordedEvent(Struct, kw_only=True):
+class RecordedEvent(Struct, kw_only=True, array_like=True):
     """What every recorded event carries."""
 
     originator_id: str
@@ -53,7 +59,7 @@ class DiscountGranted(RecordedEvent, kw_only=True):
     discount_id: str
     kind: str
     service_type: str
-    rate: str
+    rate_units: int
     valid_from: str
     valid_to: str | None = None
     partner_id: str | None = None
@@ -74,12 +80,12 @@ class ChargeRecorded(RecordedEvent, kw_only=True):
     item_id: str
     order_id: str | None
     currency: str
-    rate: str
-    list_amount: str
-    discount_amount: str
-    payable_amount: str
-    settled_amount: str
-    rounding_off_amount: str
+    rate_units: int
+    list_units: int
+    discount_units: int
+    payable_units: int
+    settled_units: int
+    rounding_off_units: int
     partner_id: str | None
     account_manager_id: str | None
     indirect_partner_id: str | None

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -31,6 +31,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from engine.store.ledger_tables import LedgerTables, SQLDialect
+from engine.store.rows import StoredRow
 
 # Text keys compare byte-wise (as on SQLite), whatever the database's collation.
 TEXT = 'text COLLATE "C"'
@@ -129,7 +130,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISHER_LOCK_KEY,))
 
-    def insert_events_in(self, c: Cursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+    def insert_events_in(self, c: Cursor, stored_events: Sequence[StoredRow]) -> list[int]:
         """Appends events with eventsourcing's one INSERT … RETURNING notification_id."""
         if not stored_events:
             return []

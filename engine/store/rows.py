@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class StoredRow(NamedTuple):
+    """A recorded event as the events table holds it: eventsourcing's `StoredEvent`
+    fields (read by attribute, as its recorders do) in a plain tuple, which costs a
+    fraction of the frozen dataclass's construction and is already a row to insert."""
+
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
 
 
 @dataclass(slots=True)

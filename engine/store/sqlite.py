@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
@@ -25,6 +25,7 @@ from eventsourcing.sqlite import (
 )
 
 from engine.store.ledger_tables import LedgerTables, SQLDialect
+from engine.store.rows import StoredRow
 
 _PAGE_CACHE_KIB = 256 * 1024
 
@@ -113,7 +114,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
-    def insert_events_in(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+    def insert_events_in(self, c: SQLiteCursor, stored_events: Sequence[StoredRow]) -> list[int]:
         """Appends events with one executemany; returns their notification ids.
 
         eventsourcing's own recorder runs one INSERT per event to read each rowid back.
@@ -125,10 +126,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
         c.execute(self.select_max_notification_id_statement)
         first = (c.fetchone()[0] or 0) + 1
         try:
-            c.executemany(
-                self.insert_events_statement,
-                [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
-            )
+            c.executemany(self.insert_events_statement, stored_events)  # rows already
         except sqlite3.IntegrityError as error:
             raise IntegrityError(error) from error
         c.execute(self.select_max_notification_id_statement)

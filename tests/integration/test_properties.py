@@ -265,9 +265,9 @@ def test_every_charge_is_rated_once_by_the_contracts_arithmetic(open_store, hist
         assert len(charges) == sum(e["type"] in ("usage.recorded", "order.paid", "order.refunded") for e in events)
         for charge in charges:
             fact = json.loads(bytes(charge.fact))
-            list_amount, rate = Decimal(charge.list_amount), Decimal(charge.rate)
-            payable, settled = Decimal(charge.payable_amount), Decimal(charge.settled_amount)
-            rounding_off = Decimal(charge.rounding_off_amount)
+            list_amount, rate = Decimal(charge.list_units) * EIGHT, Decimal(charge.rate_units) * EIGHT
+            payable, settled = Decimal(charge.payable_units) * EIGHT, Decimal(charge.settled_units) * EIGHT
+            rounding_off = Decimal(charge.rounding_off_units) * EIGHT
             if charge.type == "usage.recorded":
                 product = Decimal(fact["data"]["quantity"]) * Decimal(fact["data"]["unit_price"])
                 assert list_amount == product.quantize(EIGHT, rounding=ROUND_HALF_UP)
@@ -279,7 +279,7 @@ def test_every_charge_is_rated_once_by_the_contracts_arithmetic(open_store, hist
             assert payable == (list_amount * rate).quantize(EIGHT, rounding=ROUND_HALF_UP)
             assert settled == payable.quantize(MINOR, rounding=ROUND_DOWN)
             assert payable == settled + rounding_off
-            assert list_amount == Decimal(charge.discount_amount) + payable
+            assert list_amount == Decimal(charge.discount_units) * EIGHT + payable
             if payable > 0:
                 assert 0 <= rounding_off < MINOR
             elif payable < 0:

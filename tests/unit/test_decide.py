@@ -11,6 +11,7 @@ from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
 from engine.instants import BillingCalendar, parse_instant
 from engine.judge import Candidate, judge_line
+from engine.money import format_units
 from schemas.recorded import (
     ChargeRecorded,
     CustomerAssociated,
@@ -49,10 +50,10 @@ class Customer:
         evolve(self.state, event)
         return event
 
-    def charge(self, body: dict) -> ChargeRecorded:
+    def charge(self, body: dict) -> WrittenCharge:
         event = self.record(body)
         assert isinstance(event, ChargeRecorded)
-        return event
+        return WrittenCharge(event)
 
     def rejects(self, body: dict, reason: Reason) -> Rejected:
         version = self.state.version
@@ -63,19 +64,33 @@ class Customer:
         return caught.value
 
 
+class WrittenCharge:
+    """A recorded charge whose rate and amounts (stored as 10⁻⁸ units) are read as the
+    contract writes them (`rate_text`, `list_text`, …: 8-decimal strings); every other
+    field is the charge's own."""
+
+    def __init__(self, charge: ChargeRecorded):
+        self.charge = charge
+
+    def __getattr__(self, name: str):
+        if name.endswith("_text"):
+            return format_units(getattr(self.charge, name.removesuffix("_text") + "_units"))
+        return getattr(self.charge, name)
+
+
 def at(local_day_and_time: str) -> str:
     """A time in October 2026, Shanghai: `at("05T10:00")` is 2026-10-05T10:00:00+08:00."""
     return f"2026-10-{local_day_and_time}:00+08:00"
 
 
-def amounts(charge: ChargeRecorded) -> tuple[str, str, str, str, str, str]:
+def amounts(charge: WrittenCharge) -> tuple[str, str, str, str, str, str]:
     return (
-        charge.rate,
-        charge.list_amount,
-        charge.discount_amount,
-        charge.payable_amount,
-        charge.settled_amount,
-        charge.rounding_off_amount,
+        charge.rate_text,
+        charge.list_text,
+        charge.discount_text,
+        charge.payable_text,
+        charge.settled_text,
+        charge.rounding_off_text,
     )
 
 
@@ -235,10 +250,10 @@ def test_a_usage_charge_is_quantity_times_unit_price_settled_by_truncation():
 def test_the_list_amount_of_a_usage_is_rounded_half_away_from_zero():
     # 0.5 × 0.00000001 = 0.000000005 → 0.00000001 (half-even would give 0)
     charge = Customer().charge(usage(quantity="0.5", unit_price="0.00000001"))
-    assert charge.list_amount == "0.00000001"
+    assert charge.list_text == "0.00000001"
     # 0.49999999 × 0.00000001 is under a half → 0
     charge = Customer().charge(usage(quantity="0.49999999", unit_price="0.00000001"))
-    assert charge.list_amount == "0.00000000"
+    assert charge.list_text == "0.00000000"
 
 
 def test_the_period_of_a_charge_is_its_month_in_the_billing_time_zone():
@@ -251,14 +266,14 @@ def test_the_period_of_a_charge_is_its_month_in_the_billing_time_zone():
 def test_settling_follows_the_minor_unit_of_the_billing_currency():
     yen = Rules(currency="JPY", minor_digits=0, calendar=BillingCalendar("Asia/Shanghai"))
     charge = Customer(rules=yen).charge(usage(quantity="2", unit_price="0.75", currency="JPY"))
-    assert (charge.payable_amount, charge.settled_amount, charge.rounding_off_amount) == (
+    assert (charge.payable_text, charge.settled_text, charge.rounding_off_text) == (
         "1.50000000",
         "1.00000000",
         "0.50000000",
     )
     dinar = Rules(currency="KWD", minor_digits=3, calendar=BillingCalendar("Asia/Shanghai"))
     charge = Customer(rules=dinar).charge(usage(quantity="1", unit_price="1.23456789", currency="KWD"))
-    assert (charge.settled_amount, charge.rounding_off_amount) == ("1.23400000", "0.00056789")
+    assert (charge.settled_text, charge.rounding_off_text) == ("1.23400000", "0.00056789")
 
 
 def test_an_amount_in_another_currency_than_the_billing_one_is_not_accepted():
@@ -290,7 +305,7 @@ def test_the_payable_amount_is_rounded_half_away_from_zero():
     customer.record(discount_granted(rate="0.5", valid_from=at("01T00:00")))
     charge = customer.charge(usage(quantity="1", unit_price="0.00000001", time=at("05T00:00")))
     # 0.00000001 × 0.5 = 0.000000005 → 0.00000001
-    assert (charge.list_amount, charge.payable_amount, charge.discount_amount) == (
+    assert (charge.list_text, charge.payable_text, charge.discount_text) == (
         "0.00000001",
         "0.00000001",
         "0.00000000",
@@ -303,22 +318,22 @@ def test_the_lowest_rate_in_force_wins_and_discounts_never_stack():
     customer.record(discount_granted(discount_id="d-2", rate="0.8", service_type="ECS", valid_from=at("01T00:00")))
     customer.record(discount_granted(discount_id="d-3", rate="0.95", valid_from=at("01T00:00")))
     charge = customer.charge(usage(quantity="1", unit_price="10", time=at("05T00:00")))
-    assert (charge.rate, charge.payable_amount) == ("0.80000000", "8.00000000")  # not 10 × 0.9 × 0.8 × 0.95
+    assert (charge.rate_text, charge.payable_text) == ("0.80000000", "8.00000000")  # not 10 × 0.9 × 0.8 × 0.95
 
 
 def test_a_discount_on_one_service_type_does_not_apply_to_another():
     customer = Customer()
     customer.record(discount_granted(rate="0.5", service_type="ECS", valid_from=at("01T00:00")))
-    assert customer.charge(usage(service_type="RDS", time=at("05T00:00"))).rate == "1.00000000"
-    assert customer.charge(usage(service_type="ECS", time=at("05T00:00"))).rate == "0.50000000"
-    assert customer.charge(order_paid(service_type="OBS", time=at("05T00:00"))).rate == "1.00000000"
+    assert customer.charge(usage(service_type="RDS", time=at("05T00:00"))).rate_text == "1.00000000"
+    assert customer.charge(usage(service_type="ECS", time=at("05T00:00"))).rate_text == "0.50000000"
+    assert customer.charge(order_paid(service_type="OBS", time=at("05T00:00"))).rate_text == "1.00000000"
 
 
 def test_a_star_discount_applies_to_every_service_type():
     customer = Customer()
     customer.record(discount_granted(rate="0.7", service_type="*", valid_from=at("01T00:00")))
-    assert customer.charge(usage(service_type="RDS", time=at("05T00:00"))).rate == "0.70000000"
-    assert customer.charge(order_paid(service_type="OBS", time=at("05T00:00"))).rate == "0.70000000"
+    assert customer.charge(usage(service_type="RDS", time=at("05T00:00"))).rate_text == "0.70000000"
+    assert customer.charge(order_paid(service_type="OBS", time=at("05T00:00"))).rate_text == "0.70000000"
 
 
 def test_a_discount_is_in_force_from_valid_from_inclusive_to_valid_to_exclusive():
@@ -326,7 +341,7 @@ def test_a_discount_is_in_force_from_valid_from_inclusive_to_valid_to_exclusive(
     customer.record(
         discount_granted(rate="0.5", valid_from="2026-10-01T00:00:00+08:00", valid_to="2026-10-10T00:00:00+08:00")
     )
-    rate_at = lambda time: customer.charge(usage(time=time)).rate  # noqa: E731
+    rate_at = lambda time: customer.charge(usage(time=time)).rate_text  # noqa: E731
     assert rate_at("2026-09-30T15:59:59.999999999Z") == "1.00000000"
     assert rate_at("2026-09-30T16:00:00Z") == "0.50000000"
     assert rate_at("2026-10-09T15:59:59.999Z") == "0.50000000"
@@ -338,8 +353,8 @@ def test_a_revoked_discount_stops_at_the_revocation_time():
     customer = Customer()
     customer.record(discount_granted(rate="0.5", valid_from=at("01T00:00")))
     customer.record(discount_revoked(time=at("15T00:00")))
-    assert customer.charge(usage(time="2026-10-14T23:59:59.9+08:00")).rate == "0.50000000"
-    assert customer.charge(usage(time=at("15T00:00"))).rate == "1.00000000"
+    assert customer.charge(usage(time="2026-10-14T23:59:59.9+08:00")).rate_text == "0.50000000"
+    assert customer.charge(usage(time=at("15T00:00"))).rate_text == "1.00000000"
 
 
 def test_revoking_again_is_accepted_and_the_earliest_end_wins():
@@ -348,17 +363,17 @@ def test_revoking_again_is_accepted_and_the_earliest_end_wins():
     customer.record(discount_revoked(time=at("20T00:00")))
     customer.record(discount_revoked(time=at("15T00:00")))  # earlier: moves the end back
     customer.record(discount_revoked(time=at("18T00:00")))  # later: changes nothing
-    assert customer.charge(usage(time="2026-10-14T23:59:59+08:00")).rate == "0.50000000"
-    assert customer.charge(usage(time=at("15T00:00"))).rate == "1.00000000"
-    assert customer.charge(usage(time=at("19T00:00"))).rate == "1.00000000"
+    assert customer.charge(usage(time="2026-10-14T23:59:59+08:00")).rate_text == "0.50000000"
+    assert customer.charge(usage(time=at("15T00:00"))).rate_text == "1.00000000"
+    assert customer.charge(usage(time=at("19T00:00"))).rate_text == "1.00000000"
 
 
 def test_a_revocation_after_valid_to_does_not_extend_the_discount():
     customer = Customer()
     customer.record(discount_granted(rate="0.5", valid_from=at("01T00:00"), valid_to=at("10T00:00")))
     customer.record(discount_revoked(time=at("20T00:00")))
-    assert customer.charge(usage(time=at("15T00:00"))).rate == "1.00000000"
-    assert customer.charge(usage(time=at("09T00:00"))).rate == "0.50000000"
+    assert customer.charge(usage(time=at("15T00:00"))).rate_text == "1.00000000"
+    assert customer.charge(usage(time=at("09T00:00"))).rate_text == "0.50000000"
 
 
 def test_a_revocation_only_affects_charges_recorded_after_it():
@@ -367,7 +382,7 @@ def test_a_revocation_only_affects_charges_recorded_after_it():
     before = customer.charge(usage(time=at("20T00:00")))
     customer.record(discount_revoked(time=at("15T00:00")))
     after = customer.charge(usage(time=at("20T00:00")))
-    assert (before.rate, after.rate) == ("0.50000000", "1.00000000")
+    assert (before.rate_text, after.rate_text) == ("0.50000000", "1.00000000")
 
 
 def test_granting_a_discount_id_twice_is_rejected():
@@ -388,7 +403,7 @@ def test_a_granted_discount_records_its_rate_and_window():
         discount_granted(rate="0.85", valid_from="2026-01-01T00:00:00+08:00", valid_to="2026-02-01T00:00:00Z")
     )
     assert isinstance(event, DiscountGranted)
-    assert event.rate == "0.85000000"
+    assert event.rate_units == 85_000_000
     assert event.valid_from == parse_instant("2025-12-31T16:00:00Z")
     assert event.valid_to == parse_instant("2026-02-01T00:00:00Z")
 
@@ -399,7 +414,7 @@ def test_a_granted_discount_records_its_rate_and_window():
 def test_an_order_is_charged_its_amount_on_its_product_line():
     charge = Customer().charge(order_paid(amount="100.005", product_id="pkg-7", service_type="OBS"))
     assert (charge.type, charge.service_type, charge.item_id, charge.order_id) == ("order.paid", "OBS", "pkg-7", "o-1")
-    assert (charge.list_amount, charge.settled_amount, charge.rounding_off_amount) == (
+    assert (charge.list_text, charge.settled_text, charge.rounding_off_text) == (
         "100.00500000",
         "100.00000000",
         "0.00500000",
@@ -450,7 +465,7 @@ def test_a_refund_is_a_negative_charge_on_the_orders_line_in_its_own_period():
     )
     assert refund.period == "2026-11"
     # settled toward zero; the rounding-off mirrors the positive case
-    assert (refund.list_amount, refund.payable_amount, refund.settled_amount, refund.rounding_off_amount) == (
+    assert (refund.list_text, refund.payable_text, refund.settled_text, refund.rounding_off_text) == (
         "-10.00500000",
         "-10.00500000",
         "-10.00000000",
@@ -468,8 +483,8 @@ def test_a_refund_is_rated_and_attributed_like_its_order():
     customer.record(disassociated(partner="p-1", time=at("07T00:00")))
     customer.record(associated(partner="p-2", time=at("08T00:00")))
     refund = customer.charge(order_refunded(amount="25", time=at("20T00:00")))
-    assert (order.rate, refund.rate) == ("0.80000000", "0.80000000")
-    assert (refund.list_amount, refund.discount_amount, refund.payable_amount) == (
+    assert (order.rate_text, refund.rate_text) == ("0.80000000", "0.80000000")
+    assert (refund.list_text, refund.discount_text, refund.payable_text) == (
         "-25.00000000",
         "-5.00000000",
         "-20.00000000",
@@ -483,9 +498,9 @@ def test_a_refund_of_a_whole_order_mirrors_it_exactly():
     order = customer.charge(order_paid(amount="0.00000001", time=at("05T00:00")))
     refund = customer.charge(order_refunded(amount="0.00000001", time=at("06T00:00")))
     # 0.00000001 × 0.5 = 0.000000005: half away from zero both ways
-    assert order.payable_amount == "0.00000001"
-    assert refund.payable_amount == "-0.00000001"
-    for field in ("list_amount", "discount_amount", "payable_amount", "settled_amount", "rounding_off_amount"):
+    assert order.payable_text == "0.00000001"
+    assert refund.payable_text == "-0.00000001"
+    for field in ("list_text", "discount_text", "payable_text", "settled_text", "rounding_off_text"):
         assert Decimal(getattr(refund, field)) == -Decimal(getattr(order, field))
 
 
