@@ -1,15 +1,19 @@
-"""`python -m bench`: the engine's ingest and replay against the machine's raw limits.
+"""`python -m bench`: the engine's ingest, replay and (with a broker) serve against raw limits.
 
     python -m bench [--events N] [--customers C] [--out bench-results.json] [--workdir DIR]
-                    [--skip-naive] [--kafka HOST:PORT]
+                    [--skip-naive] [--kafka HOST:PORT|tansu]
 
 Steps, on the same machine and the same log: (1) the raw limit, plain `sqlite3`
 inserting the rows in one transaction (and, for reference,
-committing every 5,000 rows as the engine's batches do); (2) the naive peer, a plain eventsourcing
+committing every 20,000 rows as the engine's batches do); (2) the naive peer, a plain eventsourcing
 Application saving one aggregate per event, on a sample; (3) `billing ingest` of the
 log into a fresh store, projections included; (4) `billing replay --period P --json`
-on that store. (3) and (4) run the real CLI, each in a fresh child process. The table
-goes to stdout, the figures as JSON to --out, progress to stderr.
+on that store; (5) with `--kafka` (a broker's HOST:PORT, or `tansu` to start the test
+broker for the run): `billing publish` of the log to `billing.events` (6 partitions),
+a raw aiokafka consume of it with no group, and `billing serve` into a fresh store
+from its launch until every message is recorded (bench/kafka.py). The commands run
+the real CLI, each in a fresh child process. The table goes to stdout, the figures as
+JSON to --out, progress to stderr.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import raw
+from bench.broker import BrokerUnavailable, check_early
 from bench.child import billing, run_measured
+from bench.kafka import kafka_figures, kafka_notes, measure_kafka
 from bench.log import EventLog, event_log
 from bench.progress import note, ticking
 from bench.report import (MEMORY_LIMIT_MIB, MIB, Figure, as_json, figure, machine, machine_line, table,
@@ -50,8 +56,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "(default: a partner-billing-bench folder in the temporary folder)")
     parser.add_argument("--skip-naive", action="store_true", help="don't measure the naive eventsourcing peer")
     parser.add_argument("--naive-sample", type=int, default=NAIVE_SAMPLE, help=argparse.SUPPRESS)
-    parser.add_argument("--keep", action="store_true", help="keep the ingested store in the work folder")
-    parser.add_argument("--kafka", metavar="HOST:PORT", help="a Kafka broker for the Kafka figures (not written yet)")
+    parser.add_argument("--keep", action="store_true", help="keep the ingested store (and serve's) in the work folder")
+    parser.add_argument("--kafka", metavar="HOST:PORT|tansu",
+                        help="a Kafka broker for the Kafka figures (its billing.events empty or absent), "
+                        "or 'tansu' to start the test broker for the run (needs the test extra)")
     args = parser.parse_args(argv)
     if args.events < 1:
         parser.error("--events must be at least 1")
@@ -64,6 +72,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.kafka:
+        try:
+            check_early(args.kafka)
+        except BrokerUnavailable as error:
+            print(f"bench: {error}", file=sys.stderr)
+            return 2
     workdir = Path(args.workdir or Path(tempfile.gettempdir()) / "partner-billing-bench").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -80,10 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     engine_rows_info, line_rows_info = _raw_limits(store, log, workdir)
     if not args.keep:
         _remove_database(store)
-    kafka = _kafka_placeholder(args.kafka)
+    kafka = None
+    if args.kafka:
+        try:
+            kafka = measure_kafka(args.kafka, log, workdir, args.keep)
+        except BrokerUnavailable as error:
+            print(f"bench: {error}", file=sys.stderr)
+            return 2
 
     figures = _figures(log, startup.seconds, naive, ingest, replay, stored, engine_rows_info, line_rows_info)
-    notes = _notes(log, counts, stored, args.skip_naive)
+    figures += kafka_figures(kafka)
+    notes = _notes(log, counts, stored, args.skip_naive) + kafka_notes(kafka, log)
     if tree_state() != code_at_start:
         notes.append("ODD: the repository's tracked files changed during the run: "
                      "the figures may mix versions of the code")
@@ -98,13 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         "replay": replayed,
         "raw": {"engine_rows": engine_rows_info, "line_rows": line_rows_info},
         "naive": naive or {"skipped": True},
-        "kafka": kafka,
+        "kafka": kafka or {"skipped": True},
         "notes": notes,
     }
     Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(_header(log, facts))
     print(table(figures))
-    print(f"kafka: {kafka}")
+    print(_kafka_line(kafka))
     for line in notes:
         print(f"note: {line}")
     print(f"figures written to {args.out}")
@@ -157,12 +178,12 @@ def _raw_limits(store: Path, log: EventLog, workdir: Path) -> tuple[dict, dict]:
     return measured[0], measured[1]
 
 
-def _kafka_placeholder(broker: str | None) -> str:
-    # PLACEHOLDER (lead): the Kafka figures (raw consume of the log from a topic, and
-    # `billing serve` consuming it) are to be added here; nothing is measured yet.
-    if broker is None:
-        return "not measured (no broker given)"
-    return f"not measured (the Kafka benchmark is not written yet; broker {broker} was not contacted)"
+def _kafka_line(kafka: dict | None) -> str:
+    if kafka is None:
+        return "kafka: not measured (no --kafka given)"
+    broker = kafka["broker"]
+    return (f"kafka: {broker['kind']} broker at {broker['bootstrap']}, {kafka['topic']} with "
+            f"{kafka['partitions']} partitions, {kafka['published']:,} messages")
 
 
 def _figures(log, startup_s, naive, ingest, replay, stored, engine_raw, line_raw) -> list[Figure]:

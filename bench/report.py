@@ -46,7 +46,7 @@ def as_json(figures: list[Figure]) -> dict[str, dict]:
 def _shown(value: float | None, unit: str) -> str:
     if value is None:
         return "not measured"
-    if unit in ("events/s", "rows/s"):
+    if unit in ("events/s", "rows/s", "msgs/s"):
         return f"{value:,.0f}"
     if unit == "×":
         return f"{value:,.2f}"
