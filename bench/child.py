@@ -7,12 +7,13 @@ serve`) that the caller watches and then stops with SIGTERM.
 
 A caveat of `ru_maxrss` on Linux: `exec` keeps the larger of the new program's peak and
 the peak of the memory it replaced, which after subprocess's vfork is *this* process's
-peak so far. A child's figure is thus at least the bench's own peak RSS when it was
-started. The running service's peak is read from `/proc/PID/status` (VmHWM, the
-program's own) before it is stopped, which has no such floor."""
+peak so far. So `run_measured` starts commands through `bench.peak`, a small launcher
+whose own few MiB are the floor; the running service's peak is read from
+`/proc/PID/status` (VmHWM, the program's own) before it is stopped."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -62,20 +63,24 @@ def run_measured(argv: list[str], label: str, env: Mapping[str, str] | None = No
     kept (so no progress bar of the child costs time), and measures it; `env` adds
     variables to the child's environment."""
     env = _child_env(env)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, ticking(label):
+    with (tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err,
+          tempfile.NamedTemporaryFile("r", suffix=".json") as report, ticking(label)):
+        # Through bench.peak, so the peak RSS is the command's own, not floored at the
+        # bench's (see the module docstring); its start-up is inside the wall clock.
+        launcher = [sys.executable, "-m", "bench.peak", report.name, *argv]
         start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        process = subprocess.Popen(launcher, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
         try:
-            _pid, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         except BaseException:
             process.kill()
             process.wait()
             raise
         seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
+        peak = json.loads(report.read() or '{"ru_maxrss": 0}')["ru_maxrss"] * _MAXRSS_UNIT
         out.seek(0)
         err.seek(0)
-        return ChildRun(argv, seconds, usage.ru_maxrss * _MAXRSS_UNIT, process.returncode, out.read(), err.read())
+        return ChildRun(argv, seconds, peak, process.returncode, out.read(), err.read())
 
 
 @dataclass(slots=True)

@@ -13,14 +13,29 @@ from schemas.views import IngestCounts
 
 BATCH_SIZE = 20_000
 _BOM = b"\xef\xbb\xbf"
+_READ_SIZE = 1 << 22
 
 
 def read_json_lines(stream: BinaryIO, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """The non-blank lines of a JSON Lines stream, without end-of-line, `\\r` or BOM."""
-    for raw in stream:
+    """The non-blank lines of a JSON Lines stream, without end-of-line, `\r` or BOM."""
+    # Read in large pieces and split in C rather than line by line (the hot path of a
+    # file ingest). `read1` returns what a pipe has, so stdin is not held back.
+    read = getattr(stream, "read1", stream.read)
+    unfinished: list[bytes] = []  # pieces of a line whose end has not been read yet
+    while chunk := read(_READ_SIZE):
         if progress is not None:
-            progress(len(raw))
-        line = raw[:-1] if raw.endswith(b"\n") else raw
+            progress(len(chunk))
+        lines = chunk.split(b"\n")
+        if unfinished:
+            lines[0] = b"".join([*unfinished, lines[0]])
+            unfinished = []
+        unfinished.append(lines.pop())  # the last line may go on in the next piece
+        yield from _cleaned(lines)
+    yield from _cleaned([b"".join(unfinished)])
+
+
+def _cleaned(lines: list[bytes]) -> Iterator[bytes]:
+    for line in lines:
         if line.endswith(b"\r"):
             line = line[:-1]
         if line.startswith(_BOM):
