@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import sys
 from collections.abc import Callable, Sequence
 
@@ -135,7 +136,14 @@ def _with_parents(add_parser, parents):
     return add
 
 
+# A batch allocates millions of short-lived objects and no reference cycles; at
+# CPython's default threshold (700) the cycle collector ran thousands of times a batch.
+# Measured: 8% less wall time on a 100,000-line ingest, 29 MiB more peak memory.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         args = build_parser().parse_args(argv)
         settings = Settings.from_environment(store_url=args.store, kafka=args.kafka, group=args.group)
