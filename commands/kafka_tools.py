@@ -3,19 +3,17 @@
 Producers are never idempotent: the engine's exactly-once effect comes from the
 store's `(source, id)` constraint and from committing offsets after the store commit,
 and some Kafka-protocol brokers (the test broker among them) refuse idempotent
-producers.
+producers. kafka-python is imported where it is used: the CLI's other commands start
+without it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
-
 from commands.ingest import read_json_lines
 from schemas import topics
 
@@ -59,6 +57,9 @@ def publish_files(
 ) -> int:
     """Sends every non-blank line as is (less BOM and `\\r`), keyed by customer; returns
     the count once the broker has acknowledged every message."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
     try:
         producer = KafkaProducer(
             bootstrap_servers=_servers(bootstrap),
@@ -87,6 +88,9 @@ def publish_files(
 
 def create_topics(bootstrap: str, partitions: int, replication_factor: int = 1) -> list[str]:
     """Creates the five topics; returns those that were new (existing ones are kept)."""
+    from kafka.admin import NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
     admin = _admin(bootstrap)
     created = []
     try:
@@ -103,7 +107,10 @@ def create_topics(bootstrap: str, partitions: int, replication_factor: int = 1) 
     return created
 
 
-def _admin(bootstrap: str) -> KafkaAdminClient:
+def _admin(bootstrap: str):
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
     try:
         return KafkaAdminClient(bootstrap_servers=_servers(bootstrap), request_timeout_ms=_TIMEOUT_MS)
     except KafkaError as error:
@@ -123,6 +130,8 @@ class PartitionLag:
 
 def consumer_lag(bootstrap: str, group: str, topic: str = topics.EVENTS) -> list[PartitionLag]:
     """The group's lag on each partition of the topic."""
+    from kafka.errors import KafkaError
+
     admin = _admin(bootstrap)
     try:
         committed = {
@@ -145,6 +154,8 @@ def consumer_lag(bootstrap: str, group: str, topic: str = topics.EVENTS) -> list
 def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """Each partition's end offset: the larger of what ListOffsets says and the high
     watermark a fetch reports (some brokers under-report the former after batching)."""
+    from kafka import KafkaConsumer, TopicPartition
+
     consumer = KafkaConsumer(bootstrap_servers=_servers(bootstrap), enable_auto_commit=False,
                              request_timeout_ms=_TIMEOUT_MS, consumer_timeout_ms=2000)
     try:
@@ -156,8 +167,11 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         listed = consumer.end_offsets(assigned)
         for tp in assigned:
             consumer.seek(tp, max(0, listed[tp] - 1))
-        for _attempt in range(5):  # a fetch reports each partition's high watermark
-            consumer.poll(timeout_ms=500, max_records=len(assigned))
+        # A fetch reports each partition's high watermark; poll until every partition's
+        # fetch came back (a few records a poll left some unknown: a short lag).
+        deadline = time.monotonic() + _TIMEOUT_MS / 1000
+        while time.monotonic() < deadline:
+            consumer.poll(timeout_ms=500, max_records=10_000)
             if all(consumer.highwater(tp) is not None for tp in assigned):
                 break
         return {tp.partition: max(listed[tp], consumer.highwater(tp) or 0) for tp in assigned}

@@ -6,10 +6,16 @@ Exactly-once effect, in this order for every batch of records:
    is skipped, so it is never counted or kept as a rejection twice);
 2. commit the offsets to the consumer group (for lag and tooling only: on partition
    assignment the consumer seeks to the offsets the store holds);
-3. publish the changed views and the rejections, from the log (commands/publisher.py).
+3. publish the changed views and the rejections, from the log (commands/publisher.py):
+   at once when the batch emptied what the broker had (the service has caught up),
+   else once a second while records keep coming — a busy stream then publishes each
+   changed record once a second rather than once a batch — and within a second of
+   the last batch in any case.
 A crash between any two steps loses nothing and counts nothing twice. A failure in
 step 1 stops the service (non-zero exit): later batches must not be recorded past a
-batch that was not.
+batch that was not. Recording and publishing take turns, never overlap: both are
+Python work, and a thread recording a batch next to a busy one waits for the GIL at
+every row the database writes.
 
 Built by a factory, so `faststream run commands.serve:create_app --factory` works too.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Sequence
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -34,6 +41,9 @@ from engine.ledger import InboundLine
 from schemas import topics
 
 log = logging.getLogger("billing.serve")
+DEFAULT_MAX_RECORDS = 5000
+PUBLISH_INTERVAL_SECONDS = 1.0
+FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -74,6 +84,11 @@ class BillingService:
         self.publisher: ViewPublisher | None = None
         self.failed = False
         self.subscriber = None
+        self.max_records = _int_setting("BILLING_KAFKA_MAX_RECORDS", DEFAULT_MAX_RECORDS)
+        self._turn = asyncio.Lock()  # recording and publishing, one at a time
+        self._unpublished = False  # recorded since the last publication
+        self._last_published = 0.0
+        self._publish_when_idle_task: asyncio.Task | None = None
 
     def consumer(self):
         return getattr(self.subscriber, "consumer", None)
@@ -84,13 +99,56 @@ class BillingService:
 
     async def publish_backlog(self) -> None:
         # Whatever a previous run (or `billing ingest`) recorded but did not publish.
-        await self.publisher.publish_pending(self.send)
+        async with self._turn:
+            await self._publish()
+        self._publish_when_idle_task = asyncio.create_task(self._publish_when_idle())
+
+    async def _publish(self) -> None:
+        self._unpublished = False
+        try:
+            await self.publisher.publish_pending(self.send)
+        except Exception:
+            # The positions moved only for what the broker acknowledged: the rest is
+            # published on the next turn.
+            self._unpublished = True
+            raise
+        finally:
+            self._last_published = time.monotonic()
+
+    async def _publish_when_idle(self) -> None:
+        """Publishes what the last batches recorded when no batch follows them."""
+        while True:
+            await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
+            if not self._unpublished or self.failed:
+                continue
+            async with self._turn:
+                try:
+                    await self._publish()
+                except Exception:
+                    log.exception("publishing failed; trying again in %s s", PUBLISH_INTERVAL_SECONDS)
 
     async def stop(self) -> None:
+        if self._publish_when_idle_task is not None:
+            self._publish_when_idle_task.cancel()
+        if self._unpublished and not self.failed and self.publisher is not None:
+            async with self._turn:
+                try:
+                    await asyncio.wait_for(self._publish(), FINAL_PUBLISH_TIMEOUT_SECONDS)
+                except Exception:
+                    log.exception("publishing at shutdown failed; the next start publishes it")
         if self.engine is not None:
             await asyncio.to_thread(self.engine.close)
 
     async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+        async with self._turn:
+            await self._record(records, consumer)
+            if self.failed:
+                return
+            caught_up = len(records) < self.max_records
+            if caught_up or time.monotonic() - self._last_published >= PUBLISH_INTERVAL_SECONDS:
+                await self._publish()
+
+    async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
         if self.failed or not records:
             return  # after a failure, nothing may be recorded past the failed batch
         lines = [
@@ -114,7 +172,7 @@ class BillingService:
             "batch of %d: accepted %d, duplicates %d, rejected %d, redelivered %d",
             len(records), counts.accepted, counts.duplicates, counts.rejected, outcome.redelivered,
         )
-        await self.publisher.publish_pending(self.send)
+        self._unpublished = True
 
     async def send(self, messages: list[Outgoing]) -> None:
         """Publishes messages and waits until the broker acknowledged every one."""
@@ -142,7 +200,7 @@ def create_app(settings: Settings | None = None) -> FastStream:
     subscriber = broker.subscriber(
         Topic(topics.EVENTS, declare=False),
         batch=True,
-        max_records=_int_setting("BILLING_KAFKA_MAX_RECORDS", 5000),
+        max_records=service.max_records,
         group_id=settings.group,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",

@@ -54,7 +54,7 @@ class ViewDelta:
 
     def add(self, event: RecordedEvent) -> None:
         if isinstance(event, ChargeRecorded):
-            self._add_charge(event)
+            self.add_charge(event)
         elif isinstance(event, CustomerAssociated):
             row = AssociationRow(
                 event.customer_id,
@@ -78,9 +78,6 @@ class ViewDelta:
     def add_charge(self, charge: ChargeRecorded) -> None:
         """Adds one charge (any object with a charge's view fields, as replay's slim
         decode gives)."""
-        self._add_charge(charge)
-
-    def _add_charge(self, charge: ChargeRecorded) -> None:
         if self.period is not None and charge.period != self.period:
             return
         payable = charge.payable_units

@@ -85,6 +85,7 @@ def replay_period(
     scratch = ViewDelta(period=settings.bounds.period)
     period = settings.bounds.period
     read = after = 0
+    decode_charge, add_charge = _CHARGE_VIEW.decode, scratch.add_charge  # bound once: a million calls
     while True:
         with ledger.recorder.read_transaction() as cursor:
             rows = ledger.recorder.select_notifications_in(cursor, after, chunk)
@@ -92,9 +93,9 @@ def replay_period(
             break
         for _id, topic, state in rows:
             if topic == _CHARGE_TOPIC:
-                charge = _CHARGE_VIEW.decode(state)
+                charge = decode_charge(state)
                 if charge.period == period and charge.recorded_at <= as_of:
-                    scratch.add_charge(charge)
+                    add_charge(charge)
             elif topic not in _SKIPPED_TOPICS:
                 event = decode_event(topic, state)
                 if event.recorded_at <= as_of:

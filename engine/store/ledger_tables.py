@@ -167,7 +167,9 @@ class LedgerTables(SQLDialect):
             f"SELECT {nid}, topic, state FROM {self.events_table} WHERE {nid}>?{bound} ORDER BY {nid} LIMIT ?",
             (after, before, limit) if before is not None else (after, limit),
         )
-        return [(row[0], row[1], bytes(row[2])) for row in rows]
+        if rows and type(rows[0][2]) is not bytes:  # a driver's buffer type: copy to bytes
+            return [(row[0], row[1], bytes(row[2])) for row in rows]
+        return rows
 
     def max_notification_id_in(self, c: Any) -> int:
         return self.rows(c, f"SELECT MAX({self.notification_id_column}) FROM {self.events_table}")[0][0] or 0
