@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 import msgspec
@@ -247,9 +249,14 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # A stop asked for while the service loads (FastStream and aiokafka take a moment to
+    # import) is remembered, and the service stops cleanly as soon as it starts.
+    stop_requested = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop_requested.set())
     from commands.serve import run_serve
 
-    return run_serve(settings)
+    return run_serve(settings, stop_requested)
 
 
 def _project(args: argparse.Namespace, settings: Settings) -> int:

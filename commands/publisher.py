@@ -26,6 +26,7 @@ from schemas import topics
 VIEWS_POSITION = "published:views"
 REJECTIONS_POSITION = "published:rejections"
 READ_CHUNK = 5_000
+MAX_KEYS = 100_000  # view records a round at most (bounds a round's memory)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -68,17 +69,23 @@ class ViewPublisher:
         # Publish only what the views have folded (with BILLING_PROJECTIONS=separate the
         # projection process may still be behind the log).
         folded = self.tracking.max_tracking_id(ledger.name) or 0
-        after = self.tracking.max_tracking_id(VIEWS_POSITION) or 0
-        notifications = (
-            ledger.recorder.select_notifications(start=after, limit=READ_CHUNK, stop=folded, inclusive_of_start=False)
-            if folded > after
-            else []
-        )
-        if notifications:
-            events = [decode_event(n.topic, n.state) for n in notifications]
-            for key in sorted(self._keys_to_publish(events)):
-                messages.extend(self._view_messages(key))
-            positions.append(Tracking(VIEWS_POSITION, notifications[-1].id))
+        published = after = self.tracking.max_tracking_id(VIEWS_POSITION) or 0
+        # Every record changed since the last round is sent once, however many events
+        # changed it: the keys of the whole backlog first (in chunks of the log), then
+        # one message per key (up to MAX_KEYS a round).
+        keys: set[ViewKey] = set()
+        while after < folded and len(keys) < MAX_KEYS:
+            notifications = ledger.recorder.select_notifications(
+                start=after, limit=READ_CHUNK, stop=folded, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            keys |= self._keys_to_publish([decode_event(n.topic, n.state) for n in notifications])
+            after = notifications[-1].id
+        for key in sorted(keys):
+            messages.extend(self._view_messages(key))
+        if after > published:
+            positions.append(Tracking(VIEWS_POSITION, after))
         seq = self.tracking.max_tracking_id(REJECTIONS_POSITION) or 0
         rejections = self.engine.ledger.recorder.select_kafka_rejections_after(seq, READ_CHUNK)
         for row in rejections:

@@ -7,10 +7,11 @@ Exactly-once effect, in this order for every batch of records:
 2. commit the offsets to the consumer group (for lag and tooling only: on partition
    assignment the consumer seeks to the offsets the store holds);
 3. publish the changed views and the rejections, from the log (commands/publisher.py):
-   at once when the batch emptied what the broker had (the service has caught up),
-   else once a second while records keep coming — a busy stream then publishes each
-   changed record once a second rather than once a batch — and within a second of
-   the last batch in any case.
+   at once when the batch emptied what the broker had (the service has caught up);
+   while records keep coming, once publishing has been idle four times as long as its
+   last round took (at least a second), so it takes at most a fifth of a busy
+   service's time and each changed record goes out once a round, not once a batch;
+   and within a second of the last batch in any case.
 A crash between any two steps loses nothing and counts nothing twice. A failure in
 step 1 stops the service (non-zero exit): later batches must not be recorded past a
 batch that was not. Recording and publishing take turns, never overlap: both are
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 
@@ -43,6 +45,7 @@ from schemas import topics
 log = logging.getLogger("billing.serve")
 DEFAULT_MAX_RECORDS = 5000
 PUBLISH_INTERVAL_SECONDS = 1.0
+PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
 FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
@@ -76,8 +79,10 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
 class BillingService:
     """The consumer's handler with its engine and publisher."""
 
-    def __init__(self, settings: Settings, app: FastStream, broker: KafkaBroker):
+    def __init__(self, settings: Settings, app: FastStream, broker: KafkaBroker,
+                 stop_requested: threading.Event | None = None):
         self.settings = settings
+        self.stop_requested = stop_requested or threading.Event()
         self.app = app
         self.broker = broker
         self.engine: Engine | None = None
@@ -87,24 +92,33 @@ class BillingService:
         self.max_records = _int_setting("BILLING_KAFKA_MAX_RECORDS", DEFAULT_MAX_RECORDS)
         self._turn = asyncio.Lock()  # recording and publishing, one at a time
         self._unpublished = False  # recorded since the last publication
-        self._last_published = 0.0
+        self._last_published = 0.0  # when the last publishing round ended (monotonic)
+        self._last_round_seconds = 0.0
         self._publish_when_idle_task: asyncio.Task | None = None
+        self._stopping = False
 
     def consumer(self):
         return getattr(self.subscriber, "consumer", None)
 
     async def start(self) -> None:
+        if self.stop_requested.is_set():  # asked while loading, before the app's own handlers
+            self._stopping = True
+            self.app.exit()
+            return
         self.engine = await asyncio.to_thread(open_engine, self.settings, create=True)
         self.publisher = ViewPublisher(self.engine)
 
     async def publish_backlog(self) -> None:
         # Whatever a previous run (or `billing ingest`) recorded but did not publish.
         async with self._turn:
+            if self._stopping or self.publisher is None:  # stopped while starting
+                return
             await self._publish()
         self._publish_when_idle_task = asyncio.create_task(self._publish_when_idle())
 
     async def _publish(self) -> None:
         self._unpublished = False
+        started = time.monotonic()
         try:
             await self.publisher.publish_pending(self.send)
         except Exception:
@@ -114,6 +128,11 @@ class BillingService:
             raise
         finally:
             self._last_published = time.monotonic()
+            self._last_round_seconds = self._last_published - started
+
+    def _publishing_due(self, caught_up: bool) -> bool:
+        idle = time.monotonic() - self._last_published
+        return caught_up or idle >= max(PUBLISH_INTERVAL_SECONDS, PUBLISH_IDLE_FACTOR * self._last_round_seconds)
 
     async def _publish_when_idle(self) -> None:
         """Publishes what the last batches recorded when no batch follows them."""
@@ -128,24 +147,32 @@ class BillingService:
                     log.exception("publishing failed; trying again in %s s", PUBLISH_INTERVAL_SECONDS)
 
     async def stop(self) -> None:
-        if self._publish_when_idle_task is not None:
-            self._publish_when_idle_task.cancel()
-        if self._unpublished and not self.failed and self.publisher is not None:
-            async with self._turn:
+        """The first step of shutting down, while the broker still runs: the last
+        publication, after the batch or publishing round in flight (if any)."""
+        self._stopping = True
+        async with self._turn:
+            if self._publish_when_idle_task is not None:
+                self._publish_when_idle_task.cancel()
+            if self._unpublished and not self.failed and self.publisher is not None:
                 try:
                     await asyncio.wait_for(self._publish(), FINAL_PUBLISH_TIMEOUT_SECONDS)
                 except Exception:
                     log.exception("publishing at shutdown failed; the next start publishes it")
-        if self.engine is not None:
-            await asyncio.to_thread(self.engine.close)
+
+    async def close(self) -> None:
+        """The last step, once the broker has stopped and no batch can arrive."""
+        async with self._turn:
+            if self.engine is not None:
+                await asyncio.to_thread(self.engine.close)
 
     async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
         async with self._turn:
+            if self._stopping:
+                return  # not recorded, not committed: read again at the next start
             await self._record(records, consumer)
             if self.failed:
                 return
-            caught_up = len(records) < self.max_records
-            if caught_up or time.monotonic() - self._last_published >= PUBLISH_INTERVAL_SECONDS:
+            if self._publishing_due(caught_up=len(records) < self.max_records):
                 await self._publish()
 
     async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
@@ -191,12 +218,12 @@ def _raw_records(message) -> tuple[ConsumerRecord, ...]:
     return message.raw_message
 
 
-def create_app(settings: Settings | None = None) -> FastStream:
+def create_app(settings: Settings | None = None, stop_requested: threading.Event | None = None) -> FastStream:
     """The service: one broker, one batch subscriber, one engine opened at startup."""
     settings = settings or Settings.from_environment()
     broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False)
     app = FastStream(broker)
-    service = BillingService(settings, app, broker)
+    service = BillingService(settings, app, broker, stop_requested)
     subscriber = broker.subscriber(
         Topic(topics.EVENTS, declare=False),
         batch=True,
@@ -214,13 +241,14 @@ def create_app(settings: Settings | None = None) -> FastStream:
     app.on_startup(service.start)
     app.after_startup(service.publish_backlog)
     app.on_shutdown(service.stop)
+    app.after_shutdown(service.close)
     app.service = service
     return app
 
 
-def run_serve(settings: Settings) -> int:
+def run_serve(settings: Settings, stop_requested: threading.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app(settings)
+    app = create_app(settings, stop_requested)
     asyncio.run(app.run())
     return 1 if app.service.failed else 0

@@ -183,15 +183,35 @@ def test_serve_killed_at_random_moments_loses_nothing_and_counts_nothing_twice(t
         assert killed_while_consuming >= trials // 2
         assert killed_mid_stream >= trials // 4, "kills must land with records still to consume"
 
+        last_start = log.stat().st_size
         serve = start_serve(env, log)
         try:
             wait_until(lambda: consumed_offsets(served) >= len(lines), 120, "every record consumed", log)
             wait_until(lambda: fully_published(served), 60, "views published", log)
+            # The last run may have done everything already: stop it once it is up, not
+            # in its first instants (a SIGTERM before Python has loaded `billing` kills it).
+            wait_until(lambda: b"FastStream app started" in log.read_bytes()[last_start:], 30, "serve started", log)
         finally:
-            assert stop(serve) == 0
+            assert stop(serve) == 0, log.read_text()[-3000:]
 
         (tmp_path / "all.jsonl").write_bytes(b"\n".join(lines) + b"\n")
         reference = _reference(tmp_path, tmp_path / "all.jsonl")
         assert _views(served) == _views(reference)
         assert _rejection_reasons(served) == _rejection_reasons(reference)
         _assert_downstream_equals_live(_last_published(broker.bootstrap), served)
+
+
+@pytest.mark.slow
+def test_serve_stopped_while_it_starts_exits_cleanly(tmp_path):
+    # SIGTERM at moments spread over start-up: loading, opening the store, joining the
+    # group, publishing the backlog. Each must end in a clean stop, never a traceback.
+    # The pauses are the point of the test (when the signal lands), not a wait.
+    with running_tansu(tmp_path / "broker") as broker:
+        env = billing_env(tmp_path / "served.db", broker.bootstrap)
+        assert run_billing(env, "topics", "create", "--partitions", "2").returncode == 0
+        for pause in (0.4, 0.8, 1.2, 1.6, 2.5):
+            log = tmp_path / f"serve-{pause}.log"
+            serve = start_serve(env, log)
+            time.sleep(pause)
+            assert stop(serve) == 0, f"stopped after {pause} s:\n{log.read_text()[-2000:]}"
+            assert b"Traceback" not in log.read_bytes(), log.read_text()[-2000:]
