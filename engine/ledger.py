@@ -209,8 +209,10 @@ class _Batch:
         customers = {c.customer_id for c in candidates if c.problem is None and c.data is not None}
         self.states = self.ledger.load_states_in(self.cursor, customers)
         touched: dict[str, None] = {}
+        states, events, accepted_facts = self.states, self.events, self._accepted
+        accepted = duplicates = 0
         for line, verdict in zip(lines, verdicts, strict=True):
-            if isinstance(verdict, Rejection):
+            if type(verdict) is Rejection:
                 self._reject(line, verdict.reason, verdict.message, verdict)
                 continue
             try:
@@ -219,15 +221,18 @@ class _Batch:
                 self._reject(line, rejected.reason, rejected.message, verdict)
                 continue
             if event is None:
-                self.outcome.counts.duplicates += 1
-                self._mark_accepted(line)
-                continue
-            evolve(self.states[verdict.customer_id], event)
-            self.events.append(event)
-            touched[verdict.customer_id] = None
-            self._accepted[verdict.pair] = verdict.fact
-            self.outcome.counts.accepted += 1
-            self._mark_accepted(line)
+                duplicates += 1
+            else:
+                customer_id = event.customer_id
+                evolve(states[customer_id], event)
+                events.append(event)
+                touched[customer_id] = None
+                accepted_facts[verdict.pair] = verdict.fact
+                accepted += 1
+            if line.retry_of is not None:
+                self.now_accepted.append((line.retry_of, self.recorded_at))
+        self.outcome.counts.accepted += accepted
+        self.outcome.counts.duplicates += duplicates
         self.touched = list(touched)
 
     def _decide(self, candidate: Candidate) -> RecordedEvent | None:
@@ -262,10 +267,6 @@ class _Batch:
                 origin=line.origin,
             )
         )
-
-    def _mark_accepted(self, line: InboundLine) -> None:
-        if line.retry_of is not None:
-            self.now_accepted.append((line.retry_of, self.recorded_at))
 
 
 def _check_same_event(candidate: Candidate, earlier_fact: bytes) -> None:
