@@ -11,15 +11,14 @@ after the group join can be told from the one including start-up and join.
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 import uuid
-from contextlib import closing
 from pathlib import Path
 
 from bench.broker import Broker
 from bench.child import LiveChild, billing, running_measured
 from commands.ingest import BATCH_SIZE
+from tests.serve_harness import consumed_offsets, fully_published, query_store
 
 POLL_SECONDS = 0.05
 PUBLISH_WAIT_SECONDS = 60.0
@@ -62,14 +61,14 @@ def _watch(child: LiveChild, store: Path, messages: int, timeout_seconds: float)
             raise RuntimeError(f"billing serve exited before recording every message:\n{child.stderr_tail()}")
         if assigned is None and _ASSIGNED in child.stderr_since(0):
             assigned = now
-        recorded = recorded_messages(store)
+        recorded = consumed_offsets(store)
         if recorded and first is None:
             first, first_count = now, recorded
         if recorded >= messages:
             return {"recorded_after_s": now, "assigned_after_s": assigned,
                     "first_recorded_after_s": first, "first_recorded_messages": first_count}
         time.sleep(POLL_SECONDS)
-    raise RuntimeError(f"billing serve recorded {recorded_messages(store):,} of {messages:,} messages "
+    raise RuntimeError(f"billing serve recorded {consumed_offsets(store):,} of {messages:,} messages "
                        f"in {timeout_seconds:.0f} s:\n{child.stderr_tail()}")
 
 
@@ -78,36 +77,10 @@ def _wait_published(child: LiveChild, store: Path) -> float | None:
     (the last batch publishes after it is recorded); None if not within the wait."""
     deadline = time.perf_counter() + PUBLISH_WAIT_SECONDS
     while time.perf_counter() < deadline and not child.exited():
-        if _published(store):
+        if fully_published(store):
             return time.perf_counter() - child.start
         time.sleep(POLL_SECONDS)
     return None
-
-
-def _rows(store: Path, statement: str) -> list[tuple]:
-    if not store.exists():
-        return []
-    try:
-        with closing(sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as connection:
-            return connection.execute(statement).fetchall()
-    except sqlite3.OperationalError:
-        return []  # the service has not created its tables yet
-
-
-def recorded_messages(store: Path) -> int:
-    """Kafka messages the store has recorded: each partition's next offset, summed."""
-    rows = _rows(store, "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions")
-    return rows[0][0] if rows else 0
-
-
-def _published(store: Path) -> bool:
-    from commands.publisher import REJECTIONS_POSITION, VIEWS_POSITION
-
-    events = _rows(store, "SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
-    rejected = _rows(store, "SELECT COALESCE(MAX(seq), 0) FROM rejections WHERE origin IS NOT NULL")
-    tracked = dict(_rows(store, "SELECT application_name, notification_id FROM tracking"))
-    return bool(events and rejected) and (tracked.get(VIEWS_POSITION, 0) >= events[0][0]
-                                          and tracked.get(REJECTIONS_POSITION, 0) >= rejected[0][0])
 
 
 def stored_counts(store: Path) -> dict:
@@ -116,6 +89,6 @@ def stored_counts(store: Path) -> dict:
     for key, statement in (("stored_events", "SELECT COUNT(*) FROM stored_events"),
                            ("rejections", "SELECT COUNT(*) FROM rejections"),
                            ("recorded_messages", "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions")):
-        rows = _rows(store, statement)
+        rows = query_store(store, statement)
         counts[key] = rows[0][0] if rows else None
     return counts

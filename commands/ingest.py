@@ -89,7 +89,14 @@ def ingest_streams(
             total.accepted += counts.accepted
             total.duplicates += counts.duplicates
             total.rejected += counts.rejected
+    write_views(engine)
     return total
+
+
+def write_views(engine: Engine) -> None:
+    """Writes the views' fold held in memory, so they match the log when a command ends."""
+    if inline_projector(engine) is not None:
+        engine.projection.bring_up_to_date(engine.ledger)
 
 
 def open_inputs(paths: list[str]) -> Iterator[BinaryIO]:
@@ -111,4 +118,5 @@ def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int 
         total.accepted += counts.accepted
         total.duplicates += counts.duplicates
         total.rejected += counts.rejected
+    write_views(engine)
     return total

@@ -64,8 +64,8 @@ class ViewPublisher:
         messages: list[Outgoing] = []
         positions: list[Tracking] = []
         ledger = self.engine.ledger
-        if self.engine.settings.projections == "inline" and self.engine.projection.is_behind(ledger):
-            self.engine.projection.catch_up(ledger)
+        if self.engine.settings.projections == "inline":
+            self.engine.projection.bring_up_to_date(ledger)
         # Publish only what the views have folded (with BILLING_PROJECTIONS=separate the
         # projection process may still be behind the log).
         folded = self.tracking.max_tracking_id(ledger.name) or 0

@@ -9,10 +9,9 @@ from schemas.views import Bill, CustomerCounts, Performance
 
 
 def _fresh(engine: Engine) -> None:
-    # Ingest folds the views in its own transaction, so they are behind the log only
-    # when events were recorded without them (a store written by an older version).
-    if engine.projection.is_behind(engine.ledger):
-        engine.projection.catch_up(engine.ledger)
+    # The views may be behind the log: a fold this process holds in memory, or events
+    # recorded with BILLING_PROJECTIONS=separate or by an interrupted ingest.
+    engine.projection.bring_up_to_date(engine.ledger)
 
 
 def bills(engine: Engine, period: str, customer_id: str | None = None, *, fresh: bool = True) -> list[Bill]:

@@ -73,6 +73,9 @@ class Projector(Protocol):
 
     def project_in(self, cursor: Any, ledger: Ledger, recorded: list[tuple[int, RecordedEvent]]) -> None: ...
 
+    def rolled_back(self) -> None:
+        """The transaction `project_in` ran in did not commit."""
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -139,6 +142,8 @@ class Ledger(Application):
                     projector.project_in(c, self, batch.outcome.recorded)
         except BaseException:
             self._states.clear()
+            if projector is not None:
+                projector.rolled_back()
             raise
         self._states.update(batch.states)
         return batch.outcome

@@ -14,7 +14,8 @@ from tests.builders import line
 
 
 def record(engine: Engine, events: Iterable[dict | str | bytes], batch_size: int = 5000) -> IngestCounts:
-    """Records events (dicts, raw strings or bytes) through the ledger, views included."""
+    """Records events (dicts, raw strings or bytes) through the ledger, views included
+    (written at the end, as `billing ingest` writes them)."""
     raws = [e if isinstance(e, bytes) else line(e) for e in events]
     total = IngestCounts()
     for start in range(0, len(raws), batch_size):
@@ -24,6 +25,7 @@ def record(engine: Engine, events: Iterable[dict | str | bytes], batch_size: int
         total.accepted += counts.accepted
         total.duplicates += counts.duplicates
         total.rejected += counts.rejected
+    engine.projection.bring_up_to_date(engine.ledger)
     return total
 
 

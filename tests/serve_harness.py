@@ -66,7 +66,8 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, log: Pa
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
 
 
-def _query(store: Path, statement: str) -> list[tuple]:
+def query_store(store: Path, statement: str) -> list[tuple]:
+    """Rows of a read-only query on a SQLite store ([] while it or its tables don't exist)."""
     if not store.exists():
         return []
     try:
@@ -78,15 +79,15 @@ def _query(store: Path, statement: str) -> list[tuple]:
 
 def consumed_offsets(store: Path) -> int:
     """How many Kafka records the store has recorded (the sum of next offsets)."""
-    rows = _query(store, "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions")
+    rows = query_store(store, "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions")
     return rows[0][0] if rows else 0
 
 
 def fully_published(store: Path) -> bool:
     """True once the publisher's positions reached the end of the log and rejections."""
-    events = _query(store, "SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
-    rejected = _query(store, "SELECT COALESCE(MAX(seq), 0) FROM rejections WHERE origin IS NOT NULL")
-    tracked = dict(_query(store, "SELECT application_name, notification_id FROM tracking"))
+    events = query_store(store, "SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
+    rejected = query_store(store, "SELECT COALESCE(MAX(seq), 0) FROM rejections WHERE origin IS NOT NULL")
+    tracked = dict(query_store(store, "SELECT application_name, notification_id FROM tracking"))
     if not events:
         return False
     return tracked.get("published:views", 0) >= events[0][0] and tracked.get("published:rejections", 0) >= rejected[0][0]
