@@ -7,11 +7,12 @@ Exactly-once effect, in this order for every batch of records:
 2. commit the offsets to the consumer group (for lag and tooling only: on partition
    assignment the consumer seeks to the offsets the store holds);
 3. publish the changed views and the rejections, from the log (commands/publisher.py):
-   at once when the batch emptied what the broker had (the service has caught up);
-   while records keep coming, once publishing has been idle four times as long as its
-   last round took (at least a second), so it takes at most a fifth of a busy
-   service's time and each changed record goes out once a round, not once a batch;
-   and within a second of the last batch in any case.
+   a round once four times its last round's length (at least a second) has passed
+   since that round, so publishing takes at most a fifth of a busy service's time and
+   each changed record goes out once a round, not once a batch; and within a second
+   of the last batch in any case. (A batch smaller than the most a poll returns does
+   not mean the service has caught up: the consumer hands over what it has
+   prefetched, and publishing then measured 40% of a busy service's time.)
 A crash between any two steps loses nothing and counts nothing twice. A failure in
 step 1 stops the service (non-zero exit): later batches must not be recorded past a
 batch that was not. Recording and publishing take turns, never overlap: both are
@@ -94,6 +95,7 @@ class BillingService:
         self._unpublished = False  # recorded since the last publication
         self._last_published = 0.0  # when the last publishing round ended (monotonic)
         self._last_round_seconds = 0.0
+        self._last_recorded = 0.0  # when the last batch was recorded (monotonic)
         self._publish_when_idle_task: asyncio.Task | None = None
         self._stopping = False
 
@@ -130,16 +132,17 @@ class BillingService:
             self._last_published = time.monotonic()
             self._last_round_seconds = self._last_published - started
 
-    def _publishing_due(self, caught_up: bool) -> bool:
+    def _publishing_due(self) -> bool:
         idle = time.monotonic() - self._last_published
-        return caught_up or idle >= max(PUBLISH_INTERVAL_SECONDS, PUBLISH_IDLE_FACTOR * self._last_round_seconds)
+        return idle >= max(PUBLISH_INTERVAL_SECONDS, PUBLISH_IDLE_FACTOR * self._last_round_seconds)
 
     async def _publish_when_idle(self) -> None:
         """Publishes what the last batches recorded when no batch follows them."""
         while True:
             await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
-            if not self._unpublished or self.failed:
-                continue
+            quiet = time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
+            if not self._unpublished or self.failed or not quiet:
+                continue  # while batches keep coming, `handle` decides when to publish
             async with self._turn:
                 try:
                     await self._publish()
@@ -172,7 +175,7 @@ class BillingService:
             await self._record(records, consumer)
             if self.failed:
                 return
-            if self._publishing_due(caught_up=len(records) < self.max_records):
+            if self._publishing_due():
                 await self._publish()
 
     async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
@@ -200,6 +203,7 @@ class BillingService:
             len(records), counts.accepted, counts.duplicates, counts.rejected, outcome.redelivered,
         )
         self._unpublished = True
+        self._last_recorded = time.monotonic()
 
     async def send(self, messages: list[Outgoing]) -> None:
         """Publishes messages and waits until the broker acknowledged every one."""

@@ -9,6 +9,7 @@ microsecond datetime could not promise.
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -169,17 +170,24 @@ class BillingCalendar:
                 f"BILLING_TIMEZONE: unknown time zone {timezone_name!r}"
             ) from None
         self.timezone_name = timezone_name
-        # The month the last instant fell in, with its bounds: consecutive events
-        # mostly share a month, and two text comparisons beat a time-zone conversion.
-        self._last_month = ("", "", "")
+        # Months met so far, as (start, end, period) sorted by start (months never
+        # overlap), and the last one used: consecutive instants mostly share a month,
+        # and a text comparison or a bisection beats a time-zone conversion.
+        self._months: list[tuple[Instant, Instant, str]] = []
+        self._last_month: tuple[Instant, Instant, str] = ("", "", "")
 
     def period_of(self, instant: Instant) -> str:
         """The period (`YYYY-MM`) an instant falls in, in the billing time zone."""
-        period, start, end = self._last_month
+        start, end, period = self._last_month
         if start <= instant < end:
             return period
+        index = bisect.bisect_right(self._months, (instant, "\uffff")) - 1
+        if index >= 0 and instant < self._months[index][1]:
+            self._last_month = self._months[index]
+            return self._last_month[2]
         period = self._period_of(instant)
-        self._last_month = (period, self.period_start(period), self.period_end(period))
+        self._last_month = (self.period_start(period), self.period_end(period), period)
+        bisect.insort(self._months, self._last_month)
         return period
 
     def _period_of(self, instant: Instant) -> str:
