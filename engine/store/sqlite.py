@@ -141,5 +141,17 @@ class LedgerSQLiteFactory(SQLiteFactory):
     application_recorder_class = LedgerSQLiteRecorder
     tracking_recorder_class = SQLiteTrackingRecorder
 
+    def __init__(self, env):
+        super().__init__(env)
+        pool = self.datastore.pool
+        if not pool.is_sqlite_memory_mode:
+            # Keep one idle connection, not eventsourcing's five: the pool hands them out
+            # in turn, and each one that ever wrote a batch holds its own large page cache
+            # (_PAGE_CACHE_KIB), so five would each fill theirs (serve peaked at 926 MiB
+            # with the views at 1M events). Connections opened beyond it for a moment
+            # of concurrent use are closed when returned. (A memory store keeps
+            # eventsourcing's pool: its database lives only while a connection is open.)
+            pool.pool_size = 1
+
 
 Factory = LedgerSQLiteFactory
