@@ -19,8 +19,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from commands import queries
 from commands.bootstrap import Engine
-from engine.mapper import decode_event
-from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ViewKey, changed_views
+from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ChangedViews, ViewKey, add_changed_views
 from schemas import topics
 
 VIEWS_POSITION = "published:views"
@@ -73,16 +72,16 @@ class ViewPublisher:
         # Every record changed since the last round is sent once, however many events
         # changed it: the keys of the whole backlog first (in chunks of the log), then
         # one message per key (up to MAX_KEYS a round).
-        keys: set[ViewKey] = set()
-        while after < folded and len(keys) < MAX_KEYS:
-            notifications = ledger.recorder.select_notifications(
-                start=after, limit=READ_CHUNK, stop=folded, inclusive_of_start=False
-            )
-            if not notifications:
+        changed = ChangedViews(set(), {})
+        recorder, period_of = ledger.recorder, self.engine.rules.calendar.period_of
+        while after < folded and len(changed.keys) < MAX_KEYS:
+            with recorder.read_transaction() as cursor:
+                rows = recorder.select_notifications_in(cursor, after, READ_CHUNK, before=folded + 1)
+            if not rows:
                 break
-            keys |= self._keys_to_publish([decode_event(n.topic, n.state) for n in notifications])
-            after = notifications[-1].id
-        for key in sorted(keys):
+            add_changed_views(changed, rows, period_of)
+            after = rows[-1][0]
+        for key in sorted(changed.keys | self._later_counts(changed.counts_from)):
             messages.extend(self._view_messages(key))
         if after > published:
             positions.append(Tracking(VIEWS_POSITION, after))
@@ -95,17 +94,16 @@ class ViewPublisher:
             positions.append(Tracking(REJECTIONS_POSITION, rejections[-1].seq))
         return PendingWork(messages, positions)
 
-    def _keys_to_publish(self, events: list) -> set[ViewKey]:
+    def _later_counts(self, counts_from: dict[str, str]) -> set[ViewKey]:
+        """The customer counts an association history changed: each period of the
+        partner's records from the earliest changed one on."""
         period_of = self.engine.rules.calendar.period_of
-        changed = changed_views(events, period_of)
-        keys = set(changed.keys)
-        for partner_id, earliest in changed.counts_from.items():
-            keys.update(
-                ViewKey(CUSTOMER_COUNTS, partner_id, period)
-                for period in self.tracking.partner_periods(partner_id, period_of)
-                if period >= earliest
-            )
-        return keys
+        return {
+            ViewKey(CUSTOMER_COUNTS, partner_id, period)
+            for partner_id, earliest in counts_from.items()
+            for period in self.tracking.partner_periods(partner_id, period_of)
+            if period >= earliest
+        }
 
     def _view_messages(self, key: ViewKey) -> list[Outgoing]:
         engine = self.engine

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from schemas.recorded import ChargeRecorded, CustomerAssociated, CustomerDisassociated, RecordedEvent
+from engine.mapper import decode_event
+from projections.charge_rows import CHARGE_TOPIC, VIEWLESS_TOPICS, decode_charge_view
+from schemas.recorded import CustomerAssociated, CustomerDisassociated
 
 BILL, CUSTOMER_COUNTS, PERFORMANCE = "bill", "customer-counts", "performance"
 
@@ -33,19 +35,23 @@ class ChangedViews(NamedTuple):
     counts_from: dict[str, str]
 
 
-def changed_views(events: Iterable[RecordedEvent], period_of: Callable[[str], str]) -> ChangedViews:
-    """An association at time T changes the partner's counts of T's period and of every
+def add_changed_views(changed: ChangedViews, rows: Iterable[tuple[int, str, bytes]], period_of: Callable[[str], str]) -> None:
+    """Adds the records a run of stored rows (notification id, topic, state) changed.
+    An association at time T changes the partner's counts of T's period and of every
     later one (total customers and association counts are as of each period's end)."""
-    keys: set[ViewKey] = set()
-    counts_from: dict[str, str] = {}
-    for event in events:
-        if isinstance(event, ChargeRecorded):
-            keys.add(ViewKey(BILL, event.customer_id, event.period))
-            if event.partner_id is not None:
-                keys.add(ViewKey(CUSTOMER_COUNTS, event.partner_id, event.period))
-                keys.add(ViewKey(PERFORMANCE, event.partner_id, event.period))
-        elif isinstance(event, CustomerAssociated | CustomerDisassociated):
-            period = period_of(event.at)
-            keys.add(ViewKey(CUSTOMER_COUNTS, event.partner_id, period))
-            counts_from[event.partner_id] = min(period, counts_from.get(event.partner_id, period))
-    return ChangedViews(keys, counts_from)
+    keys, counts_from = changed.keys, changed.counts_from
+    for _id, topic, state in rows:
+        if topic == CHARGE_TOPIC:
+            charge = decode_charge_view(state)
+            keys.add(ViewKey(BILL, charge.customer_id, charge.period))
+            if charge.partner_id is not None:
+                keys.add(ViewKey(CUSTOMER_COUNTS, charge.partner_id, charge.period))
+                keys.add(ViewKey(PERFORMANCE, charge.partner_id, charge.period))
+        elif topic in VIEWLESS_TOPICS:
+            continue
+        else:
+            event = decode_event(topic, state)
+            if isinstance(event, CustomerAssociated | CustomerDisassociated):
+                period = period_of(event.at)
+                keys.add(ViewKey(CUSTOMER_COUNTS, event.partner_id, period))
+                counts_from[event.partner_id] = min(period, counts_from.get(event.partner_id, period))

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import msgspec
 
 from engine.ledger import Ledger
-from engine.mapper import TOPICS, decode_event
+from engine.mapper import decode_event
+from projections.charge_rows import CHARGE_TOPIC, VIEWLESS_TOPICS, decode_charge_view
 from projections.fold import AssociationRow, ViewDelta
 from projections.queries import PeriodBounds, build_bills, count_customers, tally_performance
-from schemas.recorded import ChargeRecorded, DiscountGranted, DiscountRevoked
 from schemas.views import Bill, CustomerCounts, Performance
 
 READ_CHUNK = 10_000
@@ -54,25 +54,6 @@ class ViewSettings:
     minor_digits: int
 
 
-# The fields of a recorded charge the views use. Replay decodes a charge into a Struct
-# that has every field in its stored position but reads the others as raw JSON: no
-# string is built for the verbatim inbound line or the ids only the log needs.
-_VIEW_FIELDS = frozenset({
-    "recorded_at", "customer_id", "period", "service_type", "item_id", "currency",
-    "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units",
-    "partner_id", "account_manager_id", "indirect_partner_id",
-})
-_ChargeView = msgspec.defstruct(
-    "_ChargeView",
-    [(f.name, f.type if f.name in _VIEW_FIELDS else msgspec.Raw) for f in msgspec.structs.fields(ChargeRecorded)],
-    array_like=True,
-)
-_CHARGE_VIEW = msgspec.json.Decoder(_ChargeView)
-_CHARGE_TOPIC = TOPICS[ChargeRecorded]
-# Discounts change no view: their events are counted, not decoded.
-_SKIPPED_TOPICS = frozenset({TOPICS[DiscountGranted], TOPICS[DiscountRevoked]})
-
-
 def replay_period(
     ledger: Ledger,
     settings: ViewSettings,
@@ -85,18 +66,18 @@ def replay_period(
     scratch = ViewDelta(period=settings.bounds.period)
     period = settings.bounds.period
     read = after = 0
-    decode_charge, add_charge = _CHARGE_VIEW.decode, scratch.add_charge  # bound once: a million calls
+    add_charge = scratch.add_charge  # bound once: a million calls
     while True:
         with ledger.recorder.read_transaction() as cursor:
             rows = ledger.recorder.select_notifications_in(cursor, after, chunk)
         if not rows:
             break
         for _id, topic, state in rows:
-            if topic == _CHARGE_TOPIC:
-                charge = decode_charge(state)
+            if topic == CHARGE_TOPIC:
+                charge = decode_charge_view(state)
                 if charge.period == period and charge.recorded_at <= as_of:
                     add_charge(charge)
-            elif topic not in _SKIPPED_TOPICS:
+            elif topic not in VIEWLESS_TOPICS:
                 event = decode_event(topic, state)
                 if event.recorded_at <= as_of:
                     scratch.add(event)

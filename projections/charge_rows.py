@@ -1,0 +1,30 @@
+"""Stored rows of the log read for the views only: the hot loops of replay and of the
+publisher walk every event, and most events are charges.
+
+A charge is decoded into a Struct that has every field in its stored position but
+reads the fields no view uses as raw JSON, so no string is built for the verbatim
+inbound line or the ids only the log needs. Discounts change no view: their rows are
+skipped, not decoded.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from engine.mapper import TOPICS
+from schemas.recorded import ChargeRecorded, DiscountGranted, DiscountRevoked
+
+# The fields of a recorded charge the views use.
+VIEW_FIELDS = frozenset({
+    "recorded_at", "customer_id", "period", "service_type", "item_id", "currency",
+    "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units",
+    "partner_id", "account_manager_id", "indirect_partner_id",
+})
+ChargeView = msgspec.defstruct(
+    "ChargeView",
+    [(f.name, f.type if f.name in VIEW_FIELDS else msgspec.Raw) for f in msgspec.structs.fields(ChargeRecorded)],
+    array_like=True,
+)
+decode_charge_view = msgspec.json.Decoder(ChargeView).decode
+CHARGE_TOPIC = TOPICS[ChargeRecorded]
+VIEWLESS_TOPICS = frozenset({TOPICS[DiscountGranted], TOPICS[DiscountRevoked]})
