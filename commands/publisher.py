@@ -81,7 +81,9 @@ class ViewPublisher:
                 break
             add_changed_views(changed, rows, period_of)
             after = rows[-1][0]
-        for key in sorted(changed.keys | self._later_counts(changed.counts_from)):
+        keys = changed.keys | self._later_counts(changed.counts_from)
+        messages.extend(self._bill_messages([key for key in keys if key.kind == BILL]))
+        for key in sorted(key for key in keys if key.kind != BILL):
             messages.extend(self._view_messages(key))
         if after > published:
             positions.append(Tracking(VIEWS_POSITION, after))
@@ -105,13 +107,22 @@ class ViewPublisher:
             if period >= earliest
         }
 
+    def _bill_messages(self, keys: list[ViewKey]) -> list[Outgoing]:
+        """The changed bills, read a period at a time (a busy round changes thousands)."""
+        customers_by_period: dict[str, list[str]] = {}
+        for key in keys:
+            customers_by_period.setdefault(key.period, []).append(key.key)
+        bills = [
+            bill
+            for period, customer_ids in customers_by_period.items()
+            for bill in queries.bills_of(self.engine, period, customer_ids, fresh=False)
+        ]
+        bills.sort(key=lambda bill: (bill.customer_id, bill.period))
+        return [Outgoing(topics.BILLS, bill.customer_id.encode(), _ENCODER.encode(bill)) for bill in bills]
+
     def _view_messages(self, key: ViewKey) -> list[Outgoing]:
+        """The message of one partner's customer counts or performance."""
         engine = self.engine
-        if key.kind == BILL:
-            return [
-                Outgoing(topics.BILLS, bill.customer_id.encode(), _ENCODER.encode(bill))
-                for bill in queries.bills(engine, key.period, key.key, fresh=False)
-            ]
         if key.kind == CUSTOMER_COUNTS:
             counts = queries.customer_counts(engine, key.key, key.period, fresh=False)
             return [Outgoing(topics.CUSTOMER_COUNTS, key.key.encode(), _ENCODER.encode(counts))]

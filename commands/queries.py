@@ -15,9 +15,15 @@ def _fresh(engine: Engine) -> None:
 
 
 def bills(engine: Engine, period: str, customer_id: str | None = None, *, fresh: bool = True) -> list[Bill]:
+    """The period's bills, or the one customer's."""
+    return bills_of(engine, period, None if customer_id is None else [customer_id], fresh=fresh)
+
+
+def bills_of(engine: Engine, period: str, customer_ids: list[str] | None, *, fresh: bool = True) -> list[Bill]:
+    """The period's bills of these customers (of all, if None), read at once."""
     if fresh:
         _fresh(engine)
-    rows, currencies = engine.projection.view.bill_line_rows(period, customer_id)
+    rows, currencies = engine.projection.view.bill_line_rows(period, customer_ids)
     return build_bills(period, rows, currencies, engine.rules.minor_digits)
 
 

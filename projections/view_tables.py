@@ -9,6 +9,7 @@ give the DDL and the SQL primitives (`engine.store.ledger_tables.SQLDialect`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -124,14 +125,17 @@ class BillingViewTables:
 
     # Queries: plain rows for projections.queries.
 
-    def bill_line_rows(self, period: str, customer_id: str | None = None) -> tuple[list, dict[str, str]]:
+    def bill_line_rows(self, period: str, customer_ids: Sequence[str] | None = None) -> tuple[list, dict[str, str]]:
+        """The period's bill lines (of these customers only, if given) and each
+        customer's currency."""
         statement = "SELECT customer_id, service_type, item_id, currency, sums FROM {t}view_bill_lines WHERE period=?"
-        params: list[str] = [period]
-        if customer_id is not None:
-            statement += " AND customer_id=?"
-            params.append(customer_id)
         with self.read_transaction() as c:
-            rows = self.rows(c, statement, params)
+            if customer_ids is None:
+                rows = self.rows(c, statement, (period,))
+            else:
+                rows = []
+                for part in chunks(list(customer_ids)):
+                    rows += self.rows(c, statement + f" AND customer_id IN ({marks(len(part))})", (period, *part))
         currencies = {row[0]: row[3] for row in rows}
         return [(row[0], row[1], row[2], _sums(row[4])) for row in rows], currencies
 

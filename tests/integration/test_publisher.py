@@ -11,6 +11,7 @@ import json
 import msgspec
 
 from commands.publisher import ViewPublisher
+from engine.store.ledger_tables import CHUNK
 from commands.queries import period_views
 from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE
 from schemas import topics
@@ -91,3 +92,12 @@ def test_an_association_republishes_the_partners_counts_of_every_later_period(st
     assert (CUSTOMER_COUNTS, "p-1", "2026-09") not in sent, "an earlier period's counts did not change"
     assert downstream[(CUSTOMER_COUNTS, "p-1", "2026-12")] != before
     assert_downstream_is_live(store, downstream, ["2026-09", "2026-10", "2026-11", "2026-12"])
+
+
+def test_a_round_with_more_changed_bills_than_one_read_takes_sends_each_once(store):
+    customers = [f"c-{n:04d}" for n in range(CHUNK + 7)]  # bills are read CHUNK customers at a time
+    record(store, [usage(customer, id=f"u-{customer}", time="2026-10-05T10:00:00+08:00") for customer in customers])
+    downstream: dict = {}
+    sent = publish(store, downstream)
+    assert sorted(key for key in sent if key[0] == BILL) == [(BILL, c, "2026-10") for c in customers]
+    assert_downstream_is_live(store, downstream, ["2026-10"])
