@@ -9,9 +9,12 @@ skipped, not decoded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
 
-from engine.mapper import TOPICS
+from engine.mapper import TOPICS, decode_event
+from projections.fold import ViewDelta
 from schemas.recorded import ChargeRecorded, DiscountGranted, DiscountRevoked
 
 # The fields of a recorded charge the views use.
@@ -28,3 +31,13 @@ ChargeView = msgspec.defstruct(
 decode_charge_view = msgspec.json.Decoder(ChargeView).decode
 CHARGE_TOPIC = TOPICS[ChargeRecorded]
 VIEWLESS_TOPICS = frozenset({TOPICS[DiscountGranted], TOPICS[DiscountRevoked]})
+
+
+def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]]) -> None:
+    """Folds stored rows (notification id, topic, state) into `delta`, in log order."""
+    add_charge, add = delta.add_charge, delta.add
+    for _id, topic, state in rows:
+        if topic == CHARGE_TOPIC:
+            add_charge(decode_charge_view(state))
+        elif topic not in VIEWLESS_TOPICS:
+            add(decode_event(topic, state))

@@ -26,12 +26,12 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from engine.ledger import Ledger
-from engine.mapper import decode_event
+from projections.charge_rows import add_stored_rows
 from projections.fold import ViewDelta, fold
 from projections.view_tables import BillingViewTables
 from schemas.recorded import RecordedEvent
 
-CATCH_UP_CHUNK = 20_000
+CATCH_UP_CHUNK = 100_000
 WRITE_EVERY_EVENTS = 100_000
 
 
@@ -74,8 +74,7 @@ class BillingProjection(Projection[BillingViewTables]):
         after = held.through
         while after < first_id - 1:
             rows = ledger.recorder.select_notifications_in(cursor, after, CATCH_UP_CHUNK, before=first_id)
-            for _, topic, state in rows:
-                held.delta.add(decode_event(topic, state))
+            add_stored_rows(held.delta, rows)
             held.events += len(rows)
             if len(rows) < CATCH_UP_CHUNK:
                 break
@@ -113,13 +112,21 @@ class BillingProjection(Projection[BillingViewTables]):
         """Folds whatever the log holds beyond the views' position; returns how many."""
         folded = 0
         while True:
-            with ledger.recorder.write_transaction() as cursor:
+            # Read and fold outside the write lock, so the ledger's batches (another
+            # process's, with BILLING_PROJECTIONS=separate) wait only for the write. A
+            # snapshot holds a prefix of the log: batches commit one at a time under
+            # the write lock, in notification-id order.
+            with ledger.recorder.read_transaction() as cursor:
                 position = self.view.position_in(cursor, ledger.name)
                 rows = ledger.recorder.select_notifications_in(cursor, position, CATCH_UP_CHUNK)
-                if not rows:
-                    return folded
-                events = [decode_event(topic, state) for _, topic, state in rows]
-                self.view.apply_in(cursor, fold(events), Tracking(ledger.name, rows[-1][0]))
+            if not rows:
+                return folded
+            delta = ViewDelta()
+            add_stored_rows(delta, rows)
+            with ledger.recorder.write_transaction() as cursor:
+                if self.view.position_in(cursor, ledger.name) != position:
+                    continue  # another writer moved the views meanwhile: fold again from there
+                self.view.apply_in(cursor, delta, Tracking(ledger.name, rows[-1][0]))
             folded += len(rows)
             if progress is not None:
                 progress(len(rows))

@@ -94,3 +94,28 @@ def test_another_writer_moving_the_views_drops_the_held_fold(open_store, referen
     record_held(one, charges[12:], batch_size=4)  # must not write the 12 again
     one.projection.bring_up_to_date(one.ledger)
     assert views_of(one) == views_of(other) == reference
+
+
+def test_a_catch_up_whose_views_another_writer_moved_meanwhile_folds_nothing_twice(open_store, monkeypatch):
+    """`catch_up` folds outside the write lock; a writer that moved the views between
+    its read and its write must not have its events counted again."""
+    first, second = open_store(), open_store()
+    events = month()
+    for start in range(0, len(events), 7):  # recorded with no projection, as with BILLING_PROJECTIONS=separate
+        first.ledger.record_batch([InboundLine(line(e)) for e in events[start : start + 7]], None)
+    fold_rows = projector.add_stored_rows
+    interleaved = []
+
+    def the_other_writer_first(delta, rows):
+        if not interleaved:  # the first fold of `first`: `second` catches up before it writes
+            interleaved.append("second's turn")
+            interleaved.append(second.projection.catch_up(second.ledger))
+        fold_rows(delta, rows)
+
+    monkeypatch.setattr(projector, "add_stored_rows", the_other_writer_first)
+    assert first.projection.catch_up(first.ledger) == 0, "everything was folded by the other writer"
+    assert interleaved == ["second's turn", len(events)]
+
+    reference = open_store("reference.db")
+    record(reference, events)
+    assert views_of(first) == views_of(reference)
