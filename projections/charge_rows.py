@@ -33,11 +33,16 @@ CHARGE_TOPIC = TOPICS[ChargeRecorded]
 VIEWLESS_TOPICS = frozenset({TOPICS[DiscountGranted], TOPICS[DiscountRevoked]})
 
 
-def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]]) -> None:
-    """Folds stored rows (notification id, topic, state) into `delta`, in log order."""
+def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]], as_of: str | None = None) -> None:
+    """Folds stored rows (notification id, topic, state) into `delta`, in log order;
+    with `as_of` (a recorded time), only the events recorded at or before it."""
     add_charge, add = delta.add_charge, delta.add
     for _id, topic, state in rows:
         if topic == CHARGE_TOPIC:
-            add_charge(decode_charge_view(state))
+            charge = decode_charge_view(state)
+            if as_of is None or charge.recorded_at <= as_of:
+                add_charge(charge)
         elif topic not in VIEWLESS_TOPICS:
-            add(decode_event(topic, state))
+            event = decode_event(topic, state)
+            if as_of is None or event.recorded_at <= as_of:
+                add(event)

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import msgspec
 
 from engine.ledger import Ledger
-from engine.mapper import decode_event
-from projections.charge_rows import CHARGE_TOPIC, VIEWLESS_TOPICS, decode_charge_view
+from projections.charge_rows import add_stored_rows
 from projections.fold import AssociationRow, ViewDelta
 from projections.queries import PeriodBounds, build_bills, count_customers, tally_performance
 from schemas.views import Bill, CustomerCounts, Performance
@@ -63,24 +62,14 @@ def replay_period(
 ) -> tuple[PeriodViews, int]:
     """The period's views from events recorded at or before `as_of` (a recorded-time
     string), and how many events were read."""
-    scratch = ViewDelta(period=settings.bounds.period)
-    period = settings.bounds.period
+    scratch = ViewDelta(period=settings.bounds.period)  # keeps only the period's charges
     read = after = 0
-    add_charge = scratch.add_charge  # bound once: a million calls
     while True:
         with ledger.recorder.read_transaction() as cursor:
             rows = ledger.recorder.select_notifications_in(cursor, after, chunk)
         if not rows:
             break
-        for _id, topic, state in rows:
-            if topic == CHARGE_TOPIC:
-                charge = decode_charge_view(state)
-                if charge.period == period and charge.recorded_at <= as_of:
-                    add_charge(charge)
-            elif topic not in VIEWLESS_TOPICS:
-                event = decode_event(topic, state)
-                if event.recorded_at <= as_of:
-                    scratch.add(event)
+        add_stored_rows(scratch, rows, as_of)
         after = rows[-1][0]
         read += len(rows)
         if progress is not None:

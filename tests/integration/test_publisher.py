@@ -11,8 +11,8 @@ import json
 import msgspec
 
 from commands.publisher import ViewPublisher
-from engine.store.ledger_tables import CHUNK
 from commands.queries import period_views
+from engine.store.ledger_tables import CHUNK
 from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE
 from schemas import topics
 from tests.builders import associated, discount_granted, usage
