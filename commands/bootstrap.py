@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.currencies import minor_unit_digits
 from engine.decide import Rules
-from engine.errors import StoreError
+from engine.errors import SettingsError, StoreError
 from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
 from commands.settings import Settings
@@ -113,8 +113,22 @@ def _postgres_checked(address: PostgresAddress, url: str, *, create: bool) -> It
 _DDL_LOCK = 0x62696C6C  # "bill": the advisory lock key of creating a store's tables
 
 
-def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] = utc_now) -> Engine:
+def settings_clock(settings: Settings) -> Callable[[], datetime]:
+    """The store's clock: fixed at BILLING_NOW when set, else the wall clock."""
+    if settings.now is None:
+        return utc_now
+    try:
+        moment = datetime.fromisoformat(settings.now.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise SettingsError(f"BILLING_NOW: {settings.now!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise SettingsError(f"BILLING_NOW: {settings.now!r} has no offset")
+    return lambda: moment
+
+
+def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] | None = None) -> Engine:
     """Opens the store; a read (create=False) of a store that does not exist fails."""
+    clock = clock or settings_clock(settings)
     rules = build_rules(settings)
     location = parse_store_url(settings.store_url)
     url = safe_url(settings.store_url)
@@ -153,4 +167,15 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         if ledger is not None:
             ledger.close()
         raise StoreError(f"cannot open the store at {url}: {_one_line(error)}") from error
+    for wire in FEATURES:
+        wire(ledger)
     return Engine(settings, rules, ledger, BillingProjection(view=views))
+
+
+def _features() -> tuple[Callable[[Ledger], None], ...]:
+    """Each feature's wiring: its inline projections of engine events and its hooks
+    into ingest batches (`engine.recording`)."""
+    return ()
+
+
+FEATURES = _features()

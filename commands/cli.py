@@ -9,68 +9,54 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import gc
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 
-import msgspec
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from commands import render
 from commands.bootstrap import Engine, open_engine
+from commands.cli_support import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    moment,
+    period,
+    print_json,
+    with_engine,
+)
 from commands.ingest import BATCH_SIZE
 from commands.kafka_tools import KafkaToolError
 from commands.settings import Settings
-from engine.errors import REASON_CODES, SettingsError, StoreError
-from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
+from engine.errors import REASON_CODES, Refused, SettingsError, StoreError
 from projections.queries import Scope
-
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A command-line mistake; the message is shown as is."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits with 2 too, but prints usage
-        raise UsageError(message)
-
-
-def _period(text: str) -> str:
-    try:
-        parse_period(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
-
 
 _STORE_HELP = (
     "store URL: sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME], memory:// "
     "(default: $BILLING_STORE or sqlite:///billing.db)"
 )
 
-
-def _moment(text: str) -> str:
-    try:
-        return recorded_time(parse_instant(text))
-    except InvalidTime as error:
-        raise argparse.ArgumentTypeError(f"--as-of: {error}") from None
+# Each feature's subcommands: a module with `add_commands(add_parser) -> {name: handler}`.
+FEATURE_CLIS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="billing", description="Event-sourced billing for cloud partner programmes.")
+    parser = Parser(prog="billing", description="Event-sourced billing for cloud partner programmes.")
     # Global options, accepted after the command too (`billing bills --store …`).
-    common = _Parser(add_help=False)
+    common = Parser(add_help=False)
     for parser_ in (parser, common):
         default = None if parser_ is parser else argparse.SUPPRESS
         parser_.add_argument("--store", default=default, help=_STORE_HELP)
         parser_.add_argument("--kafka", default=default, metavar="HOST:PORT[,…]",
                              help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)")
         parser_.add_argument("--group", default=default, help="consumer group (default: $BILLING_GROUP or billing)")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     commands.add_parser = _with_parents(commands.add_parser, [common])
 
     ingest = commands.add_parser("ingest", help="record the events of JSON Lines files ('-' for stdin)")
@@ -84,25 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     rejected.add_argument("--json", action="store_true")
 
     bills = commands.add_parser("bills", help="customers' bills for a period")
-    bills.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    bills.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
     bills.add_argument("--customer", metavar="ID")
     bills.add_argument("--json", action="store_true")
 
     customers = commands.add_parser("customers", help="a partner's customer dashboard for a period")
     customers.add_argument("--partner", required=True, metavar="ID")
-    customers.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    customers.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
     customers.add_argument("--account-manager", metavar="ID")
     customers.add_argument("--reseller", metavar="ID")
     customers.add_argument("--json", action="store_true")
 
     performance = commands.add_parser("performance", help="a partner's performance for a period")
     performance.add_argument("--partner", required=True, metavar="ID")
-    performance.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
+    performance.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
     performance.add_argument("--json", action="store_true")
 
     replay = commands.add_parser("replay", help="rebuild a period's views from the log, as known at a moment")
-    replay.add_argument("--period", required=True, type=_period, metavar="YYYY-MM")
-    replay.add_argument("--as-of", type=_moment, metavar="RFC3339", help="only events recorded at or before (default: now)")
+    replay.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
+    replay.add_argument("--as-of", type=moment, metavar="RFC3339", help="only events recorded at or before (default: now)")
     replay.add_argument("--check", action="store_true", help="compare with the live views; exit 1 on a difference")
     replay.add_argument("--json", action="store_true")
 
@@ -115,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("files", nargs="+", metavar="FILE")
 
     topics_ = commands.add_parser("topics", help="Kafka topic administration")
-    topic_commands = topics_.add_subparsers(dest="topics_command", required=True, parser_class=_Parser)
+    topic_commands = topics_.add_subparsers(dest="topics_command", required=True, parser_class=Parser)
     create = topic_commands.add_parser("create", help="create the engine's topics")
     create.add_argument("--partitions", type=int, default=6)
     create.add_argument("--replication-factor", type=int, default=1)
@@ -127,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="billing-demo.jsonl", help="where to write the events")
     demo.add_argument("--customers", type=int, default=300)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--period", type=_period, default="2026-10", metavar="YYYY-MM")
+    demo.add_argument("--period", type=period, default="2026-10", metavar="YYYY-MM")
+    for module_name in FEATURE_CLIS:
+        module = importlib.import_module(module_name)
+        _COMMANDS.update(module.add_commands(commands.add_parser))
     return parser
 
 
@@ -152,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args, settings)
     except UsageError as error:
         return _fail(f"usage: {error} (see `billing --help`)")
+    except Refused as refused:  # a request the rules refuse: nothing was recorded
+        print(f"{refused.code}: {refused.message}", file=sys.stderr)
+        return EXIT_PROBLEM
     except (SettingsError, StoreError, OSError, KafkaToolError) as error:
         return _fail(str(error))
     except (OperationalError, InterfaceError) as error:  # the store went away mid-command
@@ -165,10 +157,6 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def _print_json(value: object) -> None:
-    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
-
-
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from commands.ingest import check_readable, ingest_streams, open_inputs
     from commands.progress import byte_progress
@@ -178,7 +166,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     check_readable(args.files)
     with open_engine(settings, create=True) as engine, byte_progress(args.files) as progress:
         counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
-    _print_json(counts) if args.json else print(render.counts(counts))
+    print_json(counts) if args.json else print(render.counts(counts))
     return EXIT_PROBLEM if counts.rejected else EXIT_OK
 
 
@@ -188,24 +176,14 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     with open_engine(settings, create=False) as engine:
         if args.retry:
             counts = retry_rejections(engine, args.reason)
-            _print_json(counts) if args.json else print(render.counts(counts))
+            print_json(counts) if args.json else print(render.counts(counts))
             return EXIT_PROBLEM if counts.rejected else EXIT_OK
         rows = engine.ledger.recorder.select_rejections(reason=args.reason)
     if args.json:
-        _print_json({"rejected": [render.rejection_json(row) for row in rows]})
+        print_json({"rejected": [render.rejection_json(row) for row in rows]})
     else:
         print(render.rejections(rows))
     return EXIT_OK
-
-
-def _with_engine(show: Callable[[Engine, argparse.Namespace], object], table: Callable[[object], str]):
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        with open_engine(settings, create=False) as engine:
-            result = show(engine, args)
-        _print_json(result) if args.json else print(table(result))
-        return EXIT_OK
-
-    return run
 
 
 def _bills(engine: Engine, args: argparse.Namespace) -> object:
@@ -238,7 +216,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
             views, _read = replay_period(engine.ledger, view_settings(engine, args.period), as_of, progress)
         difference = first_difference(views, period_views(engine, args.period)) if args.check else None
     result = report(views, as_of)
-    _print_json(result) if args.json else print(render.replay(result))
+    print_json(result) if args.json else print(render.replay(result))
     if args.check:
         if difference is not None:
             print(f"billing: replay differs from the live views: {difference}", file=sys.stderr)
@@ -298,7 +276,7 @@ def _lag(args: argparse.Namespace, settings: Settings) -> int:
     partitions = consumer_lag(settings.kafka, settings.group)
     total = sum(p.lag for p in partitions)
     if args.json:
-        _print_json({"lag": total, "partitions": [dataclasses.asdict(p) for p in partitions]})
+        print_json({"lag": total, "partitions": [dataclasses.asdict(p) for p in partitions]})
     else:
         print(render.table(["topic", "partition", "committed", "end", "lag"],
                            [(p.topic, p.partition, p.committed, p.end, p.lag) for p in partitions]))
@@ -315,9 +293,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": _ingest,
     "rejected": _rejected,
-    "bills": _with_engine(_bills, render.bills),
-    "customers": _with_engine(_customers, render.customer_counts),
-    "performance": _with_engine(_performance, render.performance),
+    "bills": with_engine(_bills, render.bills),
+    "customers": with_engine(_customers, render.customer_counts),
+    "performance": with_engine(_performance, render.performance),
     "replay": _replay,
     "serve": _serve,
     "project": _project,

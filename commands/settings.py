@@ -23,6 +23,9 @@ class Settings:
     # "inline": writers fold the views in their own transaction; "separate": a
     # `billing project` process does it, following the log.
     projections: str = "inline"
+    # The store's clock, fixed (BILLING_NOW, an RFC 3339 time): for tests and for
+    # reproducing a decision; unset, the wall clock.
+    now: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
@@ -35,6 +38,7 @@ class Settings:
             "kafka": environ.get("BILLING_KAFKA") or "localhost:9092",
             "group": environ.get("BILLING_GROUP") or "billing",
             "projections": environ.get("BILLING_PROJECTIONS") or "inline",
+            "now": environ.get("BILLING_NOW") or None,
         }
         values.update({key: value for key, value in overrides.items() if value})
         if values["projections"] not in ("inline", "separate"):

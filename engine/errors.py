@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.reasons import REASON_CODES, Reason
 
-__all__ = ["REASON_CODES", "FieldError", "Reason", "Rejected", "SettingsError", "StoreError"]
+__all__ = ["REASON_CODES", "FieldError", "Reason", "Refused", "Rejected", "SettingsError", "StoreError"]
 
 
 class FieldError(ValueError):
@@ -31,3 +31,14 @@ class SettingsError(ValueError):
 
 class StoreError(RuntimeError):
     """The store can't be opened or used (missing, unreachable, not a billing store)."""
+
+
+class Refused(Exception):
+    """A request the engine will not carry out (a close too early, a withdrawal above
+    the balance, …): a stable snake_case code from CONTRACT.md §7–12, and nothing is
+    recorded. The command line prints `CODE: message` and exits 1; the API answers 409."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message

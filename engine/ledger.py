@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from eventsourcing.application import Application
@@ -24,13 +24,16 @@ from engine.errors import Reason, Rejected
 from engine.instants import instant_from_datetime, recorded_time
 from engine.judge import Candidate, Rejection, canonical_identity, judge_line
 from engine.mapper import decode_event, stored_row
+from engine.recording import BatchHook, Decision, EngineProjection
 from engine.store.rows import PendingRejection
+from schemas.engine_events import EngineEvent
 from schemas.recorded import RecordedEvent
 from schemas.views import IngestCounts
 
 _STATE_ENCODER = msgspec.msgpack.Encoder()
 _STATE_DECODER = msgspec.msgpack.Decoder(CustomerState)
 _CONFLICT_RETRIES = 5
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -93,6 +96,10 @@ class Ledger(Application):
         self._last_recorded_at = ""
         # Decision states by customer, as of the last commit; any doubt clears it.
         self._states: dict[str, CustomerState] = {}
+        # Wired by the composition root: the features' inline projections of engine
+        # events, and the hooks that follow an ingest batch in its transaction.
+        self.engine_projections: list[EngineProjection] = []
+        self.batch_hooks: list[BatchHook] = []
 
     def now(self) -> str:
         """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
@@ -138,6 +145,11 @@ class Ledger(Application):
                 recorder.mark_rejections_accepted(c, batch.now_accepted)
                 recorder.upsert_positions(c, positions)
                 batch.outcome.recorded = list(zip(notification_ids, batch.events, strict=True))
+                if self.batch_hooks and batch.outcome.recorded:
+                    decision = Decision(self, c, batch.recorded_at)
+                    for hook in self.batch_hooks:
+                        hook(decision, batch.outcome.recorded)
+                    self._store_engine_events(decision)
                 if projector is not None:
                     projector.project_in(c, self, batch.outcome.recorded)
         except BaseException:
@@ -147,6 +159,25 @@ class Ledger(Application):
             raise
         self._states.update(batch.states)
         return batch.outcome
+
+    def record_decision(self, decide: Callable[[Decision], R]) -> R:
+        """Runs `decide` in one write transaction and stores the events it appends
+        (see `engine.recording`); an exception from it records nothing."""
+        with self.recorder.write_transaction() as c:
+            decision = Decision(self, c, self.next_recorded_at())
+            result = decide(decision)
+            self._store_engine_events(decision)
+        return result
+
+    def _store_engine_events(self, decision: Decision) -> list[tuple[int, EngineEvent]]:
+        if not decision.events:
+            return []
+        ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in decision.events])
+        stored = list(zip(ids, decision.events, strict=True))
+        for project in self.engine_projections:
+            project(decision, stored)
+        decision.events = []
+        return stored
 
     def _skip_redelivered(self, c, lines, verdicts, outcome: BatchOutcome):
         """Drops lines at Kafka positions this store already recorded; returns the rest

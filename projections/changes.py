@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from engine.mapper import decode_event
-from projections.charge_rows import CHARGE_TOPIC, VIEWLESS_TOPICS, decode_charge_view
+from projections.charge_rows import ASSOCIATION_TOPICS, CHARGE_TOPIC, decode_charge_view
 from schemas.recorded import CustomerAssociated, CustomerDisassociated
 
 BILL, CUSTOMER_COUNTS, PERFORMANCE = "bill", "customer-counts", "performance"
@@ -47,9 +47,7 @@ def add_changed_views(changed: ChangedViews, rows: Iterable[tuple[int, str, byte
             if charge.partner_id is not None:
                 keys.add(ViewKey(CUSTOMER_COUNTS, charge.partner_id, charge.period))
                 keys.add(ViewKey(PERFORMANCE, charge.partner_id, charge.period))
-        elif topic in VIEWLESS_TOPICS:
-            continue
-        else:
+        elif topic in ASSOCIATION_TOPICS:
             event = decode_event(topic, state)
             if isinstance(event, CustomerAssociated | CustomerDisassociated):
                 period = period_of(event.at)

@@ -4,7 +4,7 @@ publisher walk every event, and most events are charges.
 A charge is decoded into a Struct that has every field in its stored position but
 reads the fields no view uses as raw JSON, so no string is built for the verbatim
 inbound line or the ids only the log needs. Discounts change no view: their rows are
-skipped, not decoded.
+skipped, not decoded, and so are the engine's own events (closes, transfers, …).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import msgspec
 
 from engine.mapper import TOPICS, decode_event
 from projections.fold import ViewDelta
-from schemas.recorded import ChargeRecorded, DiscountGranted, DiscountRevoked
+from schemas.recorded import ChargeRecorded, CustomerAssociated, CustomerDisassociated
 
 # The fields of a recorded charge the views use.
 VIEW_FIELDS = frozenset({
@@ -30,7 +30,8 @@ ChargeView = msgspec.defstruct(
 )
 decode_charge_view = msgspec.json.Decoder(ChargeView).decode
 CHARGE_TOPIC = TOPICS[ChargeRecorded]
-VIEWLESS_TOPICS = frozenset({TOPICS[DiscountGranted], TOPICS[DiscountRevoked]})
+# The other events the views fold; every other topic changes no view of §4.
+ASSOCIATION_TOPICS = frozenset({TOPICS[CustomerAssociated], TOPICS[CustomerDisassociated]})
 
 
 def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]], as_of: str | None = None) -> None:
@@ -42,7 +43,7 @@ def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]], as
             charge = decode_charge_view(state)
             if as_of is None or charge.recorded_at <= as_of:
                 add_charge(charge)
-        elif topic not in VIEWLESS_TOPICS:
+        elif topic in ASSOCIATION_TOPICS:
             event = decode_event(topic, state)
             if as_of is None or event.recorded_at <= as_of:
                 add(event)

@@ -23,10 +23,17 @@ class SQLDialect:
     and `{t}` before each of the store's own table names."""
 
     table_prefix = ""  # "" (SQLite) or '"schema".' (PostgreSQL)
+    # Column types of the features' portable DDL (`engine.store.feature_tables`).
+    ddl_types: dict[str, str] = {}
 
     def sql(self, text: str) -> str:
         """The statement in this backend's placeholder style, with table names qualified."""
         return text.replace("{t}", self.table_prefix)
+
+    def ddl(self, template: str) -> str:
+        """A feature's portable DDL (`{key}`, `{int}`, `{blob}`, `{serial}` for column
+        types, `{t}` before table names) in this backend's SQL."""
+        return template.format(t=self.table_prefix, **self.ddl_types)
 
     def rows(self, c: Any, text: str, params: Sequence = ()) -> list[tuple]:
         raise NotImplementedError
@@ -173,6 +180,11 @@ class LedgerTables(SQLDialect):
 
     def max_notification_id_in(self, c: Any) -> int:
         return self.rows(c, f"SELECT MAX({self.notification_id_column}) FROM {self.events_table}")[0][0] or 0
+
+    def max_version_in(self, c: Any, stream: str) -> int:
+        """The latest version of a stream in the log (0: none yet)."""
+        rows = self.rows(c, f"SELECT MAX(originator_version) FROM {self.events_table} WHERE originator_id=?", (stream,))
+        return rows[0][0] or 0
 
     def count_events(self) -> int:
         with self.read_transaction() as c:

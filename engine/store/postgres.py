@@ -30,6 +30,7 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from engine.store.feature_tables import POSTGRES_TYPES, feature_ddl
 from engine.store.ledger_tables import LedgerTables, SQLDialect
 from engine.store.rows import StoredRow
 
@@ -54,6 +55,7 @@ class PostgresDialect(SQLDialect):
     rows read as tuples (eventsourcing's own cursors return dicts)."""
 
     datastore: PostgresDatastore
+    ddl_types = POSTGRES_TYPES
 
     @property
     def table_prefix(self) -> str:  # type: ignore[override]
@@ -105,6 +107,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
                 "partition integer NOT NULL, next_offset bigint NOT NULL, PRIMARY KEY (topic, partition))",
             ]
         )
+        self.sql_create_statements.extend(SQL(self.ddl(template)) for template in feature_ddl())  # type: ignore[attr-defined]
 
     @contextmanager
     def write_transaction(self) -> Iterator[Cursor]:

@@ -24,6 +24,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
+from engine.store.feature_tables import SQLITE_TYPES, feature_ddl
 from engine.store.ledger_tables import LedgerTables, SQLDialect
 from engine.store.rows import StoredRow
 
@@ -32,6 +33,8 @@ _PAGE_CACHE_KIB = 256 * 1024
 
 class SQLiteDialect(SQLDialect):
     """SQL primitives on eventsourcing's SQLite cursors (`?` placeholders, plain table names)."""
+
+    ddl_types = SQLITE_TYPES
 
     def rows(self, c: SQLiteCursor, text: str, params: Sequence = ()) -> list[tuple]:
         c.execute(self.sql(text), params)
@@ -72,6 +75,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             "CREATE TABLE IF NOT EXISTS consumer_positions ("
             "topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL, "
             "PRIMARY KEY (topic, partition)) WITHOUT ROWID",
+            *(self.ddl(template) for template in feature_ddl()),
         ]
 
     @contextmanager
