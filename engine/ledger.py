@@ -170,14 +170,18 @@ class Ledger(Application):
         return result
 
     def _store_engine_events(self, decision: Decision) -> list[tuple[int, EngineEvent]]:
-        if not decision.events:
-            return []
-        ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in decision.events])
-        stored = list(zip(ids, decision.events, strict=True))
-        for project in self.engine_projections:
-            project(decision, stored)
-        decision.events = []
-        return stored
+        """Stores the decision's events and folds them into the features' tables; an
+        inline projection may append events that follow from them (a confirmed
+        statement's transfer), stored the same way until none are left."""
+        stored_all: list[tuple[int, EngineEvent]] = []
+        while decision.events:
+            events, decision.events = decision.events, []
+            ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in events])
+            stored = list(zip(ids, events, strict=True))
+            for project in self.engine_projections:
+                project(decision, stored)
+            stored_all += stored
+        return stored_all
 
     def _skip_redelivered(self, c, lines, verdicts, outcome: BatchOutcome):
         """Drops lines at Kafka positions this store already recorded; returns the rest

@@ -181,6 +181,11 @@ class LedgerTables(SQLDialect):
     def max_notification_id_in(self, c: Any) -> int:
         return self.rows(c, f"SELECT MAX({self.notification_id_column}) FROM {self.events_table}")[0][0] or 0
 
+    def log_head_in(self, c: Any) -> tuple[int, str]:
+        """The log's last entry as (position, hash) (CONTRACT.md §11); (0, 64 zeros)
+        for an empty log. (Placeholder until the hash chain is stored.)"""
+        return (0, "0" * 64)
+
     def max_version_in(self, c: Any, stream: str) -> int:
         """The latest version of a stream in the log (0: none yet)."""
         rows = self.rows(c, f"SELECT MAX(originator_version) FROM {self.events_table} WHERE originator_id=?", (stream,))
