@@ -19,12 +19,17 @@ default.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 from msgspec import Struct
 
 
 class RecordedEvent(Struct, kw_only=True, array_like=True):
     """What every recorded event carries."""
+
+    # The inbound `type` this event records (a charge's is its own `type` field).
+    LOG_TYPE: ClassVar[str] = ""
 
     originator_id: str
     originator_version: int
@@ -40,6 +45,8 @@ class RecordedEvent(Struct, kw_only=True, array_like=True):
 class CustomerAssociated(RecordedEvent, kw_only=True):
     """The customer was associated with a partner from `at` on."""
 
+    LOG_TYPE = "customer.associated"
+
     partner_id: str
     customer_type: str
     channel: str
@@ -50,11 +57,15 @@ class CustomerAssociated(RecordedEvent, kw_only=True):
 class CustomerDisassociated(RecordedEvent, kw_only=True):
     """The customer's open association with the partner ended at `at`."""
 
+    LOG_TYPE = "customer.disassociated"
+
     partner_id: str
 
 
 class DiscountGranted(RecordedEvent, kw_only=True):
     """A discount rate on a service type (or `*`) from `valid_from`, before `valid_to`."""
+
+    LOG_TYPE = "discount.granted"
 
     discount_id: str
     kind: str
@@ -67,6 +78,8 @@ class DiscountGranted(RecordedEvent, kw_only=True):
 
 class DiscountRevoked(RecordedEvent, kw_only=True):
     """The discount stops applying at `at` (the earliest end wins)."""
+
+    LOG_TYPE = "discount.revoked"
 
     discount_id: str
 
@@ -91,10 +104,44 @@ class ChargeRecorded(RecordedEvent, kw_only=True):
     indirect_partner_id: str | None
 
 
+class ChargeFigures(Struct, array_like=True):
+    """The rated figures of one charge (integers of 10⁻⁸)."""
+
+    rate_units: int
+    list_units: int
+    discount_units: int
+    payable_units: int
+    settled_units: int
+    rounding_off_units: int
+
+
+class ChargeVoided(ChargeRecorded, kw_only=True):
+    """A `charge.voided` (CONTRACT.md §11): the charge fields hold the *reversal* (the
+    voided charge's amounts negated, its rate, period, line, order and attribution
+    copied); `event_source`/`event_id` name the voided event."""
+
+    event_source: str
+    event_id: str
+    reason: str
+
+
+class UsageAmended(ChargeRecorded, kw_only=True):
+    """A `usage.amended` (CONTRACT.md §11): the charge fields hold the *new* charge
+    (the new quantity and unit price rated at the usage's time), `reversal` the
+    figures that reverse the usage's standing charge (same period, line, attribution)."""
+
+    event_source: str
+    event_id: str
+    reason: str
+    reversal: ChargeFigures
+
+
 RECORDED_EVENT_TYPES: tuple[type[RecordedEvent], ...] = (
     CustomerAssociated,
     CustomerDisassociated,
     DiscountGranted,
     DiscountRevoked,
     ChargeRecorded,
+    ChargeVoided,
+    UsageAmended,
 )
