@@ -65,3 +65,18 @@ from tests.postgres_server import postgres_dsn, postgres_fresh_dsn  # noqa: E402
 
 # A real Kafka-protocol broker for integration tests: $KAFKA_BOOTSTRAP, else an in-memory Tansu.
 from tests.kafka_broker import kafka_bootstrap  # noqa: E402, F401
+
+# Tests that use the real broker or the real PostgreSQL server are marked by the
+# fixtures they ask for, so `pytest -m "not kafka and not postgres"` runs without them.
+_MARK_BY_FIXTURE = {
+    "kafka_bootstrap": "kafka",
+    "postgres_dsn": "postgres",
+    "postgres_fresh_dsn": "postgres",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, mark in _MARK_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, mark))
