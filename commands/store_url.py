@@ -7,7 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from engine.errors import SettingsError
 
@@ -28,19 +28,26 @@ _POSTGRES_DEFAULTS = {
 
 @dataclass(frozen=True, slots=True)
 class PostgresAddress:
-    """Where a PostgreSQL store is: server, login, database and schema."""
+    """Where a PostgreSQL store is: server, login, database and schema, plus any other
+    libpq connection parameters (`sslmode`, `application_name`, …) passed through.
+    An empty host, user, password or database leaves libpq its default (the Unix
+    socket, the login name, no password, the user's database)."""
 
     host: str
-    port: int
+    port: int | None
     user: str
     password: str = field(repr=False)
     dbname: str
     schema: str = "public"
+    options: tuple[tuple[str, str], ...] = ()
 
     def conninfo(self) -> dict[str, str | int]:
-        """Keyword arguments of psycopg.connect for this database."""
-        return {"host": self.host, "port": self.port, "user": self.user,
-                "password": self.password, "dbname": self.dbname}
+        """Keyword arguments of psycopg.connect for this database (empty ones left out,
+        so libpq applies its defaults)."""
+        values: dict[str, str | int | None] = {
+            "host": self.host, "port": self.port, "user": self.user, "password": self.password, "dbname": self.dbname,
+        }
+        return {**{key: value for key, value in values.items() if value not in (None, "")}, **dict(self.options)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +84,11 @@ class StoreLocation:
             "PERSISTENCE_MODULE": "engine.store.postgres:LedgerPostgresFactory",
             "POSTGRES_DBNAME": address.dbname,
             "POSTGRES_HOST": address.host,
-            "POSTGRES_PORT": str(address.port),
+            "POSTGRES_PORT": "" if address.port is None else str(address.port),
             "POSTGRES_USER": address.user,
             "POSTGRES_PASSWORD": address.password,
             "POSTGRES_SCHEMA": address.schema,
+            "BILLING_POSTGRES_OPTIONS": urlencode(address.options),
             **tuning,
         }
 
@@ -104,39 +112,71 @@ def parse_store_url(url: str) -> StoreLocation:
 
 
 def safe_url(url: str) -> str:
-    """The URL as it may be shown: a PostgreSQL password is replaced by `***`."""
+    """The URL as it may be shown: a PostgreSQL password (in the authority or the
+    query) is replaced by `***`."""
     if not url.startswith(tuple(f"{scheme}://" for scheme in _POSTGRES_SCHEMES)):
         return url
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if ":" in userinfo:
+        parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}:***{at}{hostport}")
+    if parts.query:
+        query = "&".join(
+            f"{key}=***" if key == "password" else item
+            for item in parts.query.split("&")
+            for key in [item.partition("=")[0]]
+        )
+        parts = parts._replace(query=query)
+    # Not geturl(): it drops the `//` of an empty authority (`postgresql:///db`).
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+
+# Connection parameters a URL's query may set instead of its authority (as libpq's URLs allow).
+_ADDRESS_KEYS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
 def _parse_postgres(url: str) -> PostgresAddress:
-    example = "e.g. postgresql://billing:secret@localhost:5432/billing"
+    """A libpq-style URL: `postgresql://[user[:password]@][host][:port][/dbname][?param=value&…]`,
+    percent-encoded parts, a Unix-socket folder as host (`?host=/var/run/postgresql` or
+    `%2Ftmp`), `schema` for the store's schema and every other parameter passed to libpq."""
+    example = "e.g. postgresql://billing:secret@localhost:5432/billing or postgresql:///billing?host=/var/run/postgresql"
     parts = urlsplit(url)
-    try:
-        port = parts.port or 5432
-    except ValueError:
-        raise SettingsError(f"store URL has a bad port; {example}") from None
-    dbname = unquote(parts.path.lstrip("/"))
-    if not parts.hostname or not parts.username or not dbname:
-        raise SettingsError(f"store URL must name a user, a host and a database; {example}")
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    host, port_text = _split_host_port(hostport)
     options = parse_qs(parts.query, keep_blank_values=True)
-    unknown = sorted(set(options) - {"schema"})
-    if unknown:
-        raise SettingsError(f"store URL option {unknown[0]!r} is not understood; only ?schema=NAME is")
-    schema = options.get("schema", ["public"])[-1]
+    values = {
+        "host": unquote(host),
+        "port": port_text,
+        "user": unquote(user),
+        "password": unquote(password),
+        "dbname": unquote(parts.path.lstrip("/")),
+    }
+    values.update({key: options.pop(key)[-1] for key in _ADDRESS_KEYS & options.keys()})
+    try:
+        port = int(values["port"]) if values["port"] else None
+        if port is not None and not 0 < port < 65536:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"store URL has a bad port {values['port']!r}; {example}") from None
+    schema = options.pop("schema", ["public"])[-1]
     if not _SCHEMA_NAME.fullmatch(schema):
         raise SettingsError(f"schema name {schema!r} must be letters, digits and _ (not first a digit)")
     return PostgresAddress(
-        host=parts.hostname,
+        host=values["host"],
         port=port,
-        user=unquote(parts.username),
-        password=unquote(parts.password or ""),
-        dbname=dbname,
+        user=values["user"],
+        password=values["password"],
+        dbname=values["dbname"],
         schema=schema,
+        options=tuple((key, value[-1]) for key, value in sorted(options.items())),
     )
+
+
+def _split_host_port(hostport: str) -> tuple[str, str]:
+    """`host:port`, `[ipv6]:port`, `host` or empty."""
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        return host, rest.removeprefix(":")
+    host, _, port = hostport.partition(":")
+    return host, port

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from urllib.parse import parse_qsl
 
 import psycopg
 from eventsourcing.persistence import IntegrityError
@@ -150,6 +151,18 @@ class LedgerPostgresFactory(PostgresFactory):
 
     application_recorder_class = LedgerPostgresRecorder
     tracking_recorder_class = PostgresTrackingRecorder
+
+    def __init__(self, env):
+        super().__init__(env)
+        # libpq parameters beyond eventsourcing's five (sslmode, application_name, …),
+        # from the store URL's query, added before the pool opens its connections.
+        options = dict(parse_qsl(self.env.get("BILLING_POSTGRES_OPTIONS") or "", keep_blank_values=True))
+        self.datastore.pool.kwargs.update(options)
+        # An empty host, port, user or password leaves libpq its default (the Unix socket,
+        # 5432, the login name, no password), as in a libpq URL that leaves them out.
+        for key in ("host", "port", "user", "password", "dbname"):
+            if self.datastore.pool.kwargs.get(key) in ("", None):
+                self.datastore.pool.kwargs.pop(key, None)
 
 
 Factory = LedgerPostgresFactory

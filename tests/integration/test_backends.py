@@ -405,3 +405,26 @@ def test_serve_on_postgres_records_once_across_a_kill_and_publishes_the_live_bil
             if value["period"] == "2026-10":
                 last[value["customer_id"]] = value
         assert [last[key] for key in sorted(last)] == json.loads(as_json(bills(engine, "2026-10")))
+
+
+def test_a_url_with_its_login_and_server_in_the_query_and_libpq_options_reaches_the_store(tmp_path, postgres_fresh_dsn,
+                                                                                          reference):
+    from urllib.parse import quote, urlsplit
+
+    parts = urlsplit(postgres_fresh_dsn)
+    # As libpq reads it: nothing in the authority, everything in the query, an option
+    # eventsourcing does not know (application_name) passed through to the connection.
+    url = (
+        f"postgresql:///{parts.path.lstrip('/')}?host={parts.hostname}&port={parts.port}"
+        f"&user={parts.username}&password={quote(parts.password or '')}&application_name=billing-test&sslmode=disable"
+    )
+    events = month_of_events(customers=2, usage_per_customer=1)
+    (tmp_path / "in.jsonl").write_bytes(b"".join(line(event) + b"\n" for event in events))
+    ingested = billing(tmp_path, "--store", url, "ingest", "in.jsonl", "--json")
+    assert ingested.returncode == 0, ingested.stderr
+    shown = billing(tmp_path, "--store", url, "bills", "--period", "2026-10", "--json")
+    expected = json.loads(as_json({"period": "2026-10", "bills": bills(reference(events), "2026-10")}))
+    assert json.loads(shown.stdout) == expected
+    unknown = billing(tmp_path, "--store", url + "&no_such_option=1", "bills", "--period", "2026-10")
+    message = assert_one_line_exit_2(unknown)
+    assert "no_such_option" in message and (parts.password or "") not in message
