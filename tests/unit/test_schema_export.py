@@ -75,11 +75,11 @@ def test_every_local_reference_resolves():
                 assert name in document["$defs"], f"{filename}: dangling {node['$ref']}"
 
 
-def test_inbound_schema_is_one_tagged_union_of_the_seven_types():
+def test_inbound_schema_is_one_tagged_union_of_the_eight_types():
     document = _document("inbound.schema.json")
     assert document["discriminator"]["propertyName"] == "type"
     assert set(document["discriminator"]["mapping"]) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 7
+    assert len(EVENT_TYPES) == 8
     tags = set()
     for reference in document["anyOf"]:
         event = document["$defs"][reference["$ref"].removeprefix("#/$defs/")]
@@ -87,7 +87,7 @@ def test_inbound_schema_is_one_tagged_union_of_the_seven_types():
         assert set(event["required"]) == {"specversion", "id", "source", "type", "time", "data"}
     assert tags == {
         "customer.associated", "customer.disassociated", "usage.recorded", "order.paid",
-        "order.refunded", "discount.granted", "discount.revoked",
+        "order.refunded", "discount.granted", "discount.revoked", "account_manager.assigned",
     }
 
 
