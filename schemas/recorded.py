@@ -2,7 +2,9 @@
 
 One stream per customer (`originator_id` is the customer id), so every decision about
 a customer is made against that stream's latest version and the store's optimistic
-concurrency stops two writers from deciding from stale state.
+concurrency stops two writers from deciding from stale state. The one fact without a
+customer, `account_manager.assigned`, goes to its partner's roster stream
+(`account_managers:PARTNER`, `customer_id` ""), decided the same way.
 
 Every recorded event keeps the inbound line verbatim (`fact`), its business time
 (`time`, as sent, and `at`, the sortable instant) and its recorded time
