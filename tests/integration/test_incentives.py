@@ -278,3 +278,18 @@ def test_for_any_history_the_values_equal_the_views(open_store, steps, moves):
                 (tally[0].settled_amount, tally[0].payable_amount) if tally else ("0.00", "0.00000000"))
             assert (got.consuming_customers, got.new_enterprise_customers) == (
                 scoped.consuming_customers, scoped.new_enterprise_customers_quarter)
+
+
+@pytest.mark.postgres
+def test_policies_rosters_and_reports_on_postgresql(open_url, postgres_fresh_dsn):
+    engine = open_url(postgres_fresh_dsn)
+    accept(engine, [assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
+                    associated("c-1", data={"account_manager_id": "am-1"}),
+                    usage("c-1", quantity="20000", unit_price="1", time="2026-10-05T00:00:00+08:00")])
+    load_policy(engine, policy())
+    with pytest.raises(Refused) as refused:
+        load_policy(engine, policy(policy_id="other", periods=["2026-11"]))
+    assert refused.value.code == "policy_overlap"
+    report = incentive_report(open_url(postgres_fresh_dsn, create=False), "p-1", "2026-10", IncentiveScope(supervisor_id="sv-1"))
+    # 10000 × 0.02 + 10000 × 0.03; one new enterprise customer: 1 × 100
+    assert [(r.indicator, r.amount) for r in report.rewards] == [("consumption", "500.00"), ("new_enterprise", "100.00")]
