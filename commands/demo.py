@@ -59,6 +59,16 @@ _PACKAGES = (  # prepaid orders: (product_id, service_type, list price)
     ("pkg-evs-ssd-2tb-1y", "EVS", "2688.66"), ("ecs-m6-2xlarge-1y", "ECS", "12800.00"),
 )
 _ASSOCIATIONS, _DISCOUNTS, _ORDERS = "partner-center/associations", "crm/discounts", "billing/orders"
+_ROSTER = "partner-center/account-managers"
+# Who supervises each account manager (CONTRACT.md §9), from before the month on; the
+# second pair of each entry is a reassignment on the 16th (am-qian moves to sv-ma).
+_SUPERVISORS = (
+    ("dist-huabei", (("am-zhao", "sv-sun"), ("am-qian", "sv-sun")), ("am-qian", "sv-ma")),
+    ("dist-huadong", (("am-li", "sv-ma"), ("am-zhou", "sv-ma")), None),
+    ("sp-yunzhi", (("am-wu", "sv-chen"), ("am-zheng", "sv-chen")), None),
+    ("sp-shujuqiao", (("am-wang", "sv-chen"),), None),
+    ("sp-anxin", (("am-feng", "sv-chen"),), None),
+)
 
 
 @dataclass(slots=True)
@@ -113,6 +123,7 @@ def generate_month(
     people = _plan_customers(rng, customers, month)
     resources = _plan_resources(rng, people)
     plan = _Business(rng, month)
+    plan.account_managers()  # uses no randomness: the rest of the month is unchanged
     for step in (plan.associations, plan.discounts, plan.orders):
         step(people)
     plan.anomalies(people, resources)
@@ -182,6 +193,15 @@ class _Business:
         line = msgspec.json.encode(body)
         for delivered in (at,) if again_at is None else (at, again_at):
             self.entries.append((delivered, len(self.entries), line))
+
+    def account_managers(self) -> None:
+        for partner, assignments, moved in _SUPERVISORS:
+            for manager, supervisor in assignments:
+                data = {"partner_id": partner, "account_manager_id": manager, "supervisor_id": supervisor}
+                self.add(-30 * DAY, _ROSTER, "account_manager.assigned", data, "am")
+            if moved is not None:
+                data = {"partner_id": partner, "account_manager_id": moved[0], "supervisor_id": moved[1]}
+                self.add(15 * DAY, _ROSTER, "account_manager.assigned", data, "am")
 
     def associate(self, person: _Customer, link: tuple, at: int) -> None:
         partner, reseller, manager = link

@@ -22,6 +22,7 @@ from engine.money import (
     truncate_to_minor,
 )
 from schemas.recorded import (
+    AccountManagerAssigned,
     ChargeRecorded,
     CustomerAssociated,
     CustomerDisassociated,
@@ -258,6 +259,18 @@ def _charge_event(
     )
 
 
+def _assign(_state: CustomerState, candidate: Candidate, _rules: Rules, common: dict) -> RecordedEvent:
+    # No business rule: the latest assignment before a moment stands (CONTRACT.md §9).
+    # `common` names the roster stream as its originator; the event has no customer.
+    data = candidate.data
+    return AccountManagerAssigned(
+        **{**common, "customer_id": ""},
+        partner_id=data.partner_id,
+        account_manager_id=data.account_manager_id,
+        supervisor_id=data.supervisor_id,
+    )
+
+
 _DECIDERS = {
     "customer.associated": _associate,
     "customer.disassociated": _disassociate,
@@ -266,4 +279,5 @@ _DECIDERS = {
     "usage.recorded": _charge_usage,
     "order.paid": _charge_order,
     "order.refunded": _charge_refund,
+    "account_manager.assigned": _assign,
 }

@@ -30,6 +30,7 @@ from schemas.inbound import (
     OrderRefundedData,
     DiscountGrantedData,
 )
+from schemas.recorded import roster_stream
 
 _TYPED_DECODER = msgspec.json.Decoder(UncheckedInboundEvent)
 _GENERIC_DECODER = msgspec.json.Decoder()
@@ -73,6 +74,14 @@ class Candidate:
 
     @property
     def customer_id(self) -> str | None:
+        return getattr(self.data, "customer_id", None)
+
+    @property
+    def stream(self) -> str | None:
+        """The stream the event is decided and recorded in: its customer's, or for an
+        account manager's assignment (no customer) its partner's roster."""
+        if self.type == "account_manager.assigned":
+            return roster_stream(self.data.partner_id)
         return getattr(self.data, "customer_id", None)
 
 
@@ -285,6 +294,7 @@ _FIGURES = {
     "order.refunded": _refund_figures,
     "discount.granted": _discount_figures,
     "discount.revoked": _no_figures,
+    "account_manager.assigned": _no_figures,
 }
 
 

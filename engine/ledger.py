@@ -246,8 +246,9 @@ class _Batch:
     def decide_all(self, lines: Sequence[InboundLine], verdicts: list[Candidate | Rejection]) -> None:
         candidates = [v for v in verdicts if isinstance(v, Candidate)]
         self._taken = self.ledger.recorder.select_taken_ids(self.cursor, {c.pair for c in candidates})
-        customers = {c.customer_id for c in candidates if c.problem is None and c.data is not None}
-        self.states = self.ledger.load_states_in(self.cursor, customers)
+        # Decision states by stream: a customer's, or a partner's roster (no customer).
+        streams = {c.stream for c in candidates if c.problem is None and c.data is not None}
+        self.states = self.ledger.load_states_in(self.cursor, streams)
         touched: dict[str, None] = {}
         states, events, accepted_facts = self.states, self.events, self._accepted
         accepted = duplicates = 0
@@ -263,10 +264,10 @@ class _Batch:
             if event is None:
                 duplicates += 1
             else:
-                customer_id = event.customer_id
-                evolve(states[customer_id], event)
+                stream = event.originator_id  # the customer's id, but for a roster
+                evolve(states[stream], event)
                 events.append(event)
-                touched[customer_id] = None
+                touched[stream] = None
                 accepted_facts[verdict.pair] = verdict.fact
                 accepted += 1
             if line.retry_of is not None:
@@ -286,7 +287,7 @@ class _Batch:
         if candidate.problem is not None:
             raise Rejected(Reason.INVALID_DATA, str(candidate.problem))
         check_currency(candidate, self.ledger.rules)
-        state = self.states[candidate.customer_id]
+        state = self.states[candidate.stream]
         return decide(state, candidate, self.ledger.rules, self.recorded_at)
 
     def _reject(self, line: InboundLine, reason: Reason, message: str, verdict) -> None:

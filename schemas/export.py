@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import asyncapi, inbound, recorded, views
+from schemas import asyncapi, inbound, incentive_events, incentive_views, recorded, views
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 ID_PREFIX = "urn:partner-billing:schema:"
@@ -77,6 +77,23 @@ DOCUMENTS: tuple[Document, ...] = (
             views.IngestCounts,
             views.RejectionList,
         ),
+    ),
+    Document(
+        "incentives.schema.json",
+        "Subsidies and incentives",
+        "CONTRACT.md §9: what `billing subsidies`, `billing calendar` and `billing incentives` "
+        "print with `--json`, the calendar and policy files they load, and the engine events "
+        "they record (in the log with the inbound facts).",
+        (
+            incentive_views.SubsidyList,
+            incentive_views.CalendarYears,
+            incentive_views.IncentiveReport,
+            incentive_views.PolicyLoadedView,
+            incentive_events.CalendarFile,
+            incentive_events.IncentivePolicy,
+            *incentive_events.INCENTIVE_EVENT_TYPES,
+        ),
+        with_topics=False,
     ),
 )
 

@@ -105,6 +105,14 @@ class DiscountRevokedData(Struct):
     customer_id: Identifier
 
 
+class AccountManagerAssignedData(Struct):
+    """An account manager of a partner is supervised by `supervisor_id` from this event's time."""
+
+    partner_id: Identifier
+    account_manager_id: Identifier
+    supervisor_id: Identifier
+
+
 DATA_TYPES: dict[str, type[Struct]] = {
     "customer.associated": CustomerAssociatedData,
     "customer.disassociated": CustomerDisassociatedData,
@@ -113,6 +121,7 @@ DATA_TYPES: dict[str, type[Struct]] = {
     "order.refunded": OrderRefundedData,
     "discount.granted": DiscountGrantedData,
     "discount.revoked": DiscountRevokedData,
+    "account_manager.assigned": AccountManagerAssignedData,
 }
 """Every accepted `type` with the Struct its `data` must decode into."""
 

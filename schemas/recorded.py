@@ -2,7 +2,9 @@
 
 One stream per customer (`originator_id` is the customer id), so every decision about
 a customer is made against that stream's latest version and the store's optimistic
-concurrency stops two writers from deciding from stale state.
+concurrency stops two writers from deciding from stale state. The one fact without a
+customer, `account_manager.assigned`, goes to its partner's roster stream
+(`account_managers:PARTNER`, `customer_id` ""), decided the same way.
 
 Every recorded event keeps the inbound line verbatim (`fact`), its business time
 (`time`, as sent, and `at`, the sortable instant) and its recorded time
@@ -136,6 +138,26 @@ class UsageAmended(ChargeRecorded, kw_only=True):
     reversal: ChargeFigures
 
 
+class AccountManagerAssigned(RecordedEvent, kw_only=True):
+    """An `account_manager.assigned` (CONTRACT.md §1, §9): who supervises the account
+    manager from `at` on. It concerns no customer: `customer_id` is "" and the event is
+    recorded in its partner's roster stream (`roster_stream`), not a customer's."""
+
+    LOG_TYPE = "account_manager.assigned"
+
+    partner_id: str
+    account_manager_id: str
+    supervisor_id: str
+
+
+ROSTER_STREAM_PREFIX = "account_managers:"
+
+
+def roster_stream(partner_id: str) -> str:
+    """The stream of a partner's account-manager assignments, in the order recorded."""
+    return ROSTER_STREAM_PREFIX + partner_id
+
+
 RECORDED_EVENT_TYPES: tuple[type[RecordedEvent], ...] = (
     CustomerAssociated,
     CustomerDisassociated,
@@ -144,4 +166,5 @@ RECORDED_EVENT_TYPES: tuple[type[RecordedEvent], ...] = (
     ChargeRecorded,
     ChargeVoided,
     UsageAmended,
+    AccountManagerAssigned,
 )

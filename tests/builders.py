@@ -109,3 +109,9 @@ def month_of_events(customers: int, usage_per_customer: int) -> list[dict[str, A
             events.append(order_refunded(customer, order_id=f"o-{c}", amount="33.33", time="2026-10-31T16:30:00Z"))
             events.append(disassociated(customer, partner, time="2026-10-20T00:00:00+08:00"))
     return events
+
+
+def assigned(manager: str = "am-1", supervisor: str = "sv-1", partner: str = "p-1", **kwargs: Any) -> dict[str, Any]:
+    data = {"partner_id": partner, "account_manager_id": manager, "supervisor_id": supervisor}
+    data.update(kwargs.pop("data", {}))
+    return event("account_manager.assigned", data, **kwargs)

@@ -87,7 +87,7 @@ def test_the_default_month_is_a_natural_size_for_a_few_hundred_customers():
     assert 20_000 <= sum(1 for _ in generate_month()) <= 60_000
 
 
-def test_all_seven_event_types_appear(events):
+def test_every_event_type_appears(events):
     assert set(Counter(e["type"] for e in events)) == EVENT_TYPES
 
 
@@ -139,7 +139,7 @@ def test_the_dashboards_have_something_to_count(events):
     assert any("indirect_partner_id" in a for a in associations)
     new_this_quarter = [e for e in events if e["type"] == "customer.associated" and e["time"] >= "2026-10"]
     assert any(e["data"]["customer_type"] == "enterprise" for e in new_this_quarter)
-    customers = {e["data"]["customer_id"] for e in events}
+    customers = {e["data"]["customer_id"] for e in events if "customer_id" in e["data"]}
     assert customers - {a["customer_id"] for a in associations}, "some customers have no partner"
 
 

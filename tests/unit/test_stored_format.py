@@ -12,6 +12,7 @@ import pytest
 from engine.mapper import TOPICS, decode_event, stored_row
 from schemas.recorded import (
     RECORDED_EVENT_TYPES,
+    AccountManagerAssigned,
     ChargeRecorded,
     ChargeVoided,
     CustomerAssociated,
@@ -70,6 +71,12 @@ SAMPLES: list[tuple[type, bytes, dict]] = [
         ),
         {"payable_units": 10493826, "event_id": "e-3"},
     ),
+    (
+        AccountManagerAssigned,
+        b'["account_managers:p-1",1,"","crm","am-1","2026-10-03T08:00:00+08:00","063926582400",'
+        b'"2026-11-30T07:50:54.695500Z",{"type": "account_manager.assigned"},"p-1","am-1","sup-1"]',
+        {"customer_id": "", "account_manager_id": "am-1", "supervisor_id": "sup-1"},
+    ),
 ]
 
 
@@ -86,6 +93,6 @@ def test_stored_bytes_decode_with_todays_types_and_encode_back_unchanged(cls, st
 
 
 def test_an_amendments_reversal_figures_are_read_in_their_stored_order():
-    state = SAMPLES[-1][1]
+    state = next(state for cls, state, _ in SAMPLES if cls is UsageAmended)
     event = decode_event(TOPICS[UsageAmended], state)
     assert msgspec.structs.astuple(event.reversal) == (85000000, -24691356, -3703703, -20987653, -20000000, -987653)
