@@ -190,6 +190,7 @@ def _remember_correction(state: CustomerState, correction: ChargeRecorded) -> No
     if correction.event_type == "order.paid":
         order.voided = True
     else:  # a refund voided: its reversal's (positive) list amount goes back to the order
+        assert correction.event_type == "order.refunded", correction.event_type
         order.refunded_amount = format_units(units_from_fixed8(order.refunded_amount) - correction.list_units)
 
 

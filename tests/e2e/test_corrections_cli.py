@@ -49,12 +49,14 @@ def test_corrections_through_billing_ingest_change_bills_performance_and_keep_th
 
     [bill] = loads(billing(tmp_path, "bills", "--period", "2026-10", "--json"))["bills"]
     # i-1: 2 × 0.12345678 reversed, 3 × 0.12345678 = 0.37037034 at 0.85 → 0.314814789 → 0.31481479
-    assert [(l["item_id"], l["list_amount"], l["payable_amount"], l["settled_amount"], l["charges"]) for l in bill["lines"]] == [
+    shown = ("item_id", "list_amount", "payable_amount", "settled_amount", "charges")
+    assert [tuple(line[key] for key in shown) for line in bill["lines"]] == [
         ("i-1", "0.37037034", "0.31481479", "0.31", 3),
         ("i-2", "0.00000000", "0.00000000", "0.00", 2),
         ("pkg-1", "0.00000000", "0.00000000", "0.00", 4),
     ]
-    assert (bill["list_amount"], bill["discount_amount"], bill["payable_amount"]) == ("0.37037034", "0.05555555", "0.31481479")
+    assert (bill["list_amount"], bill["discount_amount"]) == ("0.37037034", "0.05555555")
+    assert bill["payable_amount"] == "0.31481479"
     assert (bill["settled_amount"], bill["rounding_off_amount"], bill["charges"]) == ("0.31", "0.00481479", 9)
     assert loads(billing(tmp_path, "bills", "--period", "2026-11", "--json"))["bills"] == []  # the usages' period
 

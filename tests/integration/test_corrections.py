@@ -28,6 +28,22 @@ def test_a_correction_of_an_earlier_line_of_the_same_batch_is_accepted_of_a_late
     assert (bill.list_amount, bill.charges) == ("0.24691356", 3)
 
 
+def test_a_correction_naming_itself_or_another_customers_event_is_unknown_event(store):
+    theirs = usage("c-2", id="u-theirs")
+    record(store, [theirs])
+    counts = record(
+        store,
+        [
+            voided(theirs, customer="c-1", id="x-1"),
+            voided(("billing/corrections", "x-2"), "c-1", id="x-2"),  # its own (source, id)
+            usage("c-2", id="u-more"),
+            amended(("test/source", "u-more"), customer="c-1", id="x-3"),  # another's, same batch
+        ],
+    )
+    assert (counts.accepted, counts.rejected) == (1, 3)
+    assert reasons(store) == ["unknown_event"] * 3
+
+
 def test_a_correction_of_an_unknown_event_is_accepted_on_retry_once_its_target_arrived(store):
     record(store, [voided(USAGE)])
     assert reasons(store) == ["unknown_event"]
@@ -53,12 +69,20 @@ def test_a_correction_is_judged_against_targets_and_state_stored_by_an_earlier_p
     first.close()
 
     second = open_store("kept.db")
-    counts = record(second, [voided(ORDER, id="v-1"), voided(REFUND, id="v-2"), amended(USAGE, id="a-1", quantity="1", unit_price="0.12345678")])
+    fixes = [voided(ORDER, id="v-1"), voided(REFUND, id="v-2"), amended(USAGE, id="a-1", quantity="1", unit_price="0.12345678")]
+    counts = record(second, fixes)
     assert (counts.accepted, counts.rejected) == (2, 1)
     second.close()
 
     third = open_store("kept.db")  # the state cached in customer_states, read back
-    record(third, [voided(ORDER, id="v-3"), order_refunded(id="r-2", order_id="o-1", amount="0.01"), order_paid(id="o-again", order_id="o-1")])
+    record(
+        third,
+        [
+            voided(ORDER, id="v-3"),
+            order_refunded(id="r-2", order_id="o-1", amount="0.01"),
+            order_paid(id="o-again", order_id="o-1"),
+        ],
+    )
     assert reasons(third) == ["order_has_refunds", "refund_exceeds_order", "order_already_paid"]
     [bill] = bills(third, "2026-10")
     # usage amended to 1 × 0.12345678, the order and its refund both voided

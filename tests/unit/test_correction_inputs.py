@@ -100,7 +100,9 @@ def test_the_state_after_corrections_survives_its_msgpack_round_trip_and_a_refol
     state = log.states["c-1"]
     stored = msgspec.msgpack.decode(msgspec.msgpack.encode(state), type=CustomerState)
     assert stored == state
-    assert state.correction_of(metered["source"], metered["id"]) == CorrectedCharge(False, ChargeFigures(10**8, 3 * 10**7, 0, 3 * 10**7, 3 * 10**7, 0))
+    three_tenths = 3 * 10**7  # 3 × 0.1 at rate 1
+    standing = ChargeFigures(10**8, three_tenths, 0, three_tenths, three_tenths, 0)
+    assert state.correction_of(metered["source"], metered["id"]) == CorrectedCharge(False, standing)
     assert state.correction_of(refund["source"], refund["id"]).voided
     assert state.orders["o-1"] == PaidOrder("OBS", "pkg-1", "10.00000000", "0.00000000", 10**8, None, None, None)
     refolded = CustomerState(customer_id="c-1")

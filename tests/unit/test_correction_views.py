@@ -66,7 +66,8 @@ def test_the_slim_reading_leaves_out_corrections_recorded_after_as_of():
     metered = usage(quantity="1", unit_price="1")
     events = history(metered, amended(metered, quantity="2", unit_price="1"))
     stored = rows(events)
-    later = [(n, topic, state.replace(b"2026-12-01T00:00:00.000000Z", b"2026-12-02T00:00:00.000000Z")) for n, topic, state in stored]
+    recorded, next_day = b"2026-12-01T00:00:00.000000Z", b"2026-12-02T00:00:00.000000Z"
+    later = [(n, topic, state.replace(recorded, next_day)) for n, topic, state in stored]
     delta = ViewDelta()
     add_stored_rows(delta, stored[:2] + later[2:], as_of="2026-12-01T00:00:00.000000Z")
     assert delta.bill_lines[LINE_KEY][CHARGES] == 1

@@ -30,7 +30,9 @@ from tests.builders import (
 CNY = Rules(currency="CNY", minor_digits=2, calendar=BillingCalendar("Asia/Shanghai"))
 RECORDED_AT = "2026-12-01T00:00:00.000000Z"
 FIGURES = ("rate_units", "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units")
-LINE = ("period", "service_type", "item_id", "order_id", "currency", "partner_id", "account_manager_id", "indirect_partner_id")
+LINE = (
+    "period", "service_type", "item_id", "order_id", "currency", "partner_id", "account_manager_id", "indirect_partner_id"
+)
 
 
 class Log:
@@ -87,7 +89,8 @@ def placed(event: ChargeRecorded) -> tuple:
 def log() -> Log:
     """A customer of p-1 (account manager m-1, reseller r-1) with 15% off everything."""
     log = Log()
-    log.record(associated(time="2026-10-01T00:00:00+08:00", data={"account_manager_id": "m-1", "indirect_partner_id": "r-1"}))
+    ids = {"account_manager_id": "m-1", "indirect_partner_id": "r-1"}
+    log.record(associated(time="2026-10-01T00:00:00+08:00", data=ids))
     log.record(discount_granted(rate="0.85", valid_from="2026-10-01T00:00:00+08:00"))
     return log
 
@@ -227,7 +230,8 @@ def test_an_amendment_reverses_the_usage_and_rates_the_new_figures_at_the_usages
     assert figures(amendment.reversal) == negated(charge)
     assert texts(amendment) == ("0.50000000", "0.99999999", "0.49999999", "0.50000000", "0.50000000", "0.00000000")
     assert placed(amendment) == placed(charge)
-    assert (amendment.event_source, amendment.event_id, amendment.reason) == (metered["source"], metered["id"], "meter fixed")
+    links = (amendment.event_source, amendment.event_id, amendment.reason)
+    assert links == (metered["source"], metered["id"], "meter fixed")
 
 
 def test_an_amendment_keeps_the_usages_period_line_and_attribution_whatever_its_own_time(log):
