@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from commands.ingest import retry_rejections
 from commands.queries import bills, customer_counts, performance, period_views, view_settings
+from engine.ledger import InboundLine
 from projections.replay import first_difference, replay_period
-from tests.builders import amended, associated, order_paid, order_refunded, usage, voided
+from tests.builders import amended, associated, line, order_paid, order_refunded, usage, voided
 from tests.conftest import record
 
 USAGE = usage(id="u-1", source="metering/ecs", quantity="2", unit_price="0.12345678", time="2026-10-05T10:00:00+08:00")
@@ -124,3 +125,16 @@ def test_replay_equals_the_live_views_with_corrections_and_as_of_leaves_later_on
         replayed, _read = replay_period(store.ledger, view_settings(store, "2026-10"), as_of)
         assert first_difference(replayed, live) is None
         assert replayed == live
+
+
+def test_views_caught_up_from_the_log_count_corrections_as_the_inline_fold_does(open_store):
+    events = [associated(time="2026-10-01T00:00:00+08:00"), USAGE, ORDER, REFUND]
+    events += [amended(USAGE, quantity="5"), voided(REFUND), voided(ORDER), amended(USAGE, quantity="7")]
+    separate, inline = open_store("separate.db"), open_store("inline.db")
+    for event in events:  # recorded with no projection, as with BILLING_PROJECTIONS=separate
+        separate.ledger.record_batch([InboundLine(line(event))], None)
+    assert separate.projection.catch_up(separate.ledger) == len(events)
+    record(inline, events)
+    assert period_views(separate, "2026-10") == period_views(inline, "2026-10")
+    # usage, order, refund, 2 for an amendment, the refund's void, the order's void, 2 again
+    assert bills(separate, "2026-10")[0].charges == 1 + 1 + 1 + 2 + 1 + 1 + 2

@@ -76,18 +76,21 @@ def test_an_amendments_quantity_and_unit_price_are_read_as_a_usages():
 # State -------------------------------------------------------------------------------
 
 
+# A customer state as the version before corrections (commit 69eb20e) stored it: an
+# association and order o-1 (100 paid, 40 refunded); no `corrected`, and the order's
+# array without the `voided` flag at its end.
+YESTERDAYS_STATE = bytes.fromhex(
+    "85ab637573746f6d65725f6964a3632d31a776657273696f6e04ac6173736f63696174696f6e739196a3702d31bb3230"
+    "32362d30392d33305431363a30303a30302e3030303030305ac0aa656e7465727072697365c0c0a9646973636f756e74"
+    "7380a66f726465727381a36f2d3198a34f4253a5706b672d31ac3130302e3030303030303030ab34302e303030303030"
+    "3030ce05f5e100a3702d31c0c0"
+)
+
+
 def test_a_state_stored_before_corrections_existed_still_decodes():
-    # A state as the version before corrections wrote it: no `corrected`, and orders
-    # without the `voided` flag at the end of their array.
-    yesterday = msgspec.msgpack.encode({
-        "customer_id": "c-1",
-        "version": 4,
-        "associations": [["p-1", "2026-10-01T00:00:00.000000Z", None, "enterprise", None, None]],
-        "discounts": {},
-        "orders": {"o-1": ["OBS", "pkg-1", "100.00000000", "40.00000000", 100_000_000, "p-1", None, None]},
-    })
-    state = msgspec.msgpack.decode(yesterday, type=CustomerState)
-    assert state.corrected == {}
+    state = msgspec.msgpack.decode(YESTERDAYS_STATE, type=CustomerState)
+    assert (state.customer_id, state.version, state.corrected) == ("c-1", 4, {})
+    assert state.associations[0].partner_id == "p-1"
     order = state.orders["o-1"]
     assert (order.voided, order.refundable_units, order.has_refunds) == (False, 60 * 10**8, True)
 
