@@ -1,9 +1,15 @@
-"""A customer's decision state, folded from its stream: associations, discounts, orders.
+"""A customer's decision state, folded from its stream: associations, discounts, orders
+and the charges corrections acted on.
 
 `evolve` is the only way the state changes, and it is a pure fold over recorded
 events, so the persisted state is a cache: it can always be rebuilt from the stream.
-Usage leaves the state alone; the state grows with associations, discounts and orders,
-never with consumption.
+Usage leaves the state alone; the state grows with associations, discounts, orders
+and corrections, never with consumption. A charge no correction touched stands as it
+was recorded: a correction's decider reads it from the log (the ledger hands it in),
+so the state, written back after every batch, stays as small as it was.
+
+Stored as msgpack in `customer_states`: these types only grow at the end, with
+defaults, so a state written by an older version still decodes.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from msgspec import Struct
 from engine.instants import Instant
 from engine.money import format_units, units_from_fixed8
 from schemas.recorded import (
+    ChargeFigures,
     ChargeRecorded,
+    ChargeVoided,
     CustomerAssociated,
     CustomerDisassociated,
     DiscountGranted,
     DiscountRevoked,
     RecordedEvent,
+    UsageAmended,
 )
 
 
@@ -56,10 +65,29 @@ class PaidOrder(Struct, array_like=True):
     partner_id: str | None
     account_manager_id: str | None
     indirect_partner_id: str | None
+    # Voided (CONTRACT.md §11): still paid (its id can't be paid again), nothing to refund.
+    voided: bool = False
 
     @property
     def refundable_units(self) -> int:
+        """What is left to refund: the order less its refunds not voided."""
+        if self.voided:
+            return 0
         return units_from_fixed8(self.list_amount) - units_from_fixed8(self.refunded_amount)
+
+    @property
+    def has_refunds(self) -> bool:
+        """Whether a refund of it stands (each refund is above zero, so any refund not
+        voided leaves the refunded amount above zero)."""
+        return units_from_fixed8(self.refunded_amount) != 0
+
+
+class CorrectedCharge(Struct, array_like=True):
+    """A charge a correction acted on: voided, and its standing figures when an
+    amendment replaced the recorded ones (None: the recorded charge stands)."""
+
+    voided: bool
+    figures: ChargeFigures | None = None
 
 
 class CustomerState(Struct):
@@ -70,6 +98,8 @@ class CustomerState(Struct):
     associations: list[Association] = []
     discounts: dict[str, Discount] = {}
     orders: dict[str, PaidOrder] = {}
+    # The charges corrections acted on, by the `source` and `id` of the charged event.
+    corrected: dict[str, dict[str, CorrectedCharge]] = {}
 
     def association_at(self, at: Instant) -> Association | None:
         """The association covering `at`, if any (intervals never overlap)."""
@@ -86,12 +116,19 @@ class CustomerState(Struct):
                 rate = min(rate, discount.rate_units)
         return rate
 
+    def correction_of(self, source: str, event_id: str) -> CorrectedCharge | None:
+        """What corrections did to the charge of event `(source, event_id)`, if anything."""
+        by_id = self.corrected.get(source)
+        return None if by_id is None else by_id.get(event_id)
+
 
 def evolve(state: CustomerState, event: RecordedEvent) -> CustomerState:
     """Applies one recorded event of the customer's stream to its state, in place."""
     state.version = event.originator_version
     if isinstance(event, ChargeRecorded):
-        if event.order_id is not None:
+        if type(event) is not ChargeRecorded:
+            _remember_correction(state, event)
+        elif event.order_id is not None:
             _remember_order(state, event)
     elif isinstance(event, CustomerAssociated):
         state.associations.append(
@@ -136,3 +173,34 @@ def _remember_order(state: CustomerState, charge: ChargeRecorded) -> None:
         order = state.orders[charge.order_id]
         refunded = units_from_fixed8(order.refunded_amount) - charge.list_units
         order.refunded_amount = format_units(refunded)
+
+
+def _remember_correction(state: CustomerState, correction: ChargeRecorded) -> None:
+    by_id = state.corrected.setdefault(correction.event_source, {})
+    if isinstance(correction, UsageAmended):
+        # The new charge stands from now on (its figures are this event's own).
+        by_id[correction.event_id] = CorrectedCharge(False, figures_of(correction))
+        return
+    assert isinstance(correction, ChargeVoided)
+    earlier = by_id.get(correction.event_id)
+    by_id[correction.event_id] = CorrectedCharge(True, earlier.figures if earlier else None)
+    if correction.order_id is None:
+        return  # a usage or a gift: no order keeps count of it
+    order = state.orders[correction.order_id]
+    if correction.event_type == "order.paid":
+        order.voided = True
+    else:  # a refund voided: its reversal's (positive) list amount goes back to the order
+        assert correction.event_type == "order.refunded", correction.event_type
+        order.refunded_amount = format_units(units_from_fixed8(order.refunded_amount) - correction.list_units)
+
+
+def figures_of(charge: ChargeRecorded) -> ChargeFigures:
+    """The rated figures a charge carries."""
+    return ChargeFigures(
+        charge.rate_units,
+        charge.list_units,
+        charge.discount_units,
+        charge.payable_units,
+        charge.settled_units,
+        charge.rounding_off_units,
+    )

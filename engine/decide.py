@@ -2,7 +2,8 @@
 
 Pure: no clock, no I/O. The caller passes the recorded time and the deployment's rules
 in, and applies the returned event to the state with `evolve`. Business-rule failures
-raise `Rejected` with a stable code (CONTRACT.md §3, item 7).
+raise `Rejected` with a stable code (CONTRACT.md §3, item 7). Corrections (§11) are
+decided by `engine.corrections`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from engine.corrections import decide_correction
 from engine.customer import CustomerState
 from engine.errors import Reason, Rejected
 from engine.instants import BillingCalendar, format_instant
@@ -21,6 +23,7 @@ from engine.money import (
     multiply_half_up,
     truncate_to_minor,
 )
+from schemas.inbound import CORRECTION_TYPES
 from schemas.recorded import (
     AccountManagerAssigned,
     ChargeRecorded,
@@ -51,8 +54,16 @@ def check_currency(candidate: Candidate, rules: Rules) -> None:
         )
 
 
-def decide(state: CustomerState, candidate: Candidate, rules: Rules, recorded_at: str) -> RecordedEvent:
-    """The event to record for a candidate whose data is sound, or `Rejected`."""
+def decide(
+    state: CustomerState,
+    candidate: Candidate,
+    rules: Rules,
+    recorded_at: str,
+    target: RecordedEvent | None = None,
+) -> RecordedEvent:
+    """The event to record for a candidate whose data is sound, or `Rejected`. For a
+    correction, `target` is the recorded event it names (None: nothing recorded with
+    that `(event_source, event_id)`)."""
     common = {
         "originator_id": state.customer_id,
         "originator_version": state.version + 1,
@@ -64,6 +75,8 @@ def decide(state: CustomerState, candidate: Candidate, rules: Rules, recorded_at
         "recorded_at": recorded_at,
         "fact": msgspec.Raw(candidate.fact),
     }
+    if candidate.type in CORRECTION_TYPES:
+        return decide_correction(state, candidate, rules, common, target)
     return _DECIDERS[candidate.type](state, candidate, rules, common)
 
 

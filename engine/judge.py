@@ -29,6 +29,7 @@ from schemas.inbound import (
     OrderPaidData,
     OrderRefundedData,
     DiscountGrantedData,
+    UsageAmendedData,
 )
 from schemas.recorded import roster_stream
 
@@ -282,6 +283,13 @@ def _discount_figures(data: DiscountGrantedData, _at: Instant) -> dict[str, obje
     return {"rate": rate, "valid_from": valid_from, "valid_to": valid_to}
 
 
+def _amendment_figures(data: UsageAmendedData, _at: Instant) -> dict[str, object]:
+    # As a usage's, but with no currency: a correction is billed as its target was.
+    quantity = _non_negative("data.quantity", data.quantity)
+    unit_price = _non_negative("data.unit_price", data.unit_price)
+    return {"quantity": quantity, "unit_price": unit_price}
+
+
 def _no_figures(_data: object, _at: Instant) -> dict[str, object]:
     return {}
 
@@ -295,6 +303,8 @@ _FIGURES = {
     "discount.granted": _discount_figures,
     "discount.revoked": _no_figures,
     "account_manager.assigned": _no_figures,
+    "charge.voided": _no_figures,
+    "usage.amended": _amendment_figures,
 }
 
 

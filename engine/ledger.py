@@ -18,6 +18,7 @@ import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
+from engine.corrections import correction_targets, target_pair
 from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
@@ -27,6 +28,7 @@ from engine.mapper import decode_event, stored_row
 from engine.recording import BatchHook, Decision, EngineProjection
 from engine.store.rows import PendingRejection
 from schemas.engine_events import EngineEvent
+from schemas.inbound import CORRECTION_TYPES
 from schemas.recorded import RecordedEvent
 from schemas.views import IngestCounts
 
@@ -241,16 +243,23 @@ class _Batch:
         self.new_rejections: list[PendingRejection] = []
         self.still_rejected: list[tuple[int, str, str]] = []
         self.now_accepted: list[tuple[int, str]] = []
-        self._accepted: dict[tuple[str, str], bytes] = {}
+        # This batch's accepted events by (source, id): duplicates, and the targets of
+        # corrections recorded by an earlier line of the batch.
+        self._accepted: dict[tuple[str, str], RecordedEvent] = {}
+        # Corrections' targets recorded before this batch, by (source, id).
+        self._targets: dict[tuple[str, str], RecordedEvent] = {}
 
     def decide_all(self, lines: Sequence[InboundLine], verdicts: list[Candidate | Rejection]) -> None:
         candidates = [v for v in verdicts if isinstance(v, Candidate)]
-        self._taken = self.ledger.recorder.select_taken_ids(self.cursor, {c.pair for c in candidates})
+        targets = correction_targets(candidates)
+        self._taken = self.ledger.recorder.select_taken_ids(self.cursor, {c.pair for c in candidates} | targets)
+        if targets:
+            self._targets = self._stored_events({pair: self._taken[pair] for pair in targets if pair in self._taken})
         # Decision states by stream: a customer's, or a partner's roster (no customer).
         streams = {c.stream for c in candidates if c.problem is None and c.data is not None}
         self.states = self.ledger.load_states_in(self.cursor, streams)
         touched: dict[str, None] = {}
-        states, events, accepted_facts = self.states, self.events, self._accepted
+        states, events, accepted_events = self.states, self.events, self._accepted
         accepted = duplicates = 0
         for line, verdict in zip(lines, verdicts, strict=True):
             if type(verdict) is Rejection:
@@ -268,7 +277,7 @@ class _Batch:
                 evolve(states[stream], event)
                 events.append(event)
                 touched[stream] = None
-                accepted_facts[verdict.pair] = verdict.fact
+                accepted_events[verdict.pair] = event
                 accepted += 1
             if line.retry_of is not None:
                 self.now_accepted.append((line.retry_of, self.recorded_at))
@@ -278,17 +287,27 @@ class _Batch:
 
     def _decide(self, candidate: Candidate) -> RecordedEvent | None:
         """The event to record, None for an exact duplicate, or `Rejected`."""
-        earlier = self._accepted.get(candidate.pair)
-        if earlier is None and candidate.pair in self._taken:
-            earlier = self.ledger.fact_of(self.cursor, self._taken[candidate.pair])
-        if earlier is not None:
-            _check_same_event(candidate, earlier)
+        accepted = self._accepted.get(candidate.pair)
+        if accepted is not None:
+            _check_same_event(candidate, bytes(accepted.fact))
+            return None
+        if candidate.pair in self._taken:
+            _check_same_event(candidate, self.ledger.fact_of(self.cursor, self._taken[candidate.pair]))
             return None
         if candidate.problem is not None:
             raise Rejected(Reason.INVALID_DATA, str(candidate.problem))
         check_currency(candidate, self.ledger.rules)
         state = self.states[candidate.stream]
+        if candidate.type in CORRECTION_TYPES:
+            pair = target_pair(candidate)
+            target = self._accepted.get(pair) or self._targets.get(pair)
+            return decide(state, candidate, self.ledger.rules, self.recorded_at, target)
         return decide(state, candidate, self.ledger.rules, self.recorded_at)
+
+    def _stored_events(self, notification_ids: dict[tuple[str, str], int]) -> dict[tuple[str, str], RecordedEvent]:
+        """The recorded events at these notification ids, by their (source, id)."""
+        stored = self.ledger.recorder.select_states_of_notifications(self.cursor, list(notification_ids.values()))
+        return {pair: decode_event(*stored[nid]) for pair, nid in notification_ids.items()}
 
     def _reject(self, line: InboundLine, reason: Reason, message: str, verdict) -> None:
         self.outcome.counts.rejected += 1

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from engine.mapper import decode_event
-from projections.charge_rows import ASSOCIATION_TOPICS, CHARGE_TOPIC, decode_charge_view
+from projections.charge_rows import ASSOCIATION_TOPICS, CHARGE_TOPICS, decode_charge_view
 from schemas.recorded import CustomerAssociated, CustomerDisassociated
 
 BILL, CUSTOMER_COUNTS, PERFORMANCE = "bill", "customer-counts", "performance"
@@ -41,7 +41,7 @@ def add_changed_views(changed: ChangedViews, rows: Iterable[tuple[int, str, byte
     later one (total customers and association counts are as of each period's end)."""
     keys, counts_from = changed.keys, changed.counts_from
     for _id, topic, state in rows:
-        if topic == CHARGE_TOPIC:
+        if topic in CHARGE_TOPICS:  # an amendment's reversal has its new charge's keys
             charge = decode_charge_view(state)
             keys.add(ViewKey(BILL, charge.customer_id, charge.period))
             if charge.partner_id is not None:

@@ -5,6 +5,8 @@ A charge is decoded into a Struct that has every field in its stored position bu
 reads the fields no view uses as raw JSON, so no string is built for the verbatim
 inbound line or the ids only the log needs. Discounts change no view: their rows are
 skipped, not decoded, and so are the engine's own events (closes, transfers, …).
+Corrections (CONTRACT.md §11) are charges too, under topics of their own: a void is read
+as the charge it records (its reversal), an amendment as its reversal and new charge.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Iterable
 import msgspec
 
 from engine.mapper import TOPICS, decode_event
-from projections.fold import ViewDelta
-from schemas.recorded import ChargeRecorded, CustomerAssociated, CustomerDisassociated
+from projections.fold import ViewDelta, reversal_of
+from schemas.recorded import ChargeRecorded, ChargeVoided, CustomerAssociated, CustomerDisassociated, UsageAmended
 
 # The fields of a recorded charge the views use.
 VIEW_FIELDS = frozenset({
@@ -23,13 +25,27 @@ VIEW_FIELDS = frozenset({
     "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units",
     "partner_id", "account_manager_id", "indirect_partner_id",
 })
-ChargeView = msgspec.defstruct(
-    "ChargeView",
-    [(f.name, f.type if f.name in VIEW_FIELDS else msgspec.Raw) for f in msgspec.structs.fields(ChargeRecorded)],
-    array_like=True,
-)
+
+
+def _view_of(recorded: type[ChargeRecorded], view_fields: frozenset[str]) -> type[msgspec.Struct]:
+    return msgspec.defstruct(
+        recorded.__name__.removesuffix("Recorded") + "View",
+        [(f.name, f.type if f.name in view_fields else msgspec.Raw) for f in msgspec.structs.fields(recorded)],
+        array_like=True,
+    )
+
+
+ChargeView = _view_of(ChargeRecorded, VIEW_FIELDS)
+# A void's charge fields are its reversal, read as a charge (the fields after a
+# charge's are ignored); an amendment also carries the reversal it records.
+AmendmentView = _view_of(UsageAmended, VIEW_FIELDS | {"reversal"})
 decode_charge_view = msgspec.json.Decoder(ChargeView).decode
+decode_amendment_view = msgspec.json.Decoder(AmendmentView).decode
 CHARGE_TOPIC = TOPICS[ChargeRecorded]
+VOID_TOPIC = TOPICS[ChargeVoided]
+AMENDMENT_TOPIC = TOPICS[UsageAmended]
+# Every topic whose event is a charge for the views (CONTRACT.md §11: so are corrections).
+CHARGE_TOPICS = frozenset({CHARGE_TOPIC, VOID_TOPIC, AMENDMENT_TOPIC})
 # The other events the views fold; every other topic changes no view of §4.
 ASSOCIATION_TOPICS = frozenset({TOPICS[CustomerAssociated], TOPICS[CustomerDisassociated]})
 
@@ -47,3 +63,12 @@ def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]], as
             event = decode_event(topic, state)
             if as_of is None or event.recorded_at <= as_of:
                 add(event)
+        elif topic == VOID_TOPIC:
+            charge = decode_charge_view(state)
+            if as_of is None or charge.recorded_at <= as_of:
+                add_charge(charge)
+        elif topic == AMENDMENT_TOPIC:
+            amendment = decode_amendment_view(state)
+            if as_of is None or amendment.recorded_at <= as_of:
+                add_charge(reversal_of(amendment))
+                add_charge(amendment)

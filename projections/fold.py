@@ -2,6 +2,8 @@
 
 Pure: it never re-prices, it only adds up the amounts each charge carries. The same
 fold feeds the live views (then written by a view store) and replay's scratch views.
+Corrections (CONTRACT.md §11) are charges like any other: a void is one (its reversal),
+an amendment two (the reversal of the charge it replaces, then the new charge).
 Amounts are integers of 10⁻⁸, so sums are exact however large they grow.
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.recorded import ChargeRecorded, CustomerAssociated, CustomerDisassociated, RecordedEvent
+import msgspec
+
+from schemas.recorded import ChargeRecorded, CustomerAssociated, CustomerDisassociated, RecordedEvent, UsageAmended
 
 # Index of each figure in a bill line's list of sums.
 LIST, DISCOUNT, PAYABLE, SETTLED, ROUNDING_OFF, CHARGES = range(6)
@@ -54,6 +58,8 @@ class ViewDelta:
 
     def add(self, event: RecordedEvent) -> None:
         if isinstance(event, ChargeRecorded):
+            if type(event) is UsageAmended:
+                self.add_charge(reversal_of(event))
             self.add_charge(event)
         elif isinstance(event, CustomerAssociated):
             row = AssociationRow(
@@ -109,6 +115,23 @@ class ViewDelta:
         tally[P_CHARGES] += 1
         if payable > 0:
             tally[P_POSITIVE] += 1
+
+
+def reversal_of(amendment):
+    """The reversal an amendment records beside its new charge (CONTRACT.md §11), as a
+    charge of its own: the amendment's period, line and attribution with the
+    `reversal` figures. Takes a `UsageAmended` or its slim view (`charge_rows`)."""
+    reversal = amendment.reversal
+    return msgspec.structs.replace(
+        amendment,
+        rate_units=reversal.rate_units,
+        list_units=reversal.list_units,
+        discount_units=reversal.discount_units,
+        payable_units=reversal.payable_units,
+        settled_units=reversal.settled_units,
+        rounding_off_units=reversal.rounding_off_units,
+    )
+
 
 def fold(events: list[RecordedEvent]) -> ViewDelta:
     """The view changes of a sequence of recorded events, in log order."""

@@ -49,7 +49,11 @@ def build() -> dict[str, Any]:
         },
         "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "BILLING_KAFKA"}},
         "channels": {
-            "events": _channel(topics.EVENTS, "InboundEvent", "Inbound events, keyed by customer_id."),
+            "events": _channel(
+                topics.EVENTS,
+                "InboundEvent",
+                "Inbound events (CONTRACT.md §1, and the corrections of §11), keyed by customer_id.",
+            ),
             "rejected": _channel(topics.EVENTS_REJECTED, "RejectedInput", "Inputs the engine refused."),
             "bills": _channel(topics.BILLS, "Bill", "A bill each time it changes."),
             "customerCounts": _channel(

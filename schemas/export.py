@@ -51,8 +51,9 @@ DOCUMENTS: tuple[Document, ...] = (
         "inbound.schema.json",
         "Inbound billing event",
         "One CloudEvents 1.0 event (structured mode, JSON) as upstream systems send it "
-        "(CONTRACT.md §1), tagged on `type`. Business rules the schema can't state "
-        "(order_id empty exactly for gifts, valid_to after valid_from, ...) are the engine's.",
+        "(CONTRACT.md §1; the corrections `charge.voided` and `usage.amended` of §11), tagged "
+        "on `type`. Business rules the schema can't state (order_id empty exactly for gifts, "
+        "valid_to after valid_from, ...) are the engine's.",
         (inbound.InboundEvent,),
     ),
     Document(

@@ -111,6 +111,29 @@ class AccountManagerAssignedData(Struct):
     partner_id: Identifier
     account_manager_id: Identifier
     supervisor_id: Identifier
+EventSource = Annotated[str, Meta(min_length=1, max_length=256)]
+EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+CorrectionReason = Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class ChargeVoidedData(Struct):
+    """A correction: the charge of an accepted usage, order or refund is voided."""
+
+    customer_id: Identifier
+    event_source: Annotated[EventSource, Meta(description="`source` of the event whose charge is voided")]
+    event_id: Annotated[EventId, Meta(description="`id` of the event whose charge is voided")]
+    reason: CorrectionReason
+
+
+class UsageAmendedData(Struct):
+    """A correction: an accepted usage's quantity and unit price are replaced."""
+
+    customer_id: Identifier
+    event_source: Annotated[EventSource, Meta(description="`source` of the amended usage.recorded")]
+    event_id: Annotated[EventId, Meta(description="`id` of the amended usage.recorded")]
+    quantity: Amount
+    unit_price: Amount
+    reason: CorrectionReason
 
 
 DATA_TYPES: dict[str, type[Struct]] = {
@@ -122,10 +145,14 @@ DATA_TYPES: dict[str, type[Struct]] = {
     "discount.granted": DiscountGrantedData,
     "discount.revoked": DiscountRevokedData,
     "account_manager.assigned": AccountManagerAssignedData,
+    "charge.voided": ChargeVoidedData,
+    "usage.amended": UsageAmendedData,
 }
 """Every accepted `type` with the Struct its `data` must decode into."""
 
 EVENT_TYPES = frozenset(DATA_TYPES)
+CORRECTION_TYPES = frozenset({"charge.voided", "usage.amended"})
+"""The corrections (CONTRACT.md §11): events that act on an earlier charge."""
 
 # Amount fields checked by `engine.money` for a precise message rather than the regex.
 AMOUNT_FIELDS = frozenset({"quantity", "unit_price", "amount", "rate"})

@@ -1,4 +1,5 @@
-"""Stable rejection reason codes (CONTRACT.md §3), in the order the checks run."""
+"""Stable rejection reason codes (CONTRACT.md §3 and the corrections of §11), in the
+order the checks run."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class Reason(str, Enum):
     REFUND_EXCEEDS_ORDER = "refund_exceeds_order"
     DISCOUNT_ALREADY_GRANTED = "discount_already_granted"
     UNKNOWN_DISCOUNT = "unknown_discount"
+    UNKNOWN_EVENT = "unknown_event"
+    ALREADY_VOIDED = "already_voided"
+    ORDER_HAS_REFUNDS = "order_has_refunds"
 
 
 REASON_CODES = tuple(reason.value for reason in Reason)

@@ -125,6 +125,10 @@ class ChargeVoided(ChargeRecorded, kw_only=True):
     event_source: str
     event_id: str
     reason: str
+    # The voided event's type (`usage.recorded`, `order.paid` or `order.refunded`): a
+    # reversal alone can't tell a voided gift from a voided usage of zero, nor (but by
+    # its sign) a voided order from a voided refund.
+    event_type: str = ""
 
 
 class UsageAmended(ChargeRecorded, kw_only=True):

@@ -87,6 +87,36 @@ def discount_revoked(customer: str = "c-1", *, discount_id: str = "d-1", **kwarg
     return event("discount.revoked", data, **kwargs)
 
 
+def _target(target: dict[str, Any] | tuple[str, str]) -> tuple[str, str, str | None]:
+    """The (source, id) a correction names, and the customer of the event it names."""
+    if isinstance(target, tuple):
+        return target[0], target[1], None
+    return target["source"], target["id"], target["data"].get("customer_id")
+
+
+def voided(target: dict[str, Any] | tuple[str, str], customer: str | None = None, *,
+           reason: str = "metered twice", **kwargs: Any) -> dict[str, Any]:
+    """A `charge.voided` of `target` (an event built here, or a (source, id) pair), by
+    default for the target's customer."""
+    source, event_id, target_customer = _target(target)
+    data = {"customer_id": customer or target_customer or "c-1", "event_source": source,
+            "event_id": event_id, "reason": reason}
+    data.update(kwargs.pop("data", {}))
+    kwargs.setdefault("source", "billing/corrections")
+    return event("charge.voided", data, **kwargs)
+
+
+def amended(target: dict[str, Any] | tuple[str, str], customer: str | None = None, *, quantity: str = "1",
+            unit_price: str = "0.10000000", reason: str = "meter fixed", **kwargs: Any) -> dict[str, Any]:
+    """A `usage.amended` of `target` (an event built here, or a (source, id) pair)."""
+    source, event_id, target_customer = _target(target)
+    data = {"customer_id": customer or target_customer or "c-1", "event_source": source,
+            "event_id": event_id, "quantity": quantity, "unit_price": unit_price, "reason": reason}
+    data.update(kwargs.pop("data", {}))
+    kwargs.setdefault("source", "billing/corrections")
+    return event("usage.amended", data, **kwargs)
+
+
 def month_of_events(customers: int, usage_per_customer: int) -> list[dict[str, Any]]:
     """A month of a partner programme: associations (some ended), discounts, orders, gifts,
     usage every day and some refunds, for `customers` customers over three partners."""

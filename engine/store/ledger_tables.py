@@ -99,6 +99,19 @@ class LedgerTables(SQLDialect):
         )
         return rows[0][0], bytes(rows[0][1])
 
+    def select_states_of_notifications(self, c: Any, notification_ids: list[int]) -> dict[int, tuple[str, bytes]]:
+        """The topic and stored state of several recorded events, by notification id."""
+        nid = self.notification_id_column
+        found: dict[int, tuple[str, bytes]] = {}
+        for chunk in chunks(notification_ids):
+            rows = self.rows(
+                c,
+                f"SELECT {nid}, topic, state FROM {self.events_table} WHERE {nid} IN ({marks(len(chunk))})",
+                chunk,
+            )
+            found.update({row[0]: (row[1], bytes(row[2])) for row in rows})
+        return found
+
     def select_customer_states(self, c: Any, customer_ids: Iterable[str]) -> dict[str, tuple[int, bytes]]:
         states: dict[str, tuple[int, bytes]] = {}
         for chunk in chunks(list(customer_ids)):

@@ -28,7 +28,17 @@ from commands.settings import Settings
 from engine.errors import StoreError
 from engine.ledger import InboundLine
 from projections.replay import digest, first_difference, replay_period
-from tests.builders import associated, discount_granted, line, month_of_events, order_paid, order_refunded, usage
+from tests.builders import (
+    amended,
+    associated,
+    discount_granted,
+    line,
+    month_of_events,
+    order_paid,
+    order_refunded,
+    usage,
+    voided,
+)
 from tests.conftest import record
 from tests.postgres_server import fresh_database
 
@@ -112,6 +122,27 @@ class BackendContract:
         assert (conflicting.accepted, conflicting.rejected) == (0, 1)
         assert reopened.ledger.recorder.count_events() == len(events) + 1
         assert all_views(reopened) == all_views(reference([*events, usage("c-000", id="new-1")]))
+
+    # --- corrections (CONTRACT.md §11) ----------------------------------------------------
+
+    def test_corrections_find_their_targets_in_the_store_after_reopening(self, make_engine, reference):
+        events = month_of_events(customers=4, usage_per_customer=3)
+        first = make_engine()
+        record(first, events, batch_size=6)
+        first.close()
+        charged = [e for e in events if e["type"] in ("usage.recorded", "order.paid", "order.refunded")]
+        refunds = [e for e in charged if e["type"] == "order.refunded"]
+        paid = [e for e in charged if e["type"] == "order.paid"]
+        corrections = [
+            *(voided(refund, id=f"v-{n}") for n, refund in enumerate(refunds)),
+            *(voided(order, id=f"vo-{n}") for n, order in enumerate(paid)),
+            *(amended(e, id=f"a-{n}", quantity="3") for n, e in enumerate(charged) if e["type"] == "usage.recorded"),
+        ]
+        reopened = make_engine()
+        counts = record(reopened, corrections, batch_size=5)
+        assert (counts.accepted, counts.rejected) == (len(corrections), 0)
+        assert refunds and paid and all_views(reopened) == all_views(reference([*events, *corrections]))
+        assert replayed(reopened) == period_views(reopened, "2026-10")
 
     # --- rejections ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from commands.queries import bills
 from engine.errors import REASON_CODES
 from engine.judge import MAX_NESTING
 from tests.builders import (
+    amended,
     associated,
     disassociated,
     discount_granted,
@@ -20,6 +21,7 @@ from tests.builders import (
     order_paid,
     order_refunded,
     usage,
+    voided,
 )
 from tests.conftest import record
 
@@ -63,12 +65,19 @@ EXAMPLES = {
         "data.discount_id",
     ),
     "unknown_discount": ([], line(discount_revoked(discount_id="d-404")), "data.discount_id"),
+    "unknown_event": ([], line(voided(("metering/ecs", "u-404"))), "data.event_id"),
+    "already_voided": ([USAGE_1, voided(USAGE_1)], line(amended(USAGE_1)), "data.event_id"),
+    "order_has_refunds": (
+        [ORDER_1, order_refunded(order_id="o-1", amount="1")],
+        line(voided(ORDER_1)),
+        "data.event_id",
+    ),
 }
 
 
 def test_every_reason_code_of_the_contract_has_an_example_here():
     assert set(EXAMPLES) == set(REASON_CODES)
-    assert len(REASON_CODES) == 13
+    assert len(REASON_CODES) == 16
 
 
 @pytest.mark.parametrize("reason", list(EXAMPLES))

@@ -17,7 +17,7 @@ from engine.errors import SettingsError
 from engine.instants import parse_instant
 from engine.judge import Candidate, judge_line
 from engine.money import parse_amount
-from schemas.inbound import EVENT_TYPES
+from schemas.inbound import CORRECTION_TYPES, EVENT_TYPES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -87,8 +87,8 @@ def test_the_default_month_is_a_natural_size_for_a_few_hundred_customers():
     assert 20_000 <= sum(1 for _ in generate_month()) <= 60_000
 
 
-def test_every_event_type_appears(events):
-    assert set(Counter(e["type"] for e in events)) == EVENT_TYPES
+def test_every_event_type_of_section_1_appears_and_no_correction(events):
+    assert set(Counter(e["type"] for e in events)) == EVENT_TYPES - CORRECTION_TYPES
 
 
 def test_a_redelivered_line_is_an_exact_copy_and_every_other_id_is_unique_per_source(lines, events):

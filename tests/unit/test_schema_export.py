@@ -76,11 +76,11 @@ def test_every_local_reference_resolves():
                 assert name in document["$defs"], f"{filename}: dangling {node['$ref']}"
 
 
-def test_inbound_schema_is_one_tagged_union_of_the_eight_types():
+def test_inbound_schema_is_one_tagged_union_of_the_ten_types():
     document = _document("inbound.schema.json")
     assert document["discriminator"]["propertyName"] == "type"
     assert set(document["discriminator"]["mapping"]) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 8
+    assert len(EVENT_TYPES) == 10
     tags = set()
     for reference in document["anyOf"]:
         event = document["$defs"][reference["$ref"].removeprefix("#/$defs/")]
@@ -89,7 +89,32 @@ def test_inbound_schema_is_one_tagged_union_of_the_eight_types():
     assert tags == {
         "customer.associated", "customer.disassociated", "usage.recorded", "order.paid",
         "order.refunded", "discount.granted", "discount.revoked", "account_manager.assigned",
+        "charge.voided", "usage.amended",
     }
+
+
+def test_corrections_in_the_inbound_schema_carry_the_contracts_limits_and_no_currency():
+    definitions = _document("inbound.schema.json")["$defs"]
+    for struct in ("ChargeVoidedData", "UsageAmendedData"):
+        properties = definitions[struct]["properties"]
+        limits = {name: (p.get("minLength"), p.get("maxLength")) for name, p in properties.items()}
+        assert limits["event_source"] == (1, 256)
+        assert limits["event_id"] == (1, 128)
+        assert limits["reason"] == (1, 256)
+        assert limits["customer_id"] == (1, 64)
+        assert "currency" not in properties
+    amended = definitions["UsageAmendedData"]
+    assert amended["required"] == ["customer_id", "event_source", "event_id", "quantity", "unit_price", "reason"]
+    assert amended["properties"]["quantity"]["pattern"] == CONTRACT_AMOUNT_PATTERN
+    assert definitions["ChargeVoidedData"]["required"] == ["customer_id", "event_source", "event_id", "reason"]
+
+
+def test_asyncapi_inbound_message_names_the_corrections_and_their_refusal_codes():
+    document = _document(export.ASYNCAPI_FILENAME)
+    mapping = document["components"]["messages"]["InboundEvent"]["payload"]["discriminator"]["mapping"]
+    assert {"charge.voided", "usage.amended"} <= set(mapping)
+    reasons = document["components"]["messages"]["RejectedInput"]["headers"]["properties"]["reason"]["enum"]
+    assert reasons[-3:] == ["unknown_event", "already_voided", "order_has_refunds"]
 
 
 def test_inbound_schema_carries_the_contract_amount_pattern():

@@ -59,8 +59,8 @@ SAMPLES: list[tuple[type, bytes, dict]] = [
     (CustomerDisassociated, _row(7, b'{"type": "customer.disassociated"}', b'"p-1"'), {"partner_id": "p-1"}),
     (
         ChargeVoided,
-        _row(8, b'{"type": "charge.voided"}', _VOID_CHARGE + b',"test/source","e-3","wrong meter"'),
-        {"payable_units": -20987653, "event_id": "e-3", "reason": "wrong meter"},
+        _row(8, b'{"type": "charge.voided"}', _VOID_CHARGE + b',"test/source","e-3","wrong meter","usage.recorded"'),
+        {"payable_units": -20987653, "event_id": "e-3", "reason": "wrong meter", "event_type": "usage.recorded"},
     ),
     (
         UsageAmended,
