@@ -11,7 +11,7 @@ from engine.errors import FieldError, Refused
 from engine.instants import parse_period
 from projections.authorizations import holds_approved, project_authorizations
 from projections.catalog import has_table, project_catalog
-from projections.resources import customer_charges, fold_resources
+from projections.resources import read_resources
 from schemas.resources import ResourceList
 
 if TYPE_CHECKING:
@@ -58,5 +58,5 @@ def customer_resources(
                 f"partner {as_partner!r} holds no approved authorization of customer {customer_id!r}"
                 + (f" naming reseller {reseller!r}" if reseller is not None else " naming no reseller"),
             )
-        resources = fold_resources(customer_charges(recorder, c, customer_id), period, engine.rules.minor_digits)
+        resources = read_resources(recorder, c, customer_id, period, engine.rules.minor_digits)
     return ResourceList(customer_id=customer_id, period=period, resources=resources)
