@@ -17,6 +17,7 @@ from engine.decide import Rules
 from engine.errors import SettingsError, StoreError
 from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
+from engine.store import feature_tables
 from commands.settings import Settings
 from commands.store_url import PostgresAddress, parse_store_url, safe_url
 from projections.projector import BillingProjection
@@ -129,6 +130,7 @@ def settings_clock(settings: Settings) -> Callable[[], datetime]:
 def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] | None = None) -> Engine:
     """Opens the store; a read (create=False) of a store that does not exist fails."""
     clock = clock or settings_clock(settings)
+    feature_tables.register(_feature_tables())
     rules = build_rules(settings)
     location = parse_store_url(settings.store_url)
     url = safe_url(settings.store_url)
@@ -175,9 +177,18 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
 def _features() -> tuple[Callable[[Ledger], None], ...]:
     """Each feature's wiring: its inline projections of engine events and its hooks
     into ingest batches (`engine.recording`)."""
+    from commands import resources
     from engine.incentives.tables import wire as wire_incentives
 
-    return (wire_incentives,)
+    return (wire_incentives, resources.wire)
+
+
+def _feature_tables() -> list[str]:
+    """Each feature's DDL templates (`engine.store.feature_tables`)."""
+    from engine.incentives import tables as incentive_tables
+    from projections import authorizations, catalog
+
+    return [*incentive_tables.DDL, *authorizations.DDL, *catalog.DDL]
 
 
 FEATURES = _features()

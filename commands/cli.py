@@ -43,7 +43,7 @@ _STORE_HELP = (
 )
 
 # Each feature's subcommands: a module with `add_commands(add_parser) -> {name: handler}`.
-FEATURE_CLIS: tuple[str, ...] = ("commands.cli_incentives",)
+FEATURE_CLIS: tuple[str, ...] = ("commands.cli_incentives", "commands.cli_resources")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,7 +189,12 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
 def _bills(engine: Engine, args: argparse.Namespace) -> object:
     from commands.queries import bills
 
-    return {"period": args.period, "bills": bills(engine, args.period, args.customer)}
+    result = {"period": args.period, "bills": bills(engine, args.period, args.customer)}
+    if not args.json:  # tables show the catalogue's names of service types; JSON does not
+        from commands.catalog import service_type_names
+
+        result["service_type_names"] = service_type_names(engine)
+    return result
 
 
 def _customers(engine: Engine, args: argparse.Namespace) -> object:

@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 
 from engine.money import format_units, units_from_fixed8
 from engine.store.rows import RejectionRow
+from schemas.resources import ServiceTypeNames
 from schemas.views import CustomerCounts, IngestCounts, Performance
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1) -> str:
-    """Columns padded to their widest cell; numbers (columns from `numeric_from`) right-aligned."""
+    """Columns padded to their widest cell; numbers (columns from `numeric_from`) right-aligned.
+    Widths are as a terminal shows them: a Chinese character takes two columns."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for index, row in enumerate(cells):
         lines.append(
             "  ".join(
-                cell.rjust(width) if i >= numeric_from else cell.ljust(width)
+                _pad(cell, width, right=i >= numeric_from)
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, width: int, *, right: bool) -> str:
+    padding = " " * (width - _width(text))
+    return padding + text if right else text + padding
+
+
+def service_type_label(service_type: str, names: Mapping[str, ServiceTypeNames]) -> str:
+    """A service type with its catalogue name, if it has one (`ECS 弹性云服务器`)."""
+    entry = names.get(service_type)
+    name = entry and (entry.service_type_name or entry.service_type_name_en)
+    return f"{service_type} {name}" if name else service_type
 
 
 def counts(result: IngestCounts) -> str:
@@ -60,10 +81,12 @@ def bills(result: dict) -> str:
     period, bill_list = result["period"], result["bills"]
     if not bill_list:
         return f"no bills for {period}"
+    names = result.get("service_type_names", {})  # the catalogue's, for people only (not in JSON)
     blocks = []
     for bill in bill_list:
         rows = [
-            (f"{line.service_type} {line.item_id}", *_figures(line), line.charges) for line in bill.lines
+            (f"{service_type_label(line.service_type, names)} {line.item_id}", *_figures(line), line.charges)
+            for line in bill.lines
         ]
         rows.append(("total", *_figures(bill), bill.charges))
         blocks.append(f"Bill {bill.customer_id} {period} ({bill.currency})\n" + table(["line", *_AMOUNT_HEADERS], rows))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from schemas.engine_events import EngineEvent
+from schemas.engine_events import EngineEvent, engine_stream
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
@@ -33,8 +33,10 @@ class Decision:
         self._versions: dict[str, int] = {}
 
     def append(self, event_type: type[E], /, *, stream: str, id: str, **fields: Any) -> E:
-        """Appends an event to `stream` at its next version, stamped with this
-        transaction's recorded time."""
+        """Appends an event to the engine stream `stream` (stored under
+        `engine_stream(stream)`) at its next version, stamped with this transaction's
+        recorded time."""
+        stream = engine_stream(stream)
         version = self._next_version(stream)
         event = event_type(originator_id=stream, originator_version=version, id=id, recorded_at=self.recorded_at, **fields)
         self.events.append(event)

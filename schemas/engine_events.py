@@ -19,6 +19,16 @@ from msgspec import Struct
 
 ENGINE_SOURCE = "billing"
 
+# Customer streams are named by customer ids, which are 1..64 characters of anything;
+# every stream the engine names itself starts with this 67-character prefix, so no
+# customer id can ever name the same stream (and block that customer's ingest).
+STREAM_PREFIX = "billing-engine-streams-are-longer-than-any-customer-id-of-64-chars/"
+
+
+def engine_stream(name: str) -> str:
+    """The stored name of an engine stream (`originator_id`)."""
+    return name if name.startswith(STREAM_PREFIX) else STREAM_PREFIX + name
+
 
 class EngineEvent(Struct, kw_only=True):
     """What every engine-recorded event carries: its stream, its id and when it was recorded."""

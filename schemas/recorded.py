@@ -4,7 +4,7 @@ One stream per customer (`originator_id` is the customer id), so every decision 
 a customer is made against that stream's latest version and the store's optimistic
 concurrency stops two writers from deciding from stale state. The one fact without a
 customer, `account_manager.assigned`, goes to its partner's roster stream
-(`account_managers:PARTNER`, `customer_id` ""), decided the same way.
+(`roster_stream(PARTNER)`, `customer_id` ""), decided the same way.
 
 Every recorded event keeps the inbound line verbatim (`fact`), its business time
 (`time`, as sent, and `at`, the sortable instant) and its recorded time
@@ -154,7 +154,9 @@ class AccountManagerAssigned(RecordedEvent, kw_only=True):
     supervisor_id: str
 
 
-ROSTER_STREAM_PREFIX = "account_managers:"
+# Longer than any customer id (see `schemas.engine_events.STREAM_PREFIX`), so a
+# partner's roster never shares a stream with a customer.
+ROSTER_STREAM_PREFIX = "billing-engine-streams-are-longer-than-any-customer-id-of-64-chars/account_managers:"
 
 
 def roster_stream(partner_id: str) -> str:

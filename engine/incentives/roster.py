@@ -1,6 +1,6 @@
 """Who supervises whom (CONTRACT.md §9): a partner's `account_manager.assigned` events.
 
-They are recorded in the partner's roster stream (`account_managers:PARTNER`), so one
+They are recorded in the partner's roster stream (`roster_stream(PARTNER)`), so one
 indexed read of the log finds them all; no table caches them. An account manager
 belongs to the supervisor named by its latest assignment before a moment (by business
 time; at one instant, the later recorded wins), optionally counting only assignments

@@ -5,22 +5,29 @@ Each feature keeps its DDL in its own module as portable templates: `{t}` before
 table name, and column types `{key}` (text compared byte-wise: ids), `{text}`,
 `{int}` (64-bit), `{blob}` and `{serial}` (an auto-numbered integer primary key).
 Every template uses `IF NOT EXISTS`: a store created by an earlier version gains the
-tables at its next write.
+tables at its next write. The composition root registers the features' templates
+before it opens a store (the store's modules never import the features').
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 SQLITE_TYPES = {"key": "TEXT", "text": "TEXT", "int": "INTEGER", "blob": "BLOB",
                 "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"}
 POSTGRES_TYPES = {"key": 'text COLLATE "C"', "text": "text", "int": "bigint", "blob": "bytea",
                   "serial": "bigserial PRIMARY KEY"}
 
+_templates: list[str] = []
+
+
+def register(templates: Iterable[str]) -> None:
+    """Adds features' DDL templates (each once, in the order given)."""
+    for template in templates:
+        if template not in _templates:
+            _templates.append(template)
+
 
 def feature_ddl() -> list[str]:
-    """Every feature's DDL templates (imported here, not at module import, so the
-    store's modules never import the features' at load time)."""
-    from engine.incentives import tables as incentive_tables
-
-    templates: list[str] = []
-    templates += incentive_tables.DDL
-    return templates
+    """Every registered feature's DDL templates."""
+    return list(_templates)
