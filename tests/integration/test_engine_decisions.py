@@ -72,3 +72,11 @@ def test_batch_hooks_append_engine_events_in_the_batch_transaction(store):
     rows = _log(store)
     assert seen == [2]
     assert [is_engine_topic(row[1]) for row in rows] == [False, False, True]
+
+
+def test_an_engine_stream_never_shares_a_name_with_a_customer_stream(store):
+    # A customer whose id is the engine stream's plain name still ingests.
+    event = store.ledger.record_decision(lambda d: d.append(ProbeRecorded, stream="probes", id="a", note="x"))
+    assert len(event.originator_id) > 64 and event.originator_id.endswith("probes")
+    counts = record(store, [associated("probes", "p-1"), usage("probes")])
+    assert (counts.accepted, counts.rejected) == (2, 0)
