@@ -175,7 +175,9 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
 def _features() -> tuple[Callable[[Ledger], None], ...]:
     """Each feature's wiring: its inline projections of engine events and its hooks
     into ingest batches (`engine.recording`)."""
-    return ()
+    from projections.accounts import wire_accounts
+
+    return (wire_accounts,)
 
 
 FEATURES = _features()

@@ -19,5 +19,8 @@ POSTGRES_TYPES = {"key": 'text COLLATE "C"', "text": "text", "int": "bigint", "b
 def feature_ddl() -> list[str]:
     """Every feature's DDL templates (imported here, not at module import, so the
     store's modules never import the features' at load time)."""
+    from engine.accounts import tables as accounts
+
     templates: list[str] = []
+    templates += accounts.DDL
     return templates
