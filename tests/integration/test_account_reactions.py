@@ -31,8 +31,11 @@ NOW = "2026-11-30T10:00:00.000000Z"
 UNIT = 10**8
 
 
-@pytest.fixture
-def store(open_store):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, open_store, open_url):
+    """A fresh store whose clock stands still, on SQLite and on PostgreSQL."""
+    if request.param == "postgres":
+        return open_url(request.getfixturevalue("postgres_fresh_dsn"), now=NOW)
     return open_store(now=NOW)
 
 

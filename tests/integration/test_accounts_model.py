@@ -6,14 +6,16 @@ it, all balances sum to zero, and every pending transfer was resolved at most on
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, assume, settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from commands import accounts
 from commands.bootstrap import open_engine
@@ -79,11 +81,22 @@ class Model:
 
 
 class LedgerMachine(RuleBasedStateMachine):
+    # A fresh store for each example: a SQLite file, or (`postgres_dsn`) a schema of its own.
+    postgres_dsn: str | None = None
+    examples = itertools.count()
+
     def __init__(self):
         super().__init__()
         self.folder = tempfile.mkdtemp(prefix="ledger-model-")
-        settings_ = Settings(store_url=f"sqlite:///{self.folder}/billing.db", now="2026-11-30T10:00:00Z")
-        self.engine = open_engine(settings_, create=True)
+        url = f"sqlite:///{self.folder}/billing.db"
+        if self.postgres_dsn is not None:
+            import psycopg
+
+            schema = f"model_{next(self.examples)}"
+            with psycopg.connect(self.postgres_dsn, autocommit=True) as connection:
+                connection.execute(f"CREATE SCHEMA {schema}")
+            url = f"{self.postgres_dsn}?schema={schema}"
+        self.engine = open_engine(Settings(store_url=url, now="2026-11-30T10:00:00Z"), create=True)
         self.model = Model()
 
     def teardown(self):
@@ -201,8 +214,13 @@ class LedgerMachine(RuleBasedStateMachine):
         assert shown == +self.model.warnings
 
 
-LedgerMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=30, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-TestLedgerAgainstTheModel = LedgerMachine.TestCase
+_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+LedgerMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=30, **_SETTINGS)
+TestLedgerAgainstTheModelOnSQLite = LedgerMachine.TestCase
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_ledger_follows_the_model_on_postgres(postgres_fresh_dsn):
+    machine = type("PostgresLedgerMachine", (LedgerMachine,), {"postgres_dsn": postgres_fresh_dsn})
+    run_state_machine_as_test(machine, settings=settings(max_examples=8, stateful_step_count=25, **_SETTINGS))
