@@ -175,7 +175,7 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
 def _features() -> tuple[Callable[[Ledger], None], ...]:
     """Each feature's wiring: its inline projections of engine events and its hooks
     into ingest batches (`engine.recording`)."""
-    from projections.accounts import wire_accounts
+    from projections.accounts_wiring import wire_accounts
 
     return (wire_accounts,)
 

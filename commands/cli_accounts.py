@@ -12,15 +12,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from commands import accounts
 from commands.bootstrap import build_rules, open_engine
 from commands.cli_support import EXIT_OK, EXIT_PROBLEM, AddParser, Handler, UsageError, print_json
 from commands.render import table
 from commands.settings import Settings
-from engine.accounts import rules
+from engine.accounts import inputs, rules
 from engine.errors import FieldError
-from schemas.accounts import Account, LedgerListing, NotificationList, Payment, PaymentList, Transfer, TransferList
+
+if TYPE_CHECKING:  # the handlers are imported when a command of theirs runs (start-up stays short)
+    from commands import accounts
+    from schemas.accounts import Account, LedgerListing, NotificationList, Payment, PaymentList, Transfer, TransferList
 
 _OPTION_OF_FIELD = {"partner_id": "--partner", "amount": "--amount", "id": "--id", "note": "--note",
                     "reason": "--reason", "below": "--below", "status": "--status", "kind": "KIND"}
@@ -127,6 +130,8 @@ def _repeated(outcome: accounts.Outcome, what: str) -> None:
 
 
 def _transfer(args: argparse.Namespace, settings: Settings) -> int:
+    from commands import accounts
+
     deployment = build_rules(settings)
     request = _checked(lambda: accounts.transfer_request(deployment, args.kind, args.partner, args.amount,
                                                          args.id, args.note))
@@ -138,6 +143,8 @@ def _transfer(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _payment(args: argparse.Namespace, settings: Settings) -> int:
+    from commands import accounts
+
     deployment = build_rules(settings)
     if args.payment_command == "submit":
         request = _checked(lambda: accounts.payment_request(deployment, args.partner, args.amount, args.id))
@@ -145,7 +152,7 @@ def _payment(args: argparse.Namespace, settings: Settings) -> int:
             outcome = accounts.submit_payment(engine, request)
         _repeated(outcome, "payment application")
     else:
-        _checked(lambda: accounts.inputs.identifier("id", args.id))
+        _checked(lambda: inputs.identifier("id", args.id))
         reason = getattr(args, "reason", None)
         if args.payment_command == "reject":
             _checked(lambda: accounts.reject_reason(reason))
@@ -156,8 +163,10 @@ def _payment(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _warn(args: argparse.Namespace, settings: Settings) -> int:
+    from commands import accounts
+
     deployment = build_rules(settings)
-    partner_id = _checked(lambda: accounts.inputs.identifier("partner_id", args.partner))
+    partner_id = _checked(lambda: inputs.identifier("partner_id", args.partner))
     below = None if args.off else _checked(lambda: accounts.warning_threshold(deployment, args.below))
     with open_engine(settings, create=True) as engine:
         result = accounts.warn(engine, partner_id, below)
@@ -169,23 +178,26 @@ def _reading(show: Callable, render: Callable[[object], str], *, partner_require
     def run(args: argparse.Namespace, settings: Settings) -> int:
         partner = getattr(args, "partner", None)
         if partner is not None or partner_required:
-            _checked(lambda: accounts.inputs.identifier("partner_id", partner))
+            _checked(lambda: inputs.identifier("partner_id", partner))
+        from commands import accounts
+
         with open_engine(settings, create=False) as engine:
-            result = show(engine, args)
+            result = show(accounts, engine, args)
         _show(args, result, render)
         return EXIT_OK
 
     return run
 
 
-_account = _reading(lambda e, a: accounts.account(e, a.partner), lambda v: _render_account(v),
-                    partner_required=True)
-_transfers = _reading(lambda e, a: accounts.transfers(e, a.partner), lambda v: _render_transfers(v))
-_payments = _reading(lambda e, a: accounts.payments(e, a.partner, a.status), lambda v: _render_payments(v))
-_notifications = _reading(lambda e, a: accounts.notifications(e, a.partner), lambda v: _render_notifications(v))
+_account = _reading(lambda h, e, a: h.account(e, a.partner), lambda v: _render_account(v), partner_required=True)
+_transfers = _reading(lambda h, e, a: h.transfers(e, a.partner), lambda v: _render_transfers(v))
+_payments = _reading(lambda h, e, a: h.payments(e, a.partner, a.status), lambda v: _render_payments(v))
+_notifications = _reading(lambda h, e, a: h.notifications(e, a.partner), lambda v: _render_notifications(v))
 
 
 def _ledger(args: argparse.Namespace, settings: Settings) -> int:
+    from commands import accounts
+
     with open_engine(settings, create=False) as engine:
         listing = accounts.ledger(engine)
     _show(args, listing, _render_ledger)
@@ -208,7 +220,7 @@ def _render_account(account: Account) -> str:
 
 
 def _render_transfers(value: Transfer | TransferList) -> str:
-    transfers = value.transfers if isinstance(value, TransferList) else [value]
+    transfers = value.transfers if hasattr(value, "transfers") else [value]  # a listing, or one transfer
     if not transfers:
         return "no transfers"
     return table(["id", "kind", "debit", "credit", "amount", "status", "at", "note"],
@@ -222,7 +234,7 @@ def _render_ledger(listing: LedgerListing) -> str:
 
 
 def _render_payments(value: Payment | PaymentList) -> str:
-    payments = value.payments if isinstance(value, PaymentList) else [value]
+    payments = value.payments if hasattr(value, "payments") else [value]  # a listing, or one application
     if not payments:
         return "no payment applications"
     rows = [(p.id, p.partner_id, p.amount, p.status,

@@ -95,8 +95,3 @@ def _write(decision: Decision, state: LedgerState) -> None:
 def _partner_of(account: str) -> str | None:
     owner, _, partner_id = account.partition(":")
     return None if owner == "cloud" else partner_id
-
-
-def wire_accounts(ledger) -> None:
-    """Registers the ledger's inline projection (the composition root calls it)."""
-    ledger.engine_projections.append(project_accounts)

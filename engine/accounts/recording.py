@@ -89,8 +89,10 @@ class Session:
 
     def append(self, event_type, stream: str, **fields):
         event = self.decision.append(event_type, stream=stream, **fields)
-        for name in rules.needs(event)[0]:
-            self.account(name)
+        accounts = self.state.accounts
+        missing = [name for name in rules.needs(event)[0] if name not in accounts]
+        if missing:
+            self.preload([], missing)
         rules.evolve(self.state, event)
         return event
 
@@ -163,9 +165,9 @@ def _post(s: Session, kind: str, partner_id: str, amount_units: int, transfer_id
     if reverse:
         debit, credit = credit, debit
     rules.check_funds(kind, debit, s.account(debit), amount_units, s.amount)
-    s.append(TransferRecorded, TRANSFERS_STREAM, id=transfer_id, kind=kind, partner_id=partner_id,
-             debit=debit, credit=credit, amount=s.amount(amount_units), note=note)
-    return Outcome(transfer_view(s.state.transfers[transfer_id], s.minor_digits))
+    event = s.append(TransferRecorded, TRANSFERS_STREAM, id=transfer_id, kind=kind, partner_id=partner_id,
+                     debit=debit, credit=credit, amount=s.amount(amount_units), note=note)
+    return Outcome(Transfer(transfer_id, kind, debit, credit, event.amount, "posted", event.recorded_at, note))
 
 
 def _in_minor_units(s: Session, units: int) -> int:

@@ -122,6 +122,8 @@ class LedgerState:
     changed_transfers: set[str] = field(default_factory=set)
     new_payments: list[str] = field(default_factory=list)
     changed_payments: set[str] = field(default_factory=set)
+    # Partners whose two accounts are known to be in `accounts` (a shortcut of the fold).
+    partners_present: set[str] = field(default_factory=set)
 
 
 # --- deciding --------------------------------------------------------------------------
@@ -189,10 +191,12 @@ def needs(event) -> tuple[list[str], str]:
 def evolve(state: LedgerState, event) -> None:
     """Folds one recorded event into `state` (which holds what `needs` names)."""
     amount_units = parse_amount("amount", event.amount)
-    for name in partner_accounts(event.partner_id):
-        if name not in state.accounts:
-            state.accounts[name] = Balances()
-            state.changed_accounts.add(name)
+    if event.partner_id not in state.partners_present:
+        for name in partner_accounts(event.partner_id):
+            if name not in state.accounts:
+                state.accounts[name] = Balances()
+                state.changed_accounts.add(name)
+        state.partners_present.add(event.partner_id)
     if type(event) is TransferRecorded:
         _add(state, TransferRecord(event.id, event.kind, event.partner_id, event.debit, event.credit,
                                    amount_units, "posted", event.recorded_at, event.note))
@@ -223,13 +227,17 @@ def _add(state: LedgerState, transfer: TransferRecord) -> None:
 
 
 def _move(state: LedgerState, debit: str, credit: str, amount_units: int, *, posted: int = 0, pending: int = 0):
-    for name in (debit, credit):
-        state.accounts.setdefault(name, Balances())
-        state.changed_accounts.add(name)
-    state.accounts[debit].debits_posted += posted
-    state.accounts[debit].debits_pending += pending
-    state.accounts[credit].credits_posted += posted
-    state.accounts[credit].credits_pending += pending
+    accounts, changed = state.accounts, state.changed_accounts
+    debited = accounts.get(debit) or accounts.setdefault(debit, Balances())
+    credited = accounts.get(credit) or accounts.setdefault(credit, Balances())
+    changed.add(debit)
+    changed.add(credit)
+    if posted:
+        debited.debits_posted += posted
+        credited.credits_posted += posted
+    if pending:
+        debited.debits_pending += pending
+        credited.credits_pending += pending
 
 
 def _step(state: LedgerState, event, status: str, reason: str | None) -> None:
