@@ -50,6 +50,7 @@ def _fold(decision: Decision, stored_events: list[EngineEvent]) -> dict[int, lis
     events = [e for e in stored_events if type(e) in _LEDGER_TYPES]
     names = {name for event in events for name in rules.needs(event)[0]}
     state.accounts.update(tables.load_accounts(decision, names))
+    sums_before = _sums(state)
     step_ids = [e.id for e in events if type(e) in _STEP_NOTICES]
     state.transfers.update(tables.load_transfers(decision, step_ids))
     state.payments.update(tables.load_payments(decision, step_ids))
@@ -75,10 +76,18 @@ def _fold(decision: Decision, stored_events: list[EngineEvent]) -> dict[int, lis
                 caused.setdefault(index, []).append(notices.balance_low(
                     event.partner_id, event.recorded_at, format_units(available, minor_digits),
                     format_units(below, minor_digits)))
+    # Double entry: whatever the events did, the balances still sum to what they did, and
+    # every pending debit has its pending credit (a bug here would unbalance the ledger).
+    assert _sums(state) == sums_before, "a fold changed the sum of the balances or of the pending amounts"
     _write(decision, state)
     if changed_warnings:
         tables.save_warnings(decision, changed_warnings)
     return caused
+
+
+def _sums(state: LedgerState) -> tuple[int, int]:
+    accounts = state.accounts.values()
+    return sum(a.balance for a in accounts), sum(a.debits_pending - a.credits_pending for a in accounts)
 
 
 def _write(decision: Decision, state: LedgerState) -> None:

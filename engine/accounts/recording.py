@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from engine.accounts import notices, rules, tables
 from engine.accounts.rules import Balances, LedgerState, PaymentRecord, TransferRecord
 from engine.errors import Refused
-from engine.money import format_units
+from engine.money import SCALE_DIGITS, format_units
 from engine.recording import Decision
 from schemas.account_events import (
     PAYMENTS_STREAM,
@@ -147,16 +147,14 @@ def record_statement_transfer(decision: Decision, partner_id: str, period: str, 
     other way if negative, nothing if zero. It may take the prepaid balance below zero."""
     if total_settled_units == 0:
         return None
-    s = session(decision)
-    outcome = _post(s, "statement", partner_id, abs(total_settled_units), f"statement:{partner_id}:{period}",
-                    None, False, reverse=total_settled_units < 0)
-    return outcome
+    return _post(session(decision), "statement", partner_id, abs(total_settled_units),
+                 f"statement:{partner_id}:{period}", None, False, reverse=total_settled_units < 0)
 
 
 def _post(s: Session, kind: str, partner_id: str, amount_units: int, transfer_id: str, note: str | None,
           from_caller: bool, *, reverse: bool = False) -> Outcome:
-    assert amount_units > 0, "a transfer moves a positive amount"
-    assert amount_units == _in_minor_units(s, amount_units), "a transfer moves whole minor units"
+    if amount_units <= 0 or amount_units % 10 ** (SCALE_DIGITS - s.minor_digits):
+        raise ValueError(f"a transfer moves a positive amount of whole minor units, not {amount_units} (10⁻⁸)")
     existing = s.transfer(transfer_id)
     if rules.judge_id(existing, kind, partner_id, amount_units):
         return Outcome(transfer_view(existing, s.minor_digits), repeated=True)
@@ -168,11 +166,6 @@ def _post(s: Session, kind: str, partner_id: str, amount_units: int, transfer_id
     event = s.append(TransferRecorded, TRANSFERS_STREAM, id=transfer_id, kind=kind, partner_id=partner_id,
                      debit=debit, credit=credit, amount=s.amount(amount_units), note=note)
     return Outcome(Transfer(transfer_id, kind, debit, credit, event.amount, "posted", event.recorded_at, note))
-
-
-def _in_minor_units(s: Session, units: int) -> int:
-    step = 10 ** (8 - s.minor_digits)
-    return units - units % step
 
 
 def submit_payment(decision: Decision, partner_id: str, amount_units: int, payment_id: str) -> Outcome:
