@@ -61,7 +61,8 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     warn.add_argument("--partner", required=True, metavar="ID", help="the partner (required)")
     threshold = warn.add_mutually_exclusive_group(required=True)
     threshold.add_argument("--below", metavar="AMOUNT",
-                           help="warn when the prepaid available falls below this (0 warns of arrears)")
+                           help="warn when the prepaid available falls below this amount (0 warns of arrears); "
+                           "one of --below and --off is required")
     threshold.add_argument("--off", action="store_true", help="clear the threshold")
 
     _payment_commands(add_parser)
