@@ -179,16 +179,18 @@ def _features() -> tuple[Callable[[Ledger], None], ...]:
     into ingest batches (`engine.recording`)."""
     from commands import resources
     from engine.incentives.tables import wire as wire_incentives
+    from projections.accounts_wiring import wire_accounts
 
-    return (wire_incentives, resources.wire)
+    return (wire_incentives, resources.wire, wire_accounts)
 
 
 def _feature_tables() -> list[str]:
     """Each feature's DDL templates (`engine.store.feature_tables`)."""
+    from engine.accounts import tables as accounts
     from engine.incentives import tables as incentive_tables
     from projections import authorizations, catalog
 
-    return [*incentive_tables.DDL, *authorizations.DDL, *catalog.DDL]
+    return [*incentive_tables.DDL, *authorizations.DDL, *catalog.DDL, *accounts.DDL]
 
 
 FEATURES = _features()

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import msgspec
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from commands import queries
+from commands import accounts, queries
 from commands.bootstrap import Engine
 from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ChangedViews, ViewKey, add_changed_views
 from schemas import topics
 
 VIEWS_POSITION = "published:views"
 REJECTIONS_POSITION = "published:rejections"
+NOTIFICATIONS_POSITION = "published:notifications"  # a notification's number (§8)
 READ_CHUNK = 5_000
 MAX_KEYS = 100_000  # view records a round at most (bounds a round's memory)
 _ENCODER = msgspec.json.Encoder()
@@ -94,7 +95,26 @@ class ViewPublisher:
             messages.append(Outgoing(topics.EVENTS_REJECTED, None, bytes(row.raw), headers))
         if rejections:
             positions.append(Tracking(REJECTIONS_POSITION, rejections[-1].seq))
+        self._add_notifications(messages, positions)
         return PendingWork(messages, positions)
+
+    def _add_notifications(self, messages: list[Outgoing], positions: list[Tracking]) -> None:
+        """Partner notifications not yet published (key partner_id), each once; the
+        `notification` header carries its number, so a consumer can drop a message
+        sent again after a crash between the broker's ack and the position's commit."""
+        seq = self.tracking.max_tracking_id(NOTIFICATIONS_POSITION) or 0
+        notifications = accounts.notifications_after(self.engine, seq, READ_CHUNK)
+        for number, notification in notifications:
+            messages.append(Outgoing(topics.NOTIFICATIONS, notification.partner_id.encode(),
+                                     _ENCODER.encode(notification), {"notification": str(number)}))
+        if notifications:
+            positions.append(Tracking(NOTIFICATIONS_POSITION, notifications[-1][0]))
+
+    def outside_work_waiting(self) -> bool:
+        """Whether another process recorded something to publish that no consumed batch
+        announces (a notification from `billing transfer`, `payment`, `warn`, …)."""
+        published = self.tracking.max_tracking_id(NOTIFICATIONS_POSITION) or 0
+        return accounts.last_notification(self.engine) > published
 
     def _later_counts(self, counts_from: dict[str, str]) -> set[ViewKey]:
         """The customer counts an association history changed: each period of the

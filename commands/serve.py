@@ -6,7 +6,9 @@ Exactly-once effect, in this order for every batch of records:
    is skipped, so it is never counted or kept as a rejection twice);
 2. commit the offsets to the consumer group (for lag and tooling only: on partition
    assignment the consumer seeks to the offsets the store holds);
-3. publish the changed views and the rejections, from the log (commands/publisher.py):
+3. publish the changed views, the rejections and the partner notifications (§8), from
+   the log and the notifications table (commands/publisher.py; notifications that
+   other commands record are looked for every quiet second):
    a round once four times its last round's length (at least a second) has passed
    since that round, so publishing takes at most a fifth of a busy service's time and
    each changed record goes out once a round, not once a batch; and within a second
@@ -141,13 +143,23 @@ class BillingService:
         while True:
             await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
             quiet = time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
-            if not self._unpublished or self.failed or not quiet:
+            if self.failed or not quiet:
                 continue  # while batches keep coming, `handle` decides when to publish
+            if not self._unpublished and not await self._outside_work_waiting():
+                continue
             async with self._turn:
                 try:
                     await self._publish()
                 except Exception:
                     log.exception("publishing failed; trying again in %s s", PUBLISH_INTERVAL_SECONDS)
+
+    async def _outside_work_waiting(self) -> bool:
+        """Whether other commands recorded something to publish (notifications)."""
+        try:
+            return await asyncio.to_thread(self.publisher.outside_work_waiting)
+        except Exception:
+            log.exception("checking for notifications to publish failed")
+            return False
 
     async def stop(self) -> None:
         """The first step of shutting down, while the broker still runs: the last

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import inbound, topics, views
+from schemas import accounts, inbound, topics, views
 from schemas.reasons import REASON_CODES
 
 _REF = "#/components/schemas/{name}"
@@ -34,8 +34,9 @@ def _message(title: str, payload: dict[str, Any], key: str | None, **extra: Any)
 
 def build() -> dict[str, Any]:
     """The whole document as a JSON value."""
-    (union, bill, counts, performance), schemas = msgspec.json.schema_components(
-        (inbound.InboundEvent, views.Bill, views.CustomerCounts, views.Performance), ref_template=_REF
+    (union, bill, counts, performance, notification), schemas = msgspec.json.schema_components(
+        (inbound.InboundEvent, views.Bill, views.CustomerCounts, views.Performance, accounts.Notification),
+        ref_template=_REF,
     )
     schemas = {**schemas, "InboundEvent": union}
     return {
@@ -60,6 +61,10 @@ def build() -> dict[str, Any]:
                 topics.CUSTOMER_COUNTS, "CustomerCounts", "A partner's customer counts for a changed period."
             ),
             "performance": _channel(topics.PERFORMANCE, "Performance", "A partner's performance for a changed period."),
+            "notifications": _channel(
+                topics.NOTIFICATIONS, "Notification", "Each notification to a partner once (balance.low, "
+                "statement.issued, payment.approved, payment.rejected, payment.paid)."
+            ),
         },
         "operations": {
             "receiveEvents": {"action": "receive", "channel": {"$ref": "#/channels/events"}},
@@ -67,6 +72,7 @@ def build() -> dict[str, Any]:
             "sendBills": {"action": "send", "channel": {"$ref": "#/channels/bills"}},
             "sendCustomerCounts": {"action": "send", "channel": {"$ref": "#/channels/customerCounts"}},
             "sendPerformance": {"action": "send", "channel": {"$ref": "#/channels/performance"}},
+            "sendNotifications": {"action": "send", "channel": {"$ref": "#/channels/notifications"}},
         },
         "components": {
             "messages": {
@@ -88,6 +94,16 @@ def build() -> dict[str, Any]:
                 "Bill": _message("Bill", bill, "customer_id"),
                 "CustomerCounts": _message("Customer counts", counts, "partner_id"),
                 "Performance": _message("Performance", performance, "partner_id"),
+                "Notification": _message(
+                    "Partner notification",
+                    notification,
+                    "partner_id",
+                    headers={
+                        "type": "object",
+                        "properties": {"notification": {"type": "string", "description": "the notification's "
+                                                        "number in the store, to drop a repeat after a crash"}},
+                    },
+                ),
             },
             "schemas": schemas,
         },

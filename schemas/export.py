@@ -18,7 +18,16 @@ from typing import Any
 
 import msgspec
 
-from schemas import asyncapi, inbound, incentive_events, incentive_views, recorded, views
+from schemas import (
+    account_events,
+    accounts,
+    asyncapi,
+    inbound,
+    incentive_events,
+    incentive_views,
+    recorded,
+    views,
+)
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 ID_PREFIX = "urn:partner-billing:schema:"
@@ -95,6 +104,30 @@ DOCUMENTS: tuple[Document, ...] = (
             *incentive_events.INCENTIVE_EVENT_TYPES,
         ),
         with_topics=False,
+    ),
+    Document(
+        "accounts.schema.json",
+        "Partner accounts and payment applications",
+        "What `billing account`, `transfer`, `transfers`, `ledger`, `payment`, `payments` and "
+        "`notifications` print (CONTRACT.md §8). Amounts are strings with exactly the currency's "
+        "minor digits.",
+        (
+            accounts.Account,
+            accounts.Transfer,
+            accounts.TransferList,
+            accounts.LedgerListing,
+            accounts.Payment,
+            accounts.PaymentList,
+            accounts.NotificationList,
+        ),
+    ),
+    Document(
+        "account_events.schema.json",
+        "Recorded ledger event",
+        "The engine's own events of CONTRACT.md §8 (transfers and payment steps), stored in "
+        "the log as JSON objects; `x-topics` names each stored type.",
+        account_events.ACCOUNT_EVENT_TYPES,
+        with_topics=True,
     ),
 )
 
