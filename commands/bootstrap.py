@@ -175,7 +175,9 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
 def _features() -> tuple[Callable[[Ledger], None], ...]:
     """Each feature's wiring: its inline projections of engine events and its hooks
     into ingest batches (`engine.recording`)."""
-    return ()
+    from engine.statements.projection import wire as wire_statements
+
+    return (wire_statements,)
 
 
 FEATURES = _features()
