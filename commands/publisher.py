@@ -4,8 +4,8 @@ The publisher keeps its own positions in eventsourcing's tracking table
 (`published:views`, a notification id; `published:rejections`, a rejection number)
 and moves them only after the broker acknowledged every message up to them. After a
 crash it publishes again from the last position: each message is the whole current
-record (a bill, a partner's counts or performance), so a repeat is harmless and a
-consumer reading a topic from the beginning ends with the live views.
+record (a bill, a partner's counts or performance, a statement), so a repeat is
+harmless and a consumer reading a topic from the beginning ends with the live views.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from commands import queries
 from commands.bootstrap import Engine
+from commands.statement_feed import StatementFeed
 from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ChangedViews, ViewKey, add_changed_views
 from schemas import topics
 
@@ -73,6 +74,7 @@ class ViewPublisher:
         # changed it: the keys of the whole backlog first (in chunks of the log), then
         # one message per key (up to MAX_KEYS a round).
         changed = ChangedViews(set(), {})
+        statements = StatementFeed(self.engine)
         recorder, period_of = ledger.recorder, self.engine.rules.calendar.period_of
         while after < folded and len(changed.keys) < MAX_KEYS:
             with recorder.read_transaction() as cursor:
@@ -80,11 +82,13 @@ class ViewPublisher:
             if not rows:
                 break
             add_changed_views(changed, rows, period_of)
+            statements.add_rows(rows)
             after = rows[-1][0]
         keys = changed.keys | self._later_counts(changed.counts_from)
         messages.extend(self._bill_messages([key for key in keys if key.kind == BILL]))
         for key in sorted(key for key in keys if key.kind != BILL):
             messages.extend(self._view_messages(key))
+        messages.extend(Outgoing(topics.STATEMENTS, key, value) for key, value in statements.messages())
         if after > published:
             positions.append(Tracking(VIEWS_POSITION, after))
         seq = self.tracking.max_tracking_id(REJECTIONS_POSITION) or 0

@@ -7,6 +7,8 @@ raises `Refused` (exit 1 / HTTP 409) or `FieldError` (a usage error / HTTP 400).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from commands.bootstrap import Engine
 from engine.errors import Refused
 from engine.instants import instant_from_datetime, parse_instant
@@ -14,7 +16,16 @@ from engine.recording import Decision
 from engine.statements import tables
 from engine.statements.carry import build_statement, carried_charges, statement_view, to_carry
 from engine.statements.projection import decode_body, statement_stream
-from engine.statements.rules import UNKNOWN_STATEMENT, CloseState, check_close, check_reason, next_status
+from engine.statements.rules import (
+    PERIOD_ALREADY_CLOSED,
+    UNKNOWN_STATEMENT,
+    CloseState,
+    check_close,
+    check_reason,
+    following_period,
+    next_status,
+)
+from engine.statements.schedule import next_to_close
 from schemas.statement_events import PeriodClosed, StatementIssued, StatementStatusChanged
 from schemas.statements import (
     CLOSED,
@@ -68,6 +79,48 @@ def close_period(engine: Engine, period: str) -> CloseResult:
         return CloseResult(period=period, issued_at=issued_at, statements=summaries)
 
     return ledger.record_decision(decide)
+
+
+def due_period(engine: Engine, grace: timedelta) -> str | None:
+    """The period `billing serve` should close now (BILLING_CLOSE_AFTER), or None."""
+    recorder = engine.ledger.recorder
+    with tables.reading(recorder) as db:
+        last = tables.last_close(db)
+        earliest, latest = engine.projection.view.charge_period_range_in(db.cursor)
+    candidate = next_to_close(last[0] if last else None, earliest, latest)
+    if candidate is None:
+        return None
+    moment = instant_from_datetime(engine.ledger.clock() - grace)
+    return candidate if moment >= engine.rules.calendar.period_end(candidate) else None
+
+
+def close_due_periods(engine: Engine, grace: timedelta) -> list[CloseResult]:
+    """Closes, in order, every period whose end plus `grace` has passed, from the next
+    one to close up to the latest with a charge. A close another process made first is
+    skipped; any other refusal (views not caught up yet) waits for the next call."""
+    closed = []
+    while (period := due_period(engine, grace)) is not None:
+        try:
+            closed.append(close_period(engine, period))
+        except Refused as refused:
+            if refused.code != PERIOD_ALREADY_CLOSED:
+                raise
+    return closed
+
+
+def close_through(engine: Engine, period: str) -> list[CloseResult]:
+    """Closes, in order, every period from the next one to close through `period`
+    (empty months included); refusals are those of `close_period`."""
+    results = []
+    while True:
+        recorder = engine.ledger.recorder
+        with tables.reading(recorder) as db:
+            last = tables.last_close(db)
+            earliest, _latest = engine.projection.view.charge_period_range_in(db.cursor)
+        if last is not None and last[0] >= period:
+            return results
+        candidate = following_period(last[0]) if last is not None else min(earliest or period, period)
+        results.append(close_period(engine, candidate))
 
 
 def list_periods(engine: Engine) -> PeriodList:

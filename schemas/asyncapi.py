@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import inbound, topics, views
+from schemas import inbound, statements, topics, views
 from schemas.reasons import REASON_CODES
 
 _REF = "#/components/schemas/{name}"
@@ -34,8 +34,9 @@ def _message(title: str, payload: dict[str, Any], key: str | None, **extra: Any)
 
 def build() -> dict[str, Any]:
     """The whole document as a JSON value."""
-    (union, bill, counts, performance), schemas = msgspec.json.schema_components(
-        (inbound.InboundEvent, views.Bill, views.CustomerCounts, views.Performance), ref_template=_REF
+    (union, bill, counts, performance, statement), schemas = msgspec.json.schema_components(
+        (inbound.InboundEvent, views.Bill, views.CustomerCounts, views.Performance, statements.Statement),
+        ref_template=_REF,
     )
     schemas = {**schemas, "InboundEvent": union}
     return {
@@ -45,7 +46,8 @@ def build() -> dict[str, Any]:
             "version": "0.1.0",
             "description": "Upstream systems publish CloudEvents to billing.events; the engine "
             "publishes rejected inputs and every changed bill, customer-count and performance "
-            "record (the whole current record, so the last one per key is the live view).",
+            "record (the whole current record, so the last one per key is the live view), and "
+            "every statement when issued and at each change of its status.",
         },
         "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "BILLING_KAFKA"}},
         "channels": {
@@ -56,6 +58,9 @@ def build() -> dict[str, Any]:
                 topics.CUSTOMER_COUNTS, "CustomerCounts", "A partner's customer counts for a changed period."
             ),
             "performance": _channel(topics.PERFORMANCE, "Performance", "A partner's performance for a changed period."),
+            "statements": _channel(
+                topics.STATEMENTS, "Statement", "A whole statement when issued and at every change of its status."
+            ),
         },
         "operations": {
             "receiveEvents": {"action": "receive", "channel": {"$ref": "#/channels/events"}},
@@ -63,6 +68,7 @@ def build() -> dict[str, Any]:
             "sendBills": {"action": "send", "channel": {"$ref": "#/channels/bills"}},
             "sendCustomerCounts": {"action": "send", "channel": {"$ref": "#/channels/customerCounts"}},
             "sendPerformance": {"action": "send", "channel": {"$ref": "#/channels/performance"}},
+            "sendStatements": {"action": "send", "channel": {"$ref": "#/channels/statements"}},
         },
         "components": {
             "messages": {
@@ -84,6 +90,7 @@ def build() -> dict[str, Any]:
                 "Bill": _message("Bill", bill, "customer_id"),
                 "CustomerCounts": _message("Customer counts", counts, "partner_id"),
                 "Performance": _message("Performance", performance, "partner_id"),
+                "Statement": _message("Statement", statement, "partner_id"),
             },
             "schemas": schemas,
         },

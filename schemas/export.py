@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import asyncapi, inbound, recorded, views
+from schemas import asyncapi, inbound, recorded, statement_events, statements, views
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 ID_PREFIX = "urn:partner-billing:schema:"
@@ -77,6 +77,21 @@ DOCUMENTS: tuple[Document, ...] = (
             views.IngestCounts,
             views.RejectionList,
         ),
+    ),
+    Document(
+        "statements.schema.json",
+        "Period closes and statements",
+        "What `billing close`, `periods`, `statements`, `statement`, `confirm` and `dispute` "
+        "print (CONTRACT.md §7); a Statement is also the value of a billing.statements message.",
+        (statements.Statement, statements.StatementList, statements.CloseResult, statements.PeriodList),
+    ),
+    Document(
+        "statement_events.schema.json",
+        "Close and statement events",
+        "The events the engine records when it closes a period and when a statement's status "
+        "changes (CONTRACT.md §7), stored as JSON objects in the log; `x-topics` names each type.",
+        (statement_events.PeriodClosed, statement_events.StatementIssued, statement_events.StatementStatusChanged),
+        with_topics=True,
     ),
 )
 

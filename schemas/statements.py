@@ -133,8 +133,7 @@ class PeriodList(Struct):
 
 
 class CarriedCharges(Struct):
-    """How many charges of one (period, customer) a statement carries (the amounts are
-    in its details or adjustments)."""
+    """How many charges of one (period, customer) a statement carries (amounts: its details, adjustments)."""
 
     period: str
     customer_id: str

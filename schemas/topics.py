@@ -1,9 +1,10 @@
-"""Kafka topic names (CONTRACT.md §6)."""
+"""Kafka topic names (CONTRACT.md §6, §7)."""
 
 EVENTS = "billing.events"
 EVENTS_REJECTED = "billing.events.rejected"
 BILLS = "billing.bills"
 CUSTOMER_COUNTS = "billing.customer-counts"
 PERFORMANCE = "billing.performance"
+STATEMENTS = "billing.statements"
 
-ALL_TOPICS = (EVENTS, EVENTS_REJECTED, BILLS, CUSTOMER_COUNTS, PERFORMANCE)
+ALL_TOPICS = (EVENTS, EVENTS_REJECTED, BILLS, CUSTOMER_COUNTS, PERFORMANCE, STATEMENTS)
