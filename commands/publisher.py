@@ -100,6 +100,14 @@ class ViewPublisher:
             positions.append(Tracking(REJECTIONS_POSITION, rejections[-1].seq))
         return PendingWork(messages, positions)
 
+    def log_moved(self) -> bool:
+        """Whether the log holds events after the published position (recorded by
+        another process, say: a statement confirmed with `billing confirm`)."""
+        ledger = self.engine.ledger
+        with ledger.recorder.read_transaction() as cursor:
+            head = ledger.recorder.max_notification_id_in(cursor)
+        return head > (self.tracking.max_tracking_id(VIEWS_POSITION) or 0)
+
     def _later_counts(self, counts_from: dict[str, str]) -> set[ViewKey]:
         """The customer counts an association history changed: each period of the
         partner's records from the earliest changed one on."""
