@@ -124,19 +124,34 @@ def close_through(engine: Engine, period: str) -> list[CloseResult]:
 
 
 def list_periods(engine: Engine) -> PeriodList:
-    """Every period with a charge, open or closed. A month before the first close is
-    closed by it (its late charges are carried as adjustments, like a closed month's)."""
+    """Every period with a charge, open or closed (see `closed_at`)."""
     engine.projection.bring_up_to_date(engine.ledger)
     recorder = engine.ledger.recorder
     with tables.reading(recorder) as db:
         charged = engine.projection.view.charged_periods_in(db.cursor)
         closed = tables.closes(db) if tables.tables_present(db, recorder) else {}
-    first = min(closed) if closed else None
     result = []
     for period in charged:
-        closed_at = closed.get(period) or (closed[first] if first is not None and period < first else None)
-        result.append(PeriodStatus(period, CLOSED if closed_at else OPEN, closed_at))
+        at = closed_at(closed, period)
+        result.append(PeriodStatus(period, CLOSED if at else OPEN, at))
     return PeriodList(periods=result)
+
+
+def period_closed_at(engine: Engine, period: str) -> str | None:
+    """When `period` was closed, or None while it is open (for §9's `final` values)."""
+    recorder = engine.ledger.recorder
+    with tables.reading(recorder) as db:
+        return closed_at(tables.closes(db), period) if tables.tables_present(db, recorder) else None
+
+
+def closed_at(closes: dict[str, str], period: str) -> str | None:
+    """A period's close time, given every close. A month before the first close counts
+    as closed by it: its late charges are carried as adjustments, like a closed month's,
+    and it can no longer be closed itself."""
+    if period in closes:
+        return closes[period]
+    first = min(closes) if closes else None
+    return closes[first] if first is not None and period < first else None
 
 
 def list_statements(

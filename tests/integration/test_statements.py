@@ -20,6 +20,7 @@ from commands.statements import (
     get_statement,
     list_periods,
     list_statements,
+    period_closed_at,
 )
 from datetime import timedelta
 from engine.errors import Refused
@@ -178,6 +179,8 @@ class StatementContract:
         periods = {p.period: p for p in list_periods(engine).periods}
         assert (periods["2026-09"].status, periods["2026-09"].closed_at) == ("closed", first.issued_at)
         assert periods["2026-10"].closed_at == first.issued_at
+        assert period_closed_at(engine, "2026-08") == first.issued_at  # no charge, before the first close
+        assert period_closed_at(engine, "2026-11") is None
         assert refused(lambda: close_period(engine, "2026-09")) == "period_already_closed"
         november = close_period(at(DEC_2), "2026-11")
         assert [s.partner_id for s in november.statements] == ["p-2"]
