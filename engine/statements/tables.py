@@ -9,11 +9,9 @@ Every function takes a `db` with the `Decision` primitives (`rows`, `execute`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Protocol
-
-from engine.store.ledger_tables import chunks, marks
+from typing import Any, Protocol
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS {t}statement_closes (period {key} NOT NULL PRIMARY KEY, closed_at {text} NOT NULL)",
@@ -160,19 +158,3 @@ def history(db: Db, partner_id: str, period: str, up_to_version: int | None = No
         (period, partner_id),
     )
     return [row for row in rows if up_to_version is None or row[0] <= up_to_version]
-
-
-def statement_bodies(db: Db, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
-    """Whole statement rows of several (partner, period) keys, grouped by period."""
-    found: dict[tuple[str, str], tuple] = {}
-    by_period: dict[str, list[str]] = {}
-    for partner_id, period in keys:
-        by_period.setdefault(period, []).append(partner_id)
-    for period, partners in by_period.items():
-        for part in chunks(sorted(set(partners))):
-            for row in db.rows(
-                f"SELECT {STATEMENT_COLUMNS} FROM {{t}}statements WHERE period=? AND partner_id IN ({marks(len(part))})",
-                (period, *part),
-            ):
-                found[(row[1], row[0])] = row
-    return found

@@ -5,6 +5,7 @@ clock (BILLING_NOW); a new engine is another process's view of the same store.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -22,7 +23,6 @@ from commands.statements import (
     list_statements,
     period_closed_at,
 )
-from datetime import timedelta
 from engine.errors import Refused
 from engine.ledger import InboundLine
 from engine.mapper import decode_event, is_engine_topic
