@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from commands.bootstrap import Engine
-from engine.errors import Refused
-from engine.instants import instant_from_datetime, parse_instant
+from engine.errors import FieldError, Refused
+from engine.instants import InvalidTime, instant_from_datetime, parse_instant, parse_period
 from engine.recording import Decision
 from engine.statements import tables
 from engine.statements.carry import build_statement, carried_charges, statement_view, to_carry
@@ -32,6 +32,7 @@ from schemas.statements import (
     CONFIRMED,
     DISPUTED,
     OPEN,
+    STATUSES,
     ClosedStatement,
     CloseResult,
     LogHead,
@@ -46,6 +47,7 @@ from schemas.statements import (
 
 def close_period(engine: Engine, period: str) -> CloseResult:
     """Closes `period` and issues its statements, in one write transaction."""
+    _check_period(period)
     ledger, rules, view = engine.ledger, engine.rules, engine.projection.view
 
     def decide(decision: Decision) -> CloseResult:
@@ -164,8 +166,11 @@ def list_statements(
 ) -> StatementList:
     """Statement summaries by period, then partner; `issued_from` inclusive and
     `issued_to` exclusive (RFC 3339 times with an offset, compared as instants)."""
-    low = parse_instant(issued_from) if issued_from is not None else None
-    high = parse_instant(issued_to) if issued_to is not None else None
+    if status is not None and status not in STATUSES:
+        raise FieldError("status", f"must be one of {', '.join(STATUSES)}")
+    if period is not None:
+        _check_period(period)
+    low, high = _instant("issued_from", issued_from), _instant("issued_to", issued_to)
     recorder = engine.ledger.recorder
     with tables.reading(recorder) as db:
         rows = tables.statement_rows(db, partner_id, period, status) if tables.tables_present(db, recorder) else []
@@ -175,6 +180,22 @@ def list_statements(
         if (low is None or at >= low) and (high is None or at < high):
             summaries.append(StatementSummary(partner, period_, status_, issued_at, total_payable, total_settled))
     return StatementList(statements=summaries)
+
+
+def _instant(name: str, text: str | None):
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except InvalidTime as error:
+        raise FieldError(name, str(error)) from None
+
+
+def _check_period(period: str) -> None:
+    try:
+        parse_period(period)
+    except ValueError as error:
+        raise FieldError("period", str(error)) from None
 
 
 def get_statement(engine: Engine, partner_id: str, period: str) -> Statement:

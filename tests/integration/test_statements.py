@@ -304,3 +304,25 @@ class TestStatementsOnPostgres(StatementContract):
     @pytest.fixture
     def store_url(self, postgres_fresh_dsn) -> str:
         return postgres_fresh_dsn
+
+
+@pytest.mark.parametrize(("arguments", "field"), [
+    ({"status": "open"}, "status"),
+    ({"period": "2026-13"}, "period"),
+    ({"issued_from": "2026-11-05"}, "issued_from"),
+    ({"issued_to": "2026-11-05T00:00:00"}, "issued_to"),
+])
+def test_the_listing_handler_names_the_field_of_a_bad_filter(store, arguments, field):
+    from engine.errors import FieldError
+
+    with pytest.raises(FieldError) as error:
+        list_statements(store, **arguments)
+    assert error.value.field == field
+
+
+def test_the_close_handler_names_a_bad_period(store):
+    from engine.errors import FieldError
+
+    with pytest.raises(FieldError) as error:
+        close_period(store, "October")
+    assert error.value.field == "period"
