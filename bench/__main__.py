@@ -8,7 +8,8 @@ inserting the rows in one transaction (and, for reference,
 committing every 20,000 rows as the engine's batches do); (2) the naive peer, a plain eventsourcing
 Application saving one aggregate per event, on a sample; (3) `billing ingest` of the
 log into a fresh store, projections included; (4) `billing replay --period P --json`
-on that store; (5) with `--kafka` (a broker's HOST:PORT, or `tansu` to start the test
+on that store; (5) `billing close --period P --json` of that month (the months before it
+with charges closed first, untimed; bench/close.py); (6) with `--kafka` (a broker's HOST:PORT, or `tansu` to start the test
 broker for the run): `billing publish` of the log to `billing.events` (6 partitions),
 a raw aiokafka consume of it with no group, and `billing serve` into a fresh store
 from its launch until every message is recorded (bench/kafka.py). The commands run
@@ -30,12 +31,14 @@ from pathlib import Path
 from bench import raw
 from bench.broker import BrokerUnavailable, check_early
 from bench.child import billing, run_measured
+from bench.close import CLOSE_TARGET_SECONDS, measure_close
 from bench.kafka import kafka_figures, kafka_notes, measure_kafka
 from bench.log import EventLog, event_log
 from bench.progress import note, ticking
 from bench.report import (MEMORY_LIMIT_MIB, MIB, Figure, as_json, figure, machine, machine_line, table,
                           tree_state)
 from commands.ingest import BATCH_SIZE
+from engine.money import format_units, parse_amount
 
 INGEST_TARGET_EVENTS_PER_S = 100_000
 INGEST_TARGET_VS_RAW = 0.5
@@ -92,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest, counts, stored = _ingest(log, store)
     replay, replayed = _replay(store, args.period)
     engine_rows_info, line_rows_info = _raw_limits(store, log, workdir)
+    close, closed = measure_close(store, args.period)
     if not args.keep:
         _remove_database(store)
     kafka = None
@@ -103,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     figures = _figures(log, startup.seconds, naive, ingest, replay, stored, engine_rows_info, line_rows_info)
+    figures += _close_figures(close, closed, log)
     figures += kafka_figures(kafka)
-    notes = _notes(log, counts, stored, args.skip_naive) + kafka_notes(kafka, log)
+    notes = _notes(log, counts, stored, args.skip_naive) + _close_notes(closed, replayed) + kafka_notes(kafka, log)
     if tree_state() != code_at_start:
         notes.append("ODD: the repository's tracked files changed during the run: "
                      "the figures may mix versions of the code")
@@ -117,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": counts | {"exit_status": ingest.returncode, "stored_events": stored,
                             "counts_match_generator": _counts_match(log, counts)},
         "replay": replayed,
+        "close": closed,
         "raw": {"engine_rows": engine_rows_info, "line_rows": line_rows_info},
         "naive": naive or {"skipped": True},
         "kafka": kafka or {"skipped": True},
@@ -153,8 +159,10 @@ def _replay(store: Path, period: str) -> tuple:
     run = run_measured(billing("--store", f"sqlite:///{store}", "replay", "--period", period, "--json"),
                        f"billing replay --period {period}").check()
     output = json.loads(run.stdout)
+    payable = sum(parse_amount("payable_amount", p["payable_amount"]) for p in output["performance"])
     summary = {"period": output["period"], "bills": len(output["bills"]),
-               "partners": len(output["performance"]), "digest": output["digest"]}
+               "partners": len(output["performance"]), "digest": output["digest"],
+               "performance_payable_amount": format_units(payable)}
     return run, summary
 
 
@@ -219,6 +227,25 @@ def _figures(log, startup_s, naive, ingest, replay, stored, engine_raw, line_raw
                at_most=MEMORY_LIMIT_MIB, target=memory_target),
         figure("cli_startup_seconds", "CLI start-up (in both wall clocks)", startup_s, "s"),
     ]
+
+
+def _close_figures(close, closed: dict, log: EventLog) -> list[Figure]:
+    return [
+        figure("close_seconds", f"billing close --period {closed['period']} ({closed['statements']} statements, "
+               f"{log.customers:,} customers)", close.seconds, "s", at_most=CLOSE_TARGET_SECONDS,
+               target=f"≤ {CLOSE_TARGET_SECONDS} (at 1M, 10k customers)"),
+        figure("close_peak_rss_mib", "billing close, peak RSS", close.peak_rss_bytes / MIB, "MiB",
+               at_most=MEMORY_LIMIT_MIB, target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)"),
+    ]
+
+
+def _close_notes(closed: dict, replayed: dict) -> list[str]:
+    notes = [f"the close's wall clock includes the interpreter's start-up; "
+             f"{closed['earlier_months_closed_first']} earlier month(s) were closed first, untimed"]
+    if closed["total_payable_amount"] != replayed["performance_payable_amount"]:
+        notes.append(f"ODD: the month's statements carry {closed['total_payable_amount']} payable, "
+                     f"replay's performance {replayed['performance_payable_amount']}")
+    return notes
 
 
 def _counts_match(log: EventLog, counts: dict) -> bool:

@@ -179,18 +179,21 @@ def _features() -> tuple[Callable[[Ledger], None], ...]:
     into ingest batches (`engine.recording`)."""
     from commands import resources
     from engine.incentives.tables import wire as wire_incentives
+    from engine.statements.projection import wire as wire_statements
     from projections.accounts_wiring import wire_accounts
 
-    return (wire_incentives, resources.wire, wire_accounts)
+    # Statements first: a confirmation's transfer (accounts) follows from its event.
+    return (wire_statements, wire_incentives, resources.wire, wire_accounts)
 
 
 def _feature_tables() -> list[str]:
     """Each feature's DDL templates (`engine.store.feature_tables`)."""
     from engine.accounts import tables as accounts
     from engine.incentives import tables as incentive_tables
+    from engine.statements.tables import DDL as STATEMENT_DDL
     from projections import authorizations, catalog
 
-    return [*incentive_tables.DDL, *authorizations.DDL, *catalog.DDL, *accounts.DDL]
+    return [*STATEMENT_DDL, *incentive_tables.DDL, *authorizations.DDL, *catalog.DDL, *accounts.DDL]
 
 
 FEATURES = _features()

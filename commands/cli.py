@@ -43,7 +43,12 @@ _STORE_HELP = (
 )
 
 # Each feature's subcommands: a module with `add_commands(add_parser) -> {name: handler}`.
-FEATURE_CLIS: tuple[str, ...] = ("commands.cli_incentives", "commands.cli_resources", "commands.cli_accounts")
+FEATURE_CLIS: tuple[str, ...] = (
+    "commands.cli_statements",
+    "commands.cli_accounts",
+    "commands.cli_incentives",
+    "commands.cli_resources",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

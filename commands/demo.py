@@ -25,7 +25,8 @@ from commands.progress import byte_progress
 from commands.queries import bills, customer_counts, performance, period_bounds
 from commands.render import table
 from commands.settings import DEFAULT_STORE, Settings
-from engine.errors import SettingsError
+from commands.statements import close_through
+from engine.errors import Refused, SettingsError
 from engine.instants import parse_period
 from engine.money import format_units, parse_amount, units_from_fixed8
 
@@ -349,6 +350,7 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
         print(f"Ingested into {settings.store_url}: accepted {counts.accepted:,}, "
               f"duplicates {counts.duplicates:,}, rejected {counts.rejected:,} (3 bad lines are there on purpose)\n")
         print(_dashboards(engine, period))
+        print("\n" + _close_month(engine, period))
     if settings.store_url == "memory://":
         print("\nmemory:// keeps nothing after this command; try `billing --store sqlite:///demo.db demo`.")
         return 0
@@ -359,8 +361,26 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
           f"\n  {billing} bills --period {year + month // 12:04d}-{month % 12 + 1:02d}"
           "   # CDN metered in UTC: its last hours fall in the next period"
           f"\n  {billing} customers --partner {partner} --period {period} --reseller {resellers[0]}"
-          f"\n  {billing} performance --partner {partner} --period {period}\n  {billing} rejected")
+          f"\n  {billing} performance --partner {partner} --period {period}"
+          f"\n  {billing} statement --partner {partner} --period {period}\n  {billing} rejected")
     return 0
+
+
+def _close_month(engine: Engine, period: str) -> str:
+    """Closes the demo's month, and the months before it that have charges (yearly
+    packages bought earlier), in order; summarises the month's statements."""
+    try:
+        engine.projection.bring_up_to_date(engine.ledger)
+        results = close_through(engine, period)
+    except Refused as refused:
+        return f"Statements (对账单), {period}: not closed ({refused.code}: {refused.message})"
+    if not results:
+        return f"Statements (对账单), {period}: closed already (`billing statements --period {period}`)"
+    earlier = f"; {len(results) - 1} earlier month(s) closed first" if len(results) > 1 else ""
+    result = results[-1]
+    return f"Statements (对账单), {period}: closed at {result.issued_at}{earlier}\n" + table(
+        ["partner", "total payable", "total settled"],
+        [(s.partner_id, s.total_payable_amount, s.total_settled_amount) for s in result.statements])
 
 
 def _dashboards(engine: Engine, period: str) -> str:

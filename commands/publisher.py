@@ -4,8 +4,8 @@ The publisher keeps its own positions in eventsourcing's tracking table
 (`published:views`, a notification id; `published:rejections`, a rejection number)
 and moves them only after the broker acknowledged every message up to them. After a
 crash it publishes again from the last position: each message is the whole current
-record (a bill, a partner's counts or performance), so a repeat is harmless and a
-consumer reading a topic from the beginning ends with the live views.
+record (a bill, a partner's counts or performance, a statement), so a repeat is
+harmless and a consumer reading a topic from the beginning ends with the live views.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from commands import accounts, queries
 from commands.bootstrap import Engine
+from commands.statement_feed import StatementFeed
 from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ChangedViews, ViewKey, add_changed_views
 from schemas import topics
 
@@ -74,6 +75,7 @@ class ViewPublisher:
         # changed it: the keys of the whole backlog first (in chunks of the log), then
         # one message per key (up to MAX_KEYS a round).
         changed = ChangedViews(set(), {})
+        statements = StatementFeed(self.engine)
         recorder, period_of = ledger.recorder, self.engine.rules.calendar.period_of
         while after < folded and len(changed.keys) < MAX_KEYS:
             with recorder.read_transaction() as cursor:
@@ -81,11 +83,13 @@ class ViewPublisher:
             if not rows:
                 break
             add_changed_views(changed, rows, period_of)
+            statements.add_rows(rows)
             after = rows[-1][0]
         keys = changed.keys | self._later_counts(changed.counts_from)
         messages.extend(self._bill_messages([key for key in keys if key.kind == BILL]))
         for key in sorted(key for key in keys if key.kind != BILL):
             messages.extend(self._view_messages(key))
+        messages.extend(Outgoing(topics.STATEMENTS, key, value) for key, value in statements.messages())
         if after > published:
             positions.append(Tracking(VIEWS_POSITION, after))
         seq = self.tracking.max_tracking_id(REJECTIONS_POSITION) or 0
@@ -112,9 +116,18 @@ class ViewPublisher:
 
     def outside_work_waiting(self) -> bool:
         """Whether another process recorded something to publish that no consumed batch
-        announces (a notification from `billing transfer`, `payment`, `warn`, …)."""
+        announces: a notification (`billing transfer`, `payment`, `warn`, …) or events
+        in the log (a statement confirmed with `billing confirm`)."""
         published = self.tracking.max_tracking_id(NOTIFICATIONS_POSITION) or 0
-        return accounts.last_notification(self.engine) > published
+        return accounts.last_notification(self.engine) > published or self.log_moved()
+
+    def log_moved(self) -> bool:
+        """Whether the log holds events after the published position (recorded by
+        another process, say: a statement confirmed with `billing confirm`)."""
+        ledger = self.engine.ledger
+        with ledger.recorder.read_transaction() as cursor:
+            head = ledger.recorder.max_notification_id_in(cursor)
+        return head > (self.tracking.max_tracking_id(VIEWS_POSITION) or 0)
 
     def _later_counts(self, counts_from: dict[str, str]) -> set[ViewKey]:
         """The customer counts an association history changed: each period of the

@@ -15,6 +15,8 @@ Exactly-once effect, in this order for every batch of records:
    of the last batch in any case. (A batch smaller than the most a poll returns does
    not mean the service has caught up: the consumer hands over what it has
    prefetched, and publishing then measured 40% of a busy service's time.)
+With BILLING_CLOSE_AFTER set, a periodic turn closes the periods whose end plus that
+grace has passed (CONTRACT.md §7), in order, and publishes their statements.
 A crash between any two steps loses nothing and counts nothing twice. A failure in
 step 1 stops the service (non-zero exit): later batches must not be recorded past a
 batch that was not. Recording and publishing take turns, never overlap: both are
@@ -42,7 +44,10 @@ from commands.bootstrap import Engine, open_engine
 from commands.ingest import inline_projector
 from commands.publisher import Outgoing, ViewPublisher
 from commands.settings import Settings
+from commands.statements import close_due_periods
+from engine.errors import Refused
 from engine.ledger import InboundLine
+from engine.statements.schedule import parse_duration
 from schemas import topics
 
 log = logging.getLogger("billing.serve")
@@ -50,6 +55,7 @@ DEFAULT_MAX_RECORDS = 5000
 PUBLISH_INTERVAL_SECONDS = 1.0
 PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
 FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
+CLOSE_CHECK_SECONDS = 1.0  # how often serve looks for a period due to close (BILLING_CLOSE_AFTER)
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -99,7 +105,10 @@ class BillingService:
         self._last_round_seconds = 0.0
         self._last_recorded = 0.0  # when the last batch was recorded (monotonic)
         self._publish_when_idle_task: asyncio.Task | None = None
+        self._close_when_due_task: asyncio.Task | None = None
         self._stopping = False
+        # Fails at once (exit 2) on a duration that can't be read.
+        self.close_after = parse_duration(settings.close_after) if settings.close_after else None
 
     def consumer(self):
         return getattr(self.subscriber, "consumer", None)
@@ -119,6 +128,8 @@ class BillingService:
                 return
             await self._publish()
         self._publish_when_idle_task = asyncio.create_task(self._publish_when_idle())
+        if self.close_after is not None:
+            self._close_when_due_task = asyncio.create_task(self._close_when_due())
 
     async def _publish(self) -> None:
         self._unpublished = False
@@ -145,6 +156,8 @@ class BillingService:
             quiet = time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
             if self.failed or not quiet:
                 continue  # while batches keep coming, `handle` decides when to publish
+            # Other processes record too (a statement confirmed with `billing confirm`, a
+            # transfer's notification): whatever they recorded is published within a second.
             if not self._unpublished and not await self._outside_work_waiting():
                 continue
             async with self._turn:
@@ -161,13 +174,39 @@ class BillingService:
             log.exception("checking for notifications to publish failed")
             return False
 
+    async def _close_when_due(self) -> None:
+        """Closes the periods due (BILLING_CLOSE_AFTER), between batches, and publishes
+        their statements."""
+        while True:
+            await asyncio.sleep(CLOSE_CHECK_SECONDS)
+            if self.failed or self._stopping:
+                continue
+            async with self._turn:
+                try:
+                    closed = await asyncio.to_thread(close_due_periods, self.engine, self.close_after)
+                except Refused as refused:
+                    log.info("not closing yet: %s: %s", refused.code, refused.message)
+                    continue
+                except Exception:
+                    log.exception("closing a due period failed; trying again in %s s", CLOSE_CHECK_SECONDS)
+                    continue
+                for result in closed:
+                    log.info("closed %s at %s: %d statement(s)", result.period, result.issued_at, len(result.statements))
+                if closed:
+                    self._unpublished = True
+                    try:
+                        await self._publish()
+                    except Exception:
+                        log.exception("publishing the statements failed; the next round publishes them")
+
     async def stop(self) -> None:
         """The first step of shutting down, while the broker still runs: the last
         publication, after the batch or publishing round in flight (if any)."""
         self._stopping = True
         async with self._turn:
-            if self._publish_when_idle_task is not None:
-                self._publish_when_idle_task.cancel()
+            for task in (self._publish_when_idle_task, self._close_when_due_task):
+                if task is not None:
+                    task.cancel()
             if self._unpublished and not self.failed and self.publisher is not None:
                 try:
                     await asyncio.wait_for(self._publish(), FINAL_PUBLISH_TIMEOUT_SECONDS)

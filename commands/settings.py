@@ -26,6 +26,9 @@ class Settings:
     # The store's clock, fixed (BILLING_NOW, an RFC 3339 time): for tests and for
     # reproducing a decision; unset, the wall clock.
     now: str | None = None
+    # BILLING_CLOSE_AFTER: an ISO 8601 duration; `billing serve` closes each period by
+    # itself once its end plus this grace has passed. Unset: only `billing close` closes.
+    close_after: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
@@ -39,6 +42,7 @@ class Settings:
             "group": environ.get("BILLING_GROUP") or "billing",
             "projections": environ.get("BILLING_PROJECTIONS") or "inline",
             "now": environ.get("BILLING_NOW") or None,
+            "close_after": environ.get("BILLING_CLOSE_AFTER") or None,
         }
         values.update({key: value for key, value in overrides.items() if value})
         if values["projections"] not in ("inline", "separate"):

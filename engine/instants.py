@@ -159,6 +159,12 @@ def recorded_time(instant: Instant) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{micros}Z"
 
 
+def recorded_time_after(recorded: str) -> str:
+    """The recorded time one microsecond after another (both in the fixed-width form)."""
+    moment = datetime.strptime(recorded, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return recorded_time(instant_from_datetime(moment + timedelta(microseconds=1)))
+
+
 class BillingCalendar:
     """Periods (calendar months) and their bounds in the billing time zone."""
 

@@ -22,7 +22,7 @@ from engine.corrections import correction_targets, target_pair
 from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
-from engine.instants import instant_from_datetime, recorded_time
+from engine.instants import instant_from_datetime, recorded_time, recorded_time_after
 from engine.judge import Candidate, Rejection, canonical_identity, judge_line
 from engine.mapper import decode_event, stored_row
 from engine.recording import BatchHook, Decision, EngineProjection
@@ -102,6 +102,11 @@ class Ledger(Application):
         # events, and the hooks that follow an ingest batch in its transaction.
         self.engine_projections: list[EngineProjection] = []
         self.batch_hooks: list[BatchHook] = []
+        # Recorded times the next stamp must come strictly after, read in the write
+        # transaction (e.g. the last close: whatever is recorded after a close must be
+        # recorded after its `issued_at`, even under a fixed clock, so that replay
+        # `--as-of ISSUED_AT` sees exactly what the close saw).
+        self.recorded_floors: list[Callable[[Any], str | None]] = []
 
     def now(self) -> str:
         """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
@@ -112,6 +117,16 @@ class Ledger(Application):
         than the previous batch's (a clock stepping back must not reorder history)."""
         self._last_recorded_at = max(self.now(), self._last_recorded_at)
         return self._last_recorded_at
+
+    def stamp_in(self, c: Any) -> str:
+        """The recorded time of a transaction holding the write lock: the clock's, never
+        earlier than the previous one, and strictly after every floor."""
+        at = self.next_recorded_at()
+        for floor in self.recorded_floors:
+            bound = floor(c)
+            if bound is not None and at <= bound:
+                at = self._last_recorded_at = recorded_time_after(bound)
+        return at
 
     def record_batch(self, lines: Sequence[InboundLine], projector: Projector | None = None) -> BatchOutcome:
         """Judges, decides and records one batch in one transaction."""
@@ -131,7 +146,7 @@ class Ledger(Application):
             with recorder.write_transaction() as c:
                 # Stamped once the write lock is held, so recorded times follow the
                 # order in which batches commit, across processes too.
-                batch = _Batch(self, c, self.next_recorded_at())
+                batch = _Batch(self, c, self.stamp_in(c))
                 lines, verdicts, positions = self._skip_redelivered(c, lines, verdicts, batch.outcome)
                 batch.decide_all(lines, verdicts)
                 notification_ids = recorder.insert_events_in(c, [stored_row(event) for event in batch.events])
@@ -166,7 +181,7 @@ class Ledger(Application):
         """Runs `decide` in one write transaction and stores the events it appends
         (see `engine.recording`); an exception from it records nothing."""
         with self.recorder.write_transaction() as c:
-            decision = Decision(self, c, self.next_recorded_at())
+            decision = Decision(self, c, self.stamp_in(c))
             result = decide(decision)
             self._store_engine_events(decision)
         return result

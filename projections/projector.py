@@ -108,6 +108,28 @@ class BillingProjection(Projection[BillingViewTables]):
                 self._held = None
         return self.catch_up(ledger) if self.is_behind(ledger) else 0
 
+    def bring_up_to_date_in(self, cursor: Any, ledger: Ledger) -> int:
+        """Makes the views hold every event recorded so far, inside the caller's write
+        transaction (a close reads them as of its own moment): writes the held fold if
+        it continues the views, then folds the rest of the log. If the transaction
+        rolls back, so do the rows and the position; the held fold is gone either way.
+        Returns how many events were folded from the log."""
+        held, self._held = self._held, None
+        position = self.view.position_in(cursor, ledger.name)
+        if held is not None and held.events and held.views_at == position:
+            self.view.apply_in(cursor, held.delta, Tracking(ledger.name, held.through))
+            position = held.through
+        folded = 0
+        while True:
+            rows = ledger.recorder.select_notifications_in(cursor, position, CATCH_UP_CHUNK)
+            if not rows:
+                return folded
+            delta = ViewDelta()
+            add_stored_rows(delta, rows)
+            position = rows[-1][0]
+            self.view.apply_in(cursor, delta, Tracking(ledger.name, position))
+            folded += len(rows)
+
     def catch_up(self, ledger: Ledger, progress: Callable[[int], None] | None = None) -> int:
         """Folds whatever the log holds beyond the views' position; returns how many."""
         folded = 0

@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 from engine.store.ledger_tables import chunks, marks
-from projections.fold import AssociationRow, ViewDelta
+from projections.fold import P_CHARGES, P_PAYABLE, P_SETTLED, AssociationRow, ViewDelta
 
 
 class BillingViewTables:
@@ -170,6 +170,32 @@ class BillingViewTables:
             if end is not None:
                 periods.add(period_of(end))
         return periods
+
+    def partner_tally_in(self, c: Any, up_to: str) -> dict[tuple[str, str, str], list[int]]:
+        """(partner, period, customer) -> [payable, settled, charges] of every attributed
+        charge of the periods up to `up_to` (account managers and resellers added up)."""
+        tally: dict[tuple[str, str, str], list[int]] = {}
+        for partner_id, period, customer_id, text in self.rows(
+            c, "SELECT partner_id, period, customer_id, sums FROM {t}view_partner_charges WHERE period<=?", (up_to,)
+        ):
+            sums = _sums(text)
+            total = tally.get((partner_id, period, customer_id))
+            if total is None:
+                tally[(partner_id, period, customer_id)] = [sums[P_PAYABLE], sums[P_SETTLED], sums[P_CHARGES]]
+            else:
+                total[0] += sums[P_PAYABLE]
+                total[1] += sums[P_SETTLED]
+                total[2] += sums[P_CHARGES]
+        return tally
+
+    def charged_periods_in(self, c: Any) -> list[str]:
+        """Every period with a charge (attributed or not), in order."""
+        return sorted(row[0] for row in self.rows(c, "SELECT DISTINCT period FROM {t}view_bill_lines"))
+
+    def charge_period_range_in(self, c: Any) -> tuple[str | None, str | None]:
+        """The earliest and the latest period with a charge (None, None: no charge)."""
+        row = self.rows(c, "SELECT MIN(period), MAX(period) FROM {t}view_bill_lines")[0]
+        return row[0], row[1]
 
     def partner_ids(self, period: str, period_end: str) -> list[str]:
         """Partners with a charge in the period or an association before its end."""

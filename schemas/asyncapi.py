@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import accounts, inbound, topics, views
+from schemas import accounts, inbound, statements, topics, views
 from schemas.reasons import REASON_CODES
 
 _REF = "#/components/schemas/{name}"
@@ -34,8 +34,15 @@ def _message(title: str, payload: dict[str, Any], key: str | None, **extra: Any)
 
 def build() -> dict[str, Any]:
     """The whole document as a JSON value."""
-    (union, bill, counts, performance, notification), schemas = msgspec.json.schema_components(
-        (inbound.InboundEvent, views.Bill, views.CustomerCounts, views.Performance, accounts.Notification),
+    (union, bill, counts, performance, notification, statement), schemas = msgspec.json.schema_components(
+        (
+            inbound.InboundEvent,
+            views.Bill,
+            views.CustomerCounts,
+            views.Performance,
+            accounts.Notification,
+            statements.Statement,
+        ),
         ref_template=_REF,
     )
     schemas = {**schemas, "InboundEvent": union}
@@ -46,7 +53,8 @@ def build() -> dict[str, Any]:
             "version": "0.1.0",
             "description": "Upstream systems publish CloudEvents to billing.events; the engine "
             "publishes rejected inputs and every changed bill, customer-count and performance "
-            "record (the whole current record, so the last one per key is the live view).",
+            "record (the whole current record, so the last one per key is the live view), and "
+            "every statement when issued and at each change of its status.",
         },
         "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "BILLING_KAFKA"}},
         "channels": {
@@ -65,6 +73,9 @@ def build() -> dict[str, Any]:
                 topics.NOTIFICATIONS, "Notification", "Each notification to a partner once (balance.low, "
                 "statement.issued, payment.approved, payment.rejected, payment.paid)."
             ),
+            "statements": _channel(
+                topics.STATEMENTS, "Statement", "A whole statement when issued and at every change of its status."
+            ),
         },
         "operations": {
             "receiveEvents": {"action": "receive", "channel": {"$ref": "#/channels/events"}},
@@ -73,6 +84,7 @@ def build() -> dict[str, Any]:
             "sendCustomerCounts": {"action": "send", "channel": {"$ref": "#/channels/customerCounts"}},
             "sendPerformance": {"action": "send", "channel": {"$ref": "#/channels/performance"}},
             "sendNotifications": {"action": "send", "channel": {"$ref": "#/channels/notifications"}},
+            "sendStatements": {"action": "send", "channel": {"$ref": "#/channels/statements"}},
         },
         "components": {
             "messages": {
@@ -104,6 +116,7 @@ def build() -> dict[str, Any]:
                                                         "number in the store, to drop a repeat after a crash"}},
                     },
                 ),
+                "Statement": _message("Statement", statement, "partner_id"),
             },
             "schemas": schemas,
         },

@@ -26,6 +26,8 @@ from schemas import (
     incentive_events,
     incentive_views,
     recorded,
+    statement_events,
+    statements,
     views,
 )
 
@@ -127,6 +129,21 @@ DOCUMENTS: tuple[Document, ...] = (
         "The engine's own events of CONTRACT.md §8 (transfers and payment steps), stored in "
         "the log as JSON objects; `x-topics` names each stored type.",
         account_events.ACCOUNT_EVENT_TYPES,
+        with_topics=True,
+    ),
+    Document(
+        "statements.schema.json",
+        "Period closes and statements",
+        "What `billing close`, `periods`, `statements`, `statement`, `confirm` and `dispute` "
+        "print (CONTRACT.md §7); a Statement is also the value of a billing.statements message.",
+        (statements.Statement, statements.StatementList, statements.CloseResult, statements.PeriodList),
+    ),
+    Document(
+        "statement_events.schema.json",
+        "Close and statement events",
+        "The events the engine records when it closes a period and when a statement's status "
+        "changes (CONTRACT.md §7), stored as JSON objects in the log; `x-topics` names each type.",
+        (statement_events.PeriodClosed, statement_events.StatementIssued, statement_events.StatementStatusChanged),
         with_topics=True,
     ),
 )

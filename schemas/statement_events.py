@@ -1,10 +1,12 @@
-"""The statement events of CONTRACT.md §7 that other features react to: a statement
-issued (a `statement.issued` notification, §8) and its status changed (a confirmed
-statement posts its `statement` transfer, §8). New fields go at the end, with defaults."""
+"""The period close and statement events of CONTRACT.md §7. Other features react to two
+of them: a statement issued (a `statement.issued` notification, §8) and its status
+changed (a confirmed statement posts its `statement` transfer, §8). New fields go at the
+end, with defaults."""
 
 from __future__ import annotations
 
 from schemas.engine_events import EngineEvent
+from schemas.statements import CarriedCharges, LogHead, StatementBody
 
 
 class StatementIssued(EngineEvent, kw_only=True):
@@ -15,6 +17,10 @@ class StatementIssued(EngineEvent, kw_only=True):
     period: str
     # The statement's total settled amount (statement plus adjustments), as printed.
     total_settled_amount: str
+    # The whole statement as frozen at the close (its digest is computed from it).
+    statement: StatementBody | None = None
+    # How many charges of each carried (period, customer) it carries.
+    carried_charges: list[CarriedCharges] = []
 
 
 class StatementStatusChanged(EngineEvent, kw_only=True):
@@ -26,3 +32,14 @@ class StatementStatusChanged(EngineEvent, kw_only=True):
     status: str
     reason: str | None = None
     total_settled_amount: str = "0"
+
+
+class PeriodClosed(EngineEvent, kw_only=True):
+    """A period was closed (`recorded_at` is its `issued_at`); its statements follow it in the log."""
+
+    LOG_TYPE = "period.closed"
+    period: str
+    # The partners issued a statement by this close, by partner_id.
+    partners: list[str] = []
+    # The log's last entry before this close (CONTRACT.md §11).
+    log_head: LogHead | None = None

@@ -10,6 +10,7 @@ from commands import accounts
 from engine.errors import Refused
 from engine.mapper import decode_event, is_engine_topic
 from schemas.statement_events import StatementIssued, StatementStatusChanged
+from schemas.statements import CarriedCharges, LogHead, StatementBody, StatementDetail
 
 
 def topup(engine, partner: str, amount: str, id: str, note: str | None = None) -> accounts.Outcome:
@@ -34,9 +35,23 @@ def refusal(call) -> str:
 
 
 def issue_statement(engine, partner: str, period: str, total: str) -> None:
-    engine.ledger.record_decision(lambda d: d.append(
-        StatementIssued, stream="statements", id=f"{partner}:{period}", partner_id=partner, period=period,
-        total_settled_amount=total))
+    """A statement of one customer's charge for `total`, issued as a close issues it
+    (the statements feature folds its body; the ledger reacts to the event)."""
+
+    def issue(decision):
+        body = StatementBody(
+            partner_id=partner, period=period, issued_at=decision.recorded_at, currency="CNY",
+            payable_amount=f"{total}000000", settled_amount=total, customers=1,
+            details=[StatementDetail("c-1", f"{total}000000", total)], adjustments=[],
+            adjustments_payable_amount="0.00000000", adjustments_settled_amount="0.00",
+            total_payable_amount=f"{total}000000", total_settled_amount=total, log_head=LogHead(0, "0" * 64),
+        )
+        decision.append(
+            StatementIssued, stream="statements", id=f"{partner}:{period}", partner_id=partner, period=period,
+            total_settled_amount=total, statement=body, carried_charges=[CarriedCharges(period, "c-1", 1)],
+        )
+
+    engine.ledger.record_decision(issue)
 
 
 def change_statement(engine, partner: str, period: str, status: str, total: str, reason: str | None = None) -> None:

@@ -23,7 +23,8 @@ KAFKA_FIGURES = {
 FIGURES = {
     "raw_rows_per_s", "raw_line_rows_per_s", "raw_batched_rows_per_s", "ingest_vs_raw_batched", "ingest_events_per_s", "ingest_seconds", "ingest_vs_raw",
     "ingest_vs_raw_lines", "ingest_peak_rss_mib", "replay_events_per_s", "replay_seconds",
-    "replay_seconds_per_million", "replay_peak_rss_mib", "cli_startup_seconds",
+    "replay_seconds_per_million", "replay_peak_rss_mib", "cli_startup_seconds", "close_seconds",
+    "close_peak_rss_mib",
 } | NAIVE_FIGURES | KAFKA_FIGURES
 
 
@@ -62,6 +63,9 @@ def test_the_benchmark_measures_every_figure_and_ingests_exactly_what_was_genera
     assert (ingest["duplicates"], ingest["rejected"]) == (log["duplicates"], log["bad_lines"])
     assert ingest["stored_events"] == ingest["accepted"]
     assert results["replay"]["digest"].startswith("sha256:") and results["replay"]["bills"] > 0
+    assert results["close"]["statements"] >= 1
+    assert results["close"]["total_payable_amount"] == results["replay"]["performance_payable_amount"]
+    assert not [note for note in results["notes"] if note.startswith("ODD")]
     assert results["kafka"] == {"skipped": True}
     for key in ("cores", "python", "sqlite"):
         assert results["machine"][key]

@@ -9,10 +9,12 @@ from commands.bootstrap import open_engine
 from commands.demo import run_demo
 from commands.queries import customer_counts, period_bounds
 from commands.settings import Settings
+from commands.statements import list_periods, list_statements
+from engine.mapper import is_engine_topic
 
 
 def test_the_demo_ingests_its_month_with_only_the_deliberate_duplicates_and_rejections(tmp_path, capsys):
-    settings = Settings(store_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    settings = Settings(store_url=f"sqlite:///{tmp_path / 'demo.db'}", now="2026-11-05T10:00:00+08:00")
     out = tmp_path / "demo.jsonl"
 
     assert run_demo(settings, str(out), customers=80, seed=7, period="2026-10") == 0
@@ -31,7 +33,9 @@ def test_the_demo_ingests_its_month_with_only_the_deliberate_duplicates_and_reje
     assert "billing --store" in printed and "rejected" in printed.splitlines()[-1]
 
     with open_engine(settings, create=False) as engine:
-        assert engine.ledger.recorder.count_events() == accepted
+        assert engine.ledger.recorder.count_events() == accepted + _engine_events(engine)
+        closed = list_periods(engine).periods
+        statements = list_statements(engine, period="2026-10").statements
         reasons = sorted(row.reason for row in engine.ledger.recorder.select_rejections())
         assert reasons == ["currency_not_accepted", "invalid_data", "unknown_order"]
         partners = engine.projection.view.partner_ids("2026-10", period_bounds(engine, "2026-10").end)
@@ -43,6 +47,16 @@ def test_the_demo_ingests_its_month_with_only_the_deliberate_duplicates_and_reje
     )
     for partner in partners:
         assert partner in printed
+    # The demo closes its month (and the earlier months its yearly packages were bought in).
+    assert {p.period: p.status for p in closed}["2026-10"] == "closed"
+    assert {s.partner_id for s in statements} == set(partners)
+    assert "Statements (对账单), 2026-10: closed at 2026-11-05T02:00:00." in printed
+
+
+def _engine_events(engine) -> int:
+    with engine.ledger.recorder.read_transaction() as cursor:
+        rows = engine.ledger.recorder.select_notifications_in(cursor, 0, 1_000_000)
+    return sum(1 for row in rows if is_engine_topic(row[1]))
 
 
 def test_running_the_demo_again_records_nothing_twice(tmp_path, capsys):
