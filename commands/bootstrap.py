@@ -6,6 +6,7 @@ Nothing else in the code base opens a store or reads settings.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from engine.decide import Rules
 from engine.errors import SettingsError, StoreError
 from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
+from engine.store import binding
+from engine.store.binding import Binding
 from commands.settings import Settings
 from commands.store_url import PostgresAddress, parse_store_url, safe_url
 from projections.projector import BillingProjection
@@ -50,16 +53,21 @@ def build_rules(settings: Settings) -> Rules:
     )
 
 
-def _check_is_billing_store(path: Path, url: str) -> None:
-    """Fails unless the file is a SQLite database holding a billing store."""
+def _check_sqlite_store(path: Path, url: str, wanted: Binding, *, create: bool) -> None:
+    """Fails unless the file is a SQLite database (for a read: holding a billing store)
+    bound to the command's currency and time zone, or not bound yet."""
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
             names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            stored = None
+            if binding.TABLE in names:
+                stored = Binding.from_rows(connection.execute(f"SELECT name, value FROM {binding.TABLE}").fetchall())
     except sqlite3.Error as error:
         raise StoreError(f"{url} is not a readable SQLite database ({error})") from None
     missing = _BILLING_TABLES - names
-    if missing:
+    if missing and not create:
         raise StoreError(f"{url} is not a billing store (no {', '.join(sorted(missing))} table)")
+    binding.check(stored, wanted, f"the store at {url}")
 
 
 _BILLING_TABLES = frozenset({"stored_events", "event_ids", "customer_states", "rejections", "tracking"})
@@ -74,7 +82,7 @@ def _one_line(error: BaseException) -> str:
 
 
 @contextmanager
-def _postgres_checked(address: PostgresAddress, url: str, *, create: bool) -> Iterator[None]:
+def _postgres_checked(address: PostgresAddress, url: str, wanted: Binding, *, create: bool) -> Iterator[None]:
     """Connects once, to say plainly when the server, the login or the database is wrong
     (eventsourcing's pool would only time out); a read also needs the billing tables.
 
@@ -103,6 +111,11 @@ def _postgres_checked(address: PostgresAddress, url: str, *, create: bool) -> It
                     f"{url} is not a billing store (no {', '.join(sorted(missing))} table in schema "
                     f"{address.schema}; run `billing ingest` or `billing demo` first)"
                 )
+            if binding.TABLE in names:
+                rows = connection.execute(
+                    f'SELECT name, value FROM "{address.schema}".{binding.TABLE}'
+                ).fetchall()
+                binding.check(Binding.from_rows(rows), wanted, f"the store at {url}")
             if create:
                 connection.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_DDL_LOCK, address.schema))
         except psycopg.Error as error:
@@ -138,8 +151,9 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         raise StoreError(f"store path {location.path} is not a file")
     if location.path is not None and create and not location.path.parent.exists():
         raise StoreError(f"cannot create the store: folder {location.path.parent} does not exist")
-    if not create and location.path is not None:
-        _check_is_billing_store(location.path, url)
+    wanted = Binding(settings.currency, settings.timezone)
+    if location.path is not None and location.path.exists():
+        _check_sqlite_store(location.path, url, wanted, create=create)
     env = {
         **location.persistence_env(),
         "ORIGINATOR_ID_TYPE": "text",
@@ -156,7 +170,7 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
 
         views_class = PostgresBillingViews
     ledger = None
-    checked = _postgres_checked(location.postgres, url, create=create) if location.postgres else nullcontext()
+    checked = _postgres_checked(location.postgres, url, wanted, create=create) if location.postgres else nullcontext()
     try:
         with checked:
             ledger = Ledger(env, rules, clock)
@@ -167,9 +181,20 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         if ledger is not None:
             ledger.close()
         raise StoreError(f"cannot open the store at {url}: {_one_line(error)}") from error
+    ledger.on_notice = _say
+    if create:
+        try:
+            ledger.bind_store()  # recorded at creation; a store from before adopts it now
+        except BaseException:
+            ledger.close()
+            raise
     for wire in FEATURES:
         wire(ledger)
     return Engine(settings, rules, ledger, BillingProjection(view=views))
+
+
+def _say(message: str) -> None:
+    print(f"billing: {message}", file=sys.stderr)
 
 
 def _features() -> tuple[Callable[[Ledger], None], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -314,7 +315,7 @@ def test_a_retry_after_everything_was_accepted_does_nothing(store):
     assert bills(store, "2026-10")[0].charges == 2
 
 
-def test_a_retry_judges_kept_rejections_in_arrival_order_after_a_setting_was_fixed(open_store):
+def test_a_retry_judges_kept_rejections_in_arrival_order_after_a_setting_was_fixed(open_store, tmp_path):
     misconfigured = open_store("fix.db", currency="USD")
     record(
         misconfigured,
@@ -328,6 +329,10 @@ def test_a_retry_judges_kept_rejections_in_arrival_order_after_a_setting_was_fix
         "currency_not_accepted",
     ]
     misconfigured.close()
+    # A store is bound to its currency (CONTRACT.md §5): only one made before the
+    # binding existed takes another at its next write, as here.
+    with sqlite3.connect(tmp_path / "fix.db") as connection:
+        connection.execute("DROP TABLE store_settings")
 
     fixed = open_store("fix.db", currency="CNY")
     counts = retry_rejections(fixed)
