@@ -38,6 +38,7 @@ from faststream.kafka.annotations import Consumer
 
 from commands.bootstrap import Engine, open_engine
 from commands.ingest import inline_projector
+from commands.kafka_binding import inbound_value
 from commands.publisher import Outgoing, ViewPublisher
 from commands.settings import Settings
 from engine.ledger import InboundLine
@@ -182,7 +183,9 @@ class BillingService:
         if self.failed or not records:
             return  # after a failure, nothing may be recorded past the failed batch
         lines = [
-            InboundLine(record.value or b"", position=(record.topic, record.partition, record.offset))
+            # A CloudEvents binary-mode record is read as its structured JSON.
+            InboundLine(inbound_value(record.value, record.headers),
+                        position=(record.topic, record.partition, record.offset))
             for record in records
         ]
         try:
