@@ -20,6 +20,7 @@ from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
 from engine.store import binding
 from engine.store.binding import Binding
+from commands import sqlite_file
 from commands.settings import Settings
 from commands.store_url import PostgresAddress, parse_store_url, safe_url
 from projections.projector import BillingProjection
@@ -57,7 +58,7 @@ def _check_sqlite_store(path: Path, url: str, wanted: Binding, *, create: bool) 
     """Fails unless the file is a SQLite database (for a read: holding a billing store)
     bound to the command's currency and time zone, or not bound yet."""
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+        with closing(sqlite3.connect(sqlite_file.read_only_uri(path), uri=True)) as connection:
             names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             stored = None
             if binding.TABLE in names:
@@ -139,8 +140,17 @@ def settings_clock(settings: Settings) -> Callable[[], datetime]:
     return lambda: moment
 
 
-def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] | None = None) -> Engine:
-    """Opens the store; a read (create=False) of a store that does not exist fails."""
+def open_engine(
+    settings: Settings,
+    *,
+    create: bool,
+    clock: Callable[[], datetime] | None = None,
+    allow_damaged: bool = False,
+) -> Engine:
+    """Opens the store; a read (create=False) of a store that does not exist fails, and
+    so does any command on a store found damaged (but a check of it: `allow_damaged`).
+    A SQLite file this process can't write is opened read-only (create=False) or
+    refused (create=True)."""
     clock = clock or settings_clock(settings)
     rules = build_rules(settings)
     location = parse_store_url(settings.store_url)
@@ -152,7 +162,13 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
     if location.path is not None and create and not location.path.parent.exists():
         raise StoreError(f"cannot create the store: folder {location.path.parent} does not exist")
     wanted = Binding(settings.currency, settings.timezone)
+    write_problem = None if location.path is None else sqlite_file.write_problem(location.path)
+    if create and write_problem is not None:
+        raise StoreError(f"the store at {url} is read-only ({write_problem}); this command needs to write to it")
     if location.path is not None and location.path.exists():
+        damage = None if allow_damaged else sqlite_file.damage_found(location.path)
+        if damage is not None:
+            raise StoreError(f"the store at {url} is damaged ({damage}); restore it from a backup")
         _check_sqlite_store(location.path, url, wanted, create=create)
     env = {
         **location.persistence_env(),
@@ -161,6 +177,8 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         # Reads never create: not the store, and not the tables in someone else's file.
         "CREATE_TABLE": "y" if create else "n",
     }
+    if write_problem is not None:  # a read of a store this process can't write
+        env["SQLITE_DBNAME"] = sqlite_file.read_only_uri(location.path)
     views_class: type = SQLiteBillingViews
     if location.postgres is not None:
         try:

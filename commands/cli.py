@@ -16,9 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from eventsourcing.persistence import InterfaceError, OperationalError
-
-from commands import render
+from commands import cli_failures, render
 from commands.bootstrap import Engine, open_engine
 from commands.cli_support import (
     EXIT_OK,
@@ -32,9 +30,8 @@ from commands.cli_support import (
     with_engine,
 )
 from commands.ingest import BATCH_SIZE
-from commands.kafka_tools import KafkaToolError
 from commands.settings import Settings
-from engine.errors import REASON_CODES, Refused, SettingsError, StoreError
+from engine.errors import REASON_CODES, Refused
 from projections.queries import Scope
 
 _STORE_HELP = (
@@ -135,6 +132,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
+    settings = None
     try:
         args = build_parser().parse_args(argv)
         settings = Settings.from_environment(store_url=args.store, kafka=args.kafka, group=args.group)
@@ -144,12 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Refused as refused:  # a request the rules refuse: nothing was recorded
         print(f"{refused.code}: {refused.message}", file=sys.stderr)
         return EXIT_PROBLEM
-    except (SettingsError, StoreError, OSError, KafkaToolError) as error:
-        return _fail(str(error))
-    except (OperationalError, InterfaceError) as error:  # the store went away mid-command
-        return _fail(f"the store failed: {' '.join(str(error).split())}")
-    except KeyboardInterrupt:
-        return _fail("interrupted; batches already committed stay recorded")
+    except BrokenPipeError:  # the reader of our output went away (`| head -1`)
+        return cli_failures.quiet_after_broken_pipe()
+    except KeyboardInterrupt as interrupt:
+        _fail(cli_failures.interrupted_line(interrupt))
+        return cli_failures.EXIT_INTERRUPTED
+    except Exception as error:  # the store, the broker or an input failed: one line, no traceback
+        line = cli_failures.failure_line(error, settings)
+        if line is None:
+            raise  # a bug: its traceback is what a report needs
+        return _fail(line)
 
 
 def _fail(message: str) -> int:
