@@ -72,13 +72,17 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 def _store_problem(error: BaseException, url: str) -> tuple[str, str, str] | None:
     """(kind, the driver's words, the line to show) when a store driver's error is in
     the chain (a StoreError of its own, with none, is shown as it is)."""
+    if isinstance(error, StoreError):  # its own words, but for damage (to be marked)
+        for cause in _causes(error):
+            if isinstance(cause, sqlite3.Error):
+                problem = _sqlite_problem(cause, url)
+                return problem if problem[0] == "damaged" else None
+        return None
     for cause in _causes(error):
         if isinstance(cause, sqlite3.Error):
             return _sqlite_problem(cause, url)
         if type(cause).__module__.startswith("psycopg"):
             return "failed", _one_line(cause), f"the store at {url} failed: {_one_line(cause)}"
-    if isinstance(error, StoreError):
-        return None
     for cause in _causes(error):
         if isinstance(cause, PersistenceError):  # eventsourcing's, without its driver's
             return _sqlite_problem(cause, url)

@@ -9,7 +9,8 @@ give the DDL and the SQL primitives (`engine.store.ledger_tables.SQLDialect`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -123,13 +124,24 @@ class BillingViewTables:
     def position_in(self, c: Any, application_name: str) -> int:
         return self._max_tracking_id(application_name, c) or 0
 
-    # Queries: plain rows for projections.queries.
+    # Queries: plain rows for projections.queries, in the caller's read transaction
+    # (`c`, so several reads see one snapshot) or in one of their own.
 
-    def bill_line_rows(self, period: str, customer_ids: Sequence[str] | None = None) -> tuple[list, dict[str, str]]:
+    @contextmanager
+    def _reading(self, c: Any | None) -> Iterator[Any]:
+        if c is not None:
+            yield c
+        else:
+            with self.read_transaction() as own:
+                yield own
+
+    def bill_line_rows(
+        self, period: str, customer_ids: Sequence[str] | None = None, c: Any | None = None
+    ) -> tuple[list, dict[str, str]]:
         """The period's bill lines (of these customers only, if given) and each
         customer's currency."""
         statement = "SELECT customer_id, service_type, item_id, currency, sums FROM {t}view_bill_lines WHERE period=?"
-        with self.read_transaction() as c:
+        with self._reading(c) as c:
             if customer_ids is None:
                 rows = self.rows(c, statement, (period,))
             else:
@@ -139,8 +151,10 @@ class BillingViewTables:
         currencies = {row[0]: row[3] for row in rows}
         return [(row[0], row[1], row[2], _sums(row[4])) for row in rows], currencies
 
-    def partner_charge_rows(self, partner_id: str, period: str) -> list[tuple[str, str, str, list[int]]]:
-        with self.read_transaction() as c:
+    def partner_charge_rows(
+        self, partner_id: str, period: str, c: Any | None = None
+    ) -> list[tuple[str, str, str, list[int]]]:
+        with self._reading(c) as c:
             rows = self.rows(
                 c,
                 "SELECT customer_id, account_manager_id, indirect_partner_id, sums "
@@ -149,8 +163,8 @@ class BillingViewTables:
             )
         return [(row[0], row[1], row[2], _sums(row[3])) for row in rows]
 
-    def association_rows(self, partner_id: str) -> list[AssociationRow]:
-        with self.read_transaction() as c:
+    def association_rows(self, partner_id: str, c: Any | None = None) -> list[AssociationRow]:
+        with self._reading(c) as c:
             rows = self.rows(
                 c,
                 "SELECT customer_id, version, partner_id, start_at, end_at, customer_type, "
@@ -171,9 +185,9 @@ class BillingViewTables:
                 periods.add(period_of(end))
         return periods
 
-    def partner_ids(self, period: str, period_end: str) -> list[str]:
+    def partner_ids(self, period: str, period_end: str, c: Any | None = None) -> list[str]:
         """Partners with a charge in the period or an association before its end."""
-        with self.read_transaction() as c:
+        with self._reading(c) as c:
             rows = self.rows(
                 c,
                 "SELECT partner_id FROM {t}view_partner_charges WHERE period=? "

@@ -4,6 +4,7 @@ a reader that goes away, Ctrl-C, and a broker that is not there."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import signal
@@ -99,3 +100,23 @@ def test_without_a_broker_kafka_commands_exit_2_in_one_line_within_seconds(tmp_p
     assert time.monotonic() - started < 10
     assert_usage_failure(result, "cannot reach Kafka at 127.0.0.1:1")
     assert "\x1b[" not in result.stderr.decode()  # no colour codes where no terminal reads
+
+
+def test_a_read_during_a_long_ingest_answers_before_the_ingest_ends(tmp_path):
+    _month(tmp_path / "month.jsonl", customers=300, events=300_000)
+    ingest = subprocess.Popen([str(BILLING), "ingest", "month.jsonl", "--batch-size", "5000"], cwd=tmp_path,
+                              env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _stored(tmp_path / "billing.db") == 0:
+            time.sleep(0.05)
+        started = time.monotonic()
+        read = billing(tmp_path, "bills", "--period", "2026-10", "--json")
+        elapsed = time.monotonic() - started
+        assert read.returncode == 0, read.stderr
+        assert ingest.poll() is None, "the ingest went on while the read answered"
+        assert json.loads(read.stdout)["bills"], "committed batches are answered from"
+        assert elapsed < 10, f"the read took {elapsed:.1f} s"
+    finally:
+        ingest.send_signal(signal.SIGINT)
+        ingest.communicate(timeout=60)
