@@ -155,6 +155,12 @@ def open_engine(
     rules = build_rules(settings)
     location = parse_store_url(settings.store_url)
     url = safe_url(settings.store_url)
+    if not create and location.kind == "memory":
+        raise StoreError(
+            "memory:// is a store that lives for one command and is gone when it ends: a read of it "
+            "has nothing to read; name a file (sqlite:///billing.db) or a PostgreSQL database, or try "
+            "`billing demo --store memory://`, which writes and reads in one command"
+        )
     if not create and not location.exists():
         raise StoreError(f"no store at {url} (run `billing ingest` or `billing demo` first)")
     if location.path is not None and location.path.exists() and not location.path.is_file():

@@ -22,7 +22,8 @@ from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
 from engine.instants import instant_from_datetime, recorded_time
-from engine.judge import Candidate, Rejection, canonical_identity, judge_line
+from engine.difference import first_difference
+from engine.judge import Candidate, Rejection, judge_line
 from engine.mapper import decode_event, stored_row
 from engine.recording import BatchHook, Decision, EngineProjection
 from engine.store.binding import Binding, bind_in
@@ -349,14 +350,13 @@ class _Batch:
 
 
 def _check_same_event(candidate: Candidate, earlier_fact: bytes) -> None:
-    """An exact duplicate passes; the same pair with other content is rejected."""
-    earlier = canonical_identity(earlier_fact)
-    now = canonical_identity(candidate.fact)
-    if earlier == now:
+    """An exact duplicate passes; the same pair with other content is rejected, naming
+    the first field that differs."""
+    difference = first_difference(earlier_fact, candidate.fact)
+    if difference is None:
         return
-    differs = [name for name, a, b in zip(("type", "time", "data"), earlier, now, strict=True) if a != b]
+    path, was, is_ = difference
     raise Rejected(
         Reason.CONFLICTING_DUPLICATE,
-        f"{'/'.join(differs)}: event ({candidate.source!r}, {candidate.id!r}) was already "
-        f"recorded with a different {' and '.join(differs)}",
+        f"{path}: event {candidate.id} from {candidate.source} was already recorded with {was}, this one has {is_}",
     )

@@ -61,6 +61,22 @@ class CommittedViews:
         rows += [replace(row) for row in self.delta.new_associations if row.partner_id == partner_id]
         return rows
 
+    def every_association_row(self) -> list[AssociationRow]:
+        rows = []
+        for row in self.view.every_association_row(c=self.cursor):
+            end = self.delta.ended_associations.get(row.customer_id)
+            rows.append(replace(row, end=end) if row.end is None and end is not None else row)
+        return rows + [replace(row) for row in self.delta.new_associations]
+
+    def bill_charge_counts(self) -> dict[tuple[str, str], int]:
+        counts = self.view.bill_charge_counts(c=self.cursor)
+        for (customer_id, period, _service, _item), sums in self.delta.bill_lines.items():
+            counts[(period, customer_id)] = counts.get((period, customer_id), 0) + sums[-1]
+        return counts
+
+    def partner_period_pairs(self) -> set[tuple[str, str]]:
+        return self.view.partner_period_pairs(c=self.cursor) | {key[:2] for key in self.delta.partner_charges}
+
     def partner_ids(self, period: str, period_end: str) -> list[str]:
         partners = set(self.view.partner_ids(period, period_end, c=self.cursor))
         partners |= {key[0] for key in self.delta.partner_charges if key[1] == period}
@@ -69,8 +85,9 @@ class CommittedViews:
 
 
 @contextmanager
-def committed_views(ledger: Any, view: Any, period: str, about: str | None = None) -> Iterator[CommittedViews]:
-    """The views of `period` as committed now, for the reads inside the `with`. With
+def committed_views(ledger: Any, view: Any, period: str | None, about: str | None = None) -> Iterator[CommittedViews]:
+    """The views of `period` (None: of every period) as committed now, for the reads
+    inside the `with`. With
     `about` (the one customer or partner the reads ask for), events that can't concern
     it are not decoded: its id, JSON-encoded as the stored event encodes it, is not in
     their bytes (a read of one customer beside a 100,000-event tail: 0.3 s, not 1.1)."""

@@ -173,6 +173,29 @@ class BillingViewTables:
             )
         return [AssociationRow(*row) for row in rows]
 
+    def every_association_row(self, c: Any | None = None) -> list[AssociationRow]:
+        with self._reading(c) as c:
+            rows = self.rows(
+                c,
+                "SELECT customer_id, version, partner_id, start_at, end_at, customer_type, "
+                "account_manager_id, indirect_partner_id FROM {t}view_associations",
+            )
+        return [AssociationRow(*row) for row in rows]
+
+    def bill_charge_counts(self, c: Any | None = None) -> dict[tuple[str, str], int]:
+        """Charges of every bill, by (period, customer_id)."""
+        with self._reading(c) as c:
+            rows = self.rows(c, "SELECT period, customer_id, sums FROM {t}view_bill_lines")
+        counts: dict[tuple[str, str], int] = {}
+        for period, customer_id, sums in rows:
+            counts[(period, customer_id)] = counts.get((period, customer_id), 0) + _sums(sums)[-1]
+        return counts
+
+    def partner_period_pairs(self, c: Any | None = None) -> set[tuple[str, str]]:
+        """Every (partner_id, period) with a charge attributed to the partner."""
+        with self._reading(c) as c:
+            return {tuple(row) for row in self.rows(c, "SELECT DISTINCT partner_id, period FROM {t}view_partner_charges")}
+
     def partner_periods(self, partner_id: str, period_of) -> set[str]:
         """The periods a partner has records in: charges, associations, disassociations."""
         with self.read_transaction() as c:

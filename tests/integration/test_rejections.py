@@ -240,12 +240,12 @@ def test_a_duplicate_association_is_a_duplicate_not_a_second_association(store):
 @pytest.mark.parametrize(
     ("changed", "field"),
     [
-        (usage(id="u-1", quantity="2.0"), "data"),  # "2" and "2.0" differ as JSON strings
-        (usage(id="u-1", quantity="2", resource_id="i-10"), "data"),
-        (usage(id="u-1", quantity="2", data={"region": "cn-north"}), "data"),
+        (usage(id="u-1", quantity="2.0"), 'data.quantity: event u-1 from test/source was already recorded with "2", this one has "2.0"'),  # "2" and "2.0" differ as JSON strings
+        (usage(id="u-1", quantity="2", resource_id="i-10"), 'data.resource_id: event u-1 from test/source was already recorded with "i-9", this one has "i-10"'),
+        (usage(id="u-1", quantity="2", data={"region": "cn-north"}), 'data.region: event u-1 from test/source was already recorded with nothing, this one has "cn-north"'),
         (usage(id="u-1", quantity="2", time="2026-10-03T08:00:00.001+08:00"), "time"),
         (usage(id="u-1", quantity="2", time="2026-10-03T08:00:00Z"), "time"),
-        ({**usage(id="u-1", quantity="2"), "type": "order.paid"}, "type"),
+        ({**usage(id="u-1", quantity="2"), "type": "order.paid"}, 'type: event u-1 from test/source was already recorded with "usage.recorded", this one has "order.paid"'),
     ],
 )
 def test_the_same_pair_with_anything_different_is_a_conflicting_duplicate(store, changed, field):
