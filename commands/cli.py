@@ -16,8 +16,8 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from commands import cli_failures, render
-from commands.bootstrap import Engine, open_engine
+from commands import cli_failures, cli_views, render
+from commands.bootstrap import open_engine
 from commands.cli_support import (
     EXIT_OK,
     EXIT_PROBLEM,
@@ -31,12 +31,10 @@ from commands.cli_support import (
     moment,
     period,
     print_json,
-    with_engine,
 )
 from commands.ingest import BATCH_SIZE
 from commands.settings import Settings
 from engine.errors import REASON_CODES, Refused
-from projections.queries import Scope
 
 _STORE_HELP = (
     "store URL: sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME], memory:// "
@@ -223,57 +221,6 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _bills(args: argparse.Namespace, settings: Settings) -> int:
-    from commands import render_csv
-    from commands.queries import bills
-
-    with open_engine(settings, create=False) as engine:
-        bill_list = bills(engine, args.period, args.customer)
-    if args.json:
-        print_json({"period": args.period, "bills": bill_list})
-    elif args.csv:
-        print(render_csv.bills(bill_list, summary=args.summary))
-    else:
-        result = {"period": args.period, "bills": bill_list, "customer": args.customer}
-        print(render.bills_summary(result) if args.summary else render.bills(result))
-    return EXIT_OK
-
-
-def _customers(args: argparse.Namespace, settings: Settings) -> int:
-    if args.list:
-        from commands.overview import customer_list
-
-        with open_engine(settings, create=False) as engine:
-            result = customer_list(engine, args.partner)
-        print_json(result) if args.json else print(render.customer_list(result))
-        return EXIT_OK
-    missing = [option for option, value in (("--partner", args.partner), ("--period", args.period)) if value is None]
-    if missing:
-        raise UsageError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required (or --list)",
-                         "billing customers")
-    return with_engine(_customer_counts, render.customer_counts)(args, settings)
-
-
-def _customer_counts(engine: Engine, args: argparse.Namespace) -> object:
-    from commands.queries import customer_counts
-
-    scope = Scope(account_manager_id=args.account_manager, indirect_partner_id=args.reseller)
-    return customer_counts(engine, args.partner, args.period, scope)
-
-
-def _performance(args: argparse.Namespace, settings: Settings) -> int:
-    from commands import render_csv
-    from commands.queries import performance
-
-    with open_engine(settings, create=False) as engine:
-        result = performance(engine, args.partner, args.period)
-    if args.json:
-        print_json(result)
-    else:
-        print(render_csv.performance(result) if args.csv else render.performance(result))
-    return EXIT_OK
-
-
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from commands.progress import count_progress
     from commands.queries import period_views, view_settings
@@ -362,9 +309,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": _ingest,
     "rejected": _rejected,
-    "bills": _bills,
-    "customers": _customers,
-    "performance": _performance,
+    "bills": cli_views.bills,
+    "customers": cli_views.customers,
+    "performance": cli_views.performance,
     "replay": _replay,
     "serve": _serve,
     "project": _project,
