@@ -8,8 +8,12 @@ import time
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from commands.bootstrap import open_engine
 from commands.queries import bills, customer_counts, performance, period_views
+from commands.settings import Settings
 from engine.ledger import InboundLine
 from tests.builders import associated, disassociated, line, usage
 from tests.conftest import record
@@ -97,3 +101,20 @@ def test_a_read_on_postgres_sees_one_snapshot_of_views_and_log(postgres_fresh_ds
     record(engine, everything[:13])
     record_unprojected(engine, everything[13:])
     assert msgspec.json.encode(period_views(engine, PERIOD)) == reference
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(split=st.integers(min_value=0, max_value=len(events())), batch=st.integers(min_value=1, max_value=9))
+def test_whatever_part_of_the_log_the_views_hold_a_read_adds_up_to_the_same_views(tmp_path_factory, split, batch):
+    folder = tmp_path_factory.mktemp("split")
+    reference = open_engine(Settings(store_url=f"sqlite:///{folder / 'reference.db'}"), create=True)
+    engine = open_engine(Settings(store_url=f"sqlite:///{folder / 'billing.db'}"), create=True)
+    try:
+        everything = events()
+        record(reference, everything)
+        record(engine, everything[:split], batch_size=batch)
+        record_unprojected(engine, everything[split:], batch_size=batch)
+        assert period_views(engine, PERIOD) == period_views(reference, PERIOD)
+    finally:
+        engine.close()
+        reference.close()
