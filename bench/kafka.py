@@ -37,7 +37,7 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
     with kafka_broker(spec, workdir / "tansu") as broker:
         _create_topics(broker)
         partitions = _empty_partitions(broker)
-        publish = run_measured(billing("--kafka", broker.bootstrap, "publish", log.path),
+        publish = run_measured(billing("publish", "--kafka", broker.bootstrap, log.path),
                                f"billing publish ({log.lines:,} lines)").check()
         sent = int(re.search(rb"published: (\d+)", publish.stdout).group(1))
         raw = _raw_consume(broker, sent)
@@ -55,7 +55,7 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
 
 
 def _create_topics(broker: Broker) -> None:
-    run = run_measured(billing("--kafka", broker.bootstrap, "topics", "create", "--partitions", str(PARTITIONS)),
+    run = run_measured(billing("topics", "create", "--kafka", broker.bootstrap, "--partitions", str(PARTITIONS)),
                        "billing topics create")
     if run.returncode != 0:  # the CLI's one-line message says why (unreachable, refused)
         message = run.stderr.decode(errors="replace").strip().splitlines() or [f"exit {run.returncode}"]

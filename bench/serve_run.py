@@ -36,7 +36,7 @@ def measure_serve(broker: Broker, messages: int, store: Path, timeout_seconds: f
     env = {"BILLING_KAFKA_SESSION_TIMEOUT_MS": str(broker.session_timeout_ms),
            "BILLING_KAFKA_HEARTBEAT_MS": str(broker.heartbeat_ms),
            "BILLING_KAFKA_MAX_RECORDS": str(MAX_RECORDS)}
-    argv = billing("--store", f"sqlite:///{store}", "--kafka", broker.bootstrap, "--group", group, "serve")
+    argv = billing("--store", f"sqlite:///{store}", "serve", "--kafka", broker.bootstrap, "--group", group)
     with running_measured(argv, f"billing serve ({messages:,} messages)", env) as child:
         moments = _watch(child, store, messages, timeout_seconds)
         moments["published_after_s"] = _wait_published(child, store)

@@ -6,6 +6,7 @@ Nothing else in the code base opens a store or reads settings.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from engine.errors import SettingsError, StoreError
 from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
 from engine.store import feature_tables
+from engine.store import binding
+from engine.store.binding import Binding
+from commands import sqlite_file
 from commands.settings import Settings
 from commands.store_url import PostgresAddress, parse_store_url, safe_url
 from projections.projector import BillingProjection
@@ -51,16 +55,21 @@ def build_rules(settings: Settings) -> Rules:
     )
 
 
-def _check_is_billing_store(path: Path, url: str) -> None:
-    """Fails unless the file is a SQLite database holding a billing store."""
+def _check_sqlite_store(path: Path, url: str, wanted: Binding, *, create: bool) -> None:
+    """Fails unless the file is a SQLite database (for a read: holding a billing store)
+    bound to the command's currency and time zone, or not bound yet."""
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+        with closing(sqlite3.connect(sqlite_file.read_only_uri(path), uri=True)) as connection:
             names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            stored = None
+            if binding.TABLE in names:
+                stored = Binding.from_rows(connection.execute(f"SELECT name, value FROM {binding.TABLE}").fetchall())
     except sqlite3.Error as error:
         raise StoreError(f"{url} is not a readable SQLite database ({error})") from None
     missing = _BILLING_TABLES - names
-    if missing:
+    if missing and not create:
         raise StoreError(f"{url} is not a billing store (no {', '.join(sorted(missing))} table)")
+    binding.check(stored, wanted, f"the store at {url}")
 
 
 _BILLING_TABLES = frozenset({"stored_events", "event_ids", "customer_states", "rejections", "tracking"})
@@ -75,7 +84,7 @@ def _one_line(error: BaseException) -> str:
 
 
 @contextmanager
-def _postgres_checked(address: PostgresAddress, url: str, *, create: bool) -> Iterator[None]:
+def _postgres_checked(address: PostgresAddress, url: str, wanted: Binding, *, create: bool) -> Iterator[None]:
     """Connects once, to say plainly when the server, the login or the database is wrong
     (eventsourcing's pool would only time out); a read also needs the billing tables.
 
@@ -104,6 +113,11 @@ def _postgres_checked(address: PostgresAddress, url: str, *, create: bool) -> It
                     f"{url} is not a billing store (no {', '.join(sorted(missing))} table in schema "
                     f"{address.schema}; run `billing ingest` or `billing demo` first)"
                 )
+            if binding.TABLE in names:
+                rows = connection.execute(
+                    f'SELECT name, value FROM "{address.schema}".{binding.TABLE}'
+                ).fetchall()
+                binding.check(Binding.from_rows(rows), wanted, f"the store at {url}")
             if create:
                 connection.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_DDL_LOCK, address.schema))
         except psycopg.Error as error:
@@ -127,21 +141,43 @@ def settings_clock(settings: Settings) -> Callable[[], datetime]:
     return lambda: moment
 
 
-def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetime] | None = None) -> Engine:
-    """Opens the store; a read (create=False) of a store that does not exist fails."""
+def open_engine(
+    settings: Settings,
+    *,
+    create: bool,
+    clock: Callable[[], datetime] | None = None,
+    allow_damaged: bool = False,
+) -> Engine:
+    """Opens the store; a read (create=False) of a store that does not exist fails, and
+    so does any command on a store found damaged (but a check of it: `allow_damaged`).
+    A SQLite file this process can't write is opened read-only (create=False) or
+    refused (create=True)."""
     clock = clock or settings_clock(settings)
     feature_tables.register(_feature_tables())
     rules = build_rules(settings)
     location = parse_store_url(settings.store_url)
     url = safe_url(settings.store_url)
+    if not create and location.kind == "memory":
+        raise StoreError(
+            "memory:// is a store that lives for one command and is gone when it ends: a read of it "
+            "has nothing to read; name a file (sqlite:///billing.db) or a PostgreSQL database, or try "
+            "`billing demo --store memory://`, which writes and reads in one command"
+        )
     if not create and not location.exists():
         raise StoreError(f"no store at {url} (run `billing ingest` or `billing demo` first)")
     if location.path is not None and location.path.exists() and not location.path.is_file():
         raise StoreError(f"store path {location.path} is not a file")
     if location.path is not None and create and not location.path.parent.exists():
         raise StoreError(f"cannot create the store: folder {location.path.parent} does not exist")
-    if not create and location.path is not None:
-        _check_is_billing_store(location.path, url)
+    wanted = Binding(settings.currency, settings.timezone)
+    write_problem = None if location.path is None else sqlite_file.write_problem(location.path)
+    if create and write_problem is not None:
+        raise StoreError(f"the store at {url} is read-only ({write_problem}); this command needs to write to it")
+    if location.path is not None and location.path.exists():
+        damage = None if allow_damaged else sqlite_file.damage_found(location.path)
+        if damage is not None:
+            raise StoreError(f"the store at {url} is damaged ({damage}); restore it from a backup")
+        _check_sqlite_store(location.path, url, wanted, create=create)
     env = {
         **location.persistence_env(),
         "ORIGINATOR_ID_TYPE": "text",
@@ -149,6 +185,8 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         # Reads never create: not the store, and not the tables in someone else's file.
         "CREATE_TABLE": "y" if create else "n",
     }
+    if write_problem is not None:  # a read of a store this process can't write
+        env["SQLITE_DBNAME"] = sqlite_file.read_only_uri(location.path)
     views_class: type = SQLiteBillingViews
     if location.postgres is not None:
         try:
@@ -158,7 +196,7 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
 
         views_class = PostgresBillingViews
     ledger = None
-    checked = _postgres_checked(location.postgres, url, create=create) if location.postgres else nullcontext()
+    checked = _postgres_checked(location.postgres, url, wanted, create=create) if location.postgres else nullcontext()
     try:
         with checked:
             ledger = Ledger(env, rules, clock)
@@ -169,9 +207,20 @@ def open_engine(settings: Settings, *, create: bool, clock: Callable[[], datetim
         if ledger is not None:
             ledger.close()
         raise StoreError(f"cannot open the store at {url}: {_one_line(error)}") from error
+    ledger.on_notice = _say
+    if create:
+        try:
+            ledger.bind_store()  # recorded at creation; a store from before adopts it now
+        except BaseException:
+            ledger.close()
+            raise
     for wire in FEATURES:
         wire(ledger)
     return Engine(settings, rules, ledger, BillingProjection(view=views))
+
+
+def _say(message: str) -> None:
+    print(f"billing: {message}", file=sys.stderr)
 
 
 def _features() -> tuple[Callable[[Ledger], None], ...]:

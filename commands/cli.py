@@ -16,26 +16,25 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from eventsourcing.persistence import InterfaceError, OperationalError
-
-from commands import render
-from commands.bootstrap import Engine, open_engine
+from commands import cli_failures, cli_views, render
+from commands.bootstrap import open_engine
 from commands.cli_support import (
     EXIT_OK,
     EXIT_PROBLEM,
     EXIT_USAGE,
     Parser,
     UsageError,
+    add_json_option,
+    add_kafka_options,
+    add_output_options,
+    add_period_option,
     moment,
     period,
     print_json,
-    with_engine,
 )
 from commands.ingest import BATCH_SIZE
-from commands.kafka_tools import KafkaToolError
 from commands.settings import Settings
-from engine.errors import REASON_CODES, Refused, SettingsError, StoreError
-from projections.queries import Scope
+from engine.errors import REASON_CODES, Refused
 
 _STORE_HELP = (
     "store URL: sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME], memory:// "
@@ -44,6 +43,7 @@ _STORE_HELP = (
 
 # Each feature's subcommands: a module with `add_commands(add_parser) -> {name: handler}`.
 FEATURE_CLIS: tuple[str, ...] = (
+    "commands.cli_overview",
     "commands.cli_statements",
     "commands.cli_accounts",
     "commands.cli_incentives",
@@ -52,73 +52,91 @@ FEATURE_CLIS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="billing", description="Event-sourced billing for cloud partner programmes.")
-    # Global options, accepted after the command too (`billing bills --store …`).
+    parser = Parser(
+        prog="billing",
+        description="Event-sourced billing for cloud partner programmes: record upstream events, "
+        "read bills, customer counts and partner performance, replay any period.",
+        epilog="Run `billing COMMAND --help` for a command's options. Settings: BILLING_STORE, "
+        "BILLING_CURRENCY (CNY), BILLING_TIMEZONE (Asia/Shanghai), BILLING_KAFKA, BILLING_GROUP.",
+    )
+    # The store is global, accepted after the command too (`billing bills --store …`);
+    # the broker and the group only where they act (add_kafka_options).
     common = Parser(add_help=False)
-    for parser_ in (parser, common):
-        default = None if parser_ is parser else argparse.SUPPRESS
-        parser_.add_argument("--store", default=default, help=_STORE_HELP)
-        parser_.add_argument("--kafka", default=default, metavar="HOST:PORT[,…]",
-                             help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)")
-        parser_.add_argument("--group", default=default, help="consumer group (default: $BILLING_GROUP or billing)")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser.add_argument("--store", default=None, metavar="URL", help=_STORE_HELP)
+    common.add_argument("--store", default=argparse.SUPPRESS, metavar="URL", help=_STORE_HELP)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
     commands.add_parser = _with_parents(commands.add_parser, [common])
 
     ingest = commands.add_parser("ingest", help="record the events of JSON Lines files ('-' for stdin)")
-    ingest.add_argument("files", nargs="+", metavar="FILE")
-    ingest.add_argument("--json", action="store_true", help="print counts as JSON")
-    ingest.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="lines per store transaction (default: %(default)s)")
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="JSON Lines files, gzip-compressed or not; '-' reads stdin")
+    add_json_option(ingest, "print the counts as JSON")
+    ingest.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+                        help="lines per store transaction (default: %(default)s)")
 
     rejected = commands.add_parser("rejected", help="list kept rejections, or judge them again")
-    rejected.add_argument("--reason", choices=REASON_CODES, metavar="CODE", help="only this reason code")
-    rejected.add_argument("--retry", action="store_true", help="judge every pending rejection again")
-    rejected.add_argument("--json", action="store_true")
+    rejected.add_argument("--reason", choices=REASON_CODES, metavar="CODE",
+                          help=f"only rejections with this reason code, one of: {', '.join(REASON_CODES)} (default: all)")
+    rejected.add_argument("--retry", action="store_true",
+                          help="judge every rejection not yet accepted again, in arrival order, and print the counts")
+    add_json_option(rejected)
 
     bills = commands.add_parser("bills", help="customers' bills for a period")
-    bills.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
-    bills.add_argument("--customer", metavar="ID")
-    bills.add_argument("--json", action="store_true")
+    add_period_option(bills)
+    bills.add_argument("--customer", metavar="ID", help="only this customer's bill (default: every customer's)")
+    bills.add_argument("--summary", action="store_true", help="one row a bill, without its lines (table and --csv)")
+    add_output_options(bills, csv=True)
 
-    customers = commands.add_parser("customers", help="a partner's customer dashboard for a period")
-    customers.add_argument("--partner", required=True, metavar="ID")
-    customers.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
-    customers.add_argument("--account-manager", metavar="ID")
-    customers.add_argument("--reseller", metavar="ID")
-    customers.add_argument("--json", action="store_true")
+    customers = commands.add_parser("customers", help="a partner's customer dashboard for a period, or the customers known")
+    customers.add_argument("--partner", metavar="ID", help="the partner (required unless --list)")
+    add_period_option(customers, required=False, help_="the billing period (required unless --list)")
+    customers.add_argument("--account-manager", metavar="ID", help="count only this account manager's customers (default: all)")
+    customers.add_argument("--reseller", metavar="ID", help="count only this reseller's customers (default: all)")
+    customers.add_argument("--list", action="store_true",
+                           help="list every customer with its latest association instead (--partner: only its customers)")
+    add_json_option(customers)
 
     performance = commands.add_parser("performance", help="a partner's performance for a period")
-    performance.add_argument("--partner", required=True, metavar="ID")
-    performance.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
-    performance.add_argument("--json", action="store_true")
+    performance.add_argument("--partner", required=True, metavar="ID", help="the partner")
+    add_period_option(performance)
+    add_output_options(performance, csv=True)
 
     replay = commands.add_parser("replay", help="rebuild a period's views from the log, as known at a moment")
-    replay.add_argument("--period", required=True, type=period, metavar="YYYY-MM")
-    replay.add_argument("--as-of", type=moment, metavar="RFC3339", help="only events recorded at or before (default: now)")
+    add_period_option(replay)
+    replay.add_argument("--as-of", type=moment, metavar="RFC3339",
+                        help="use only events recorded at or before this time, with its offset (default: now)")
     replay.add_argument("--check", action="store_true", help="compare with the live views; exit 1 on a difference")
-    replay.add_argument("--json", action="store_true")
+    add_json_option(replay)
 
-    commands.add_parser("serve", help="consume billing.events and publish the views (Kafka)")
+    serve = commands.add_parser("serve", help="consume billing.events and publish the views (Kafka), until stopped")
+    add_kafka_options(serve, group=True)
 
     project = commands.add_parser("project", help="run the projections as their own process, following the log")
-    project.add_argument("--once", action="store_true", help="stop once the views have caught up")
+    project.add_argument("--once", action="store_true", help="stop once the views have caught up (default: keep following)")
 
     publish = commands.add_parser("publish", help="send JSON Lines files to billing.events as they are")
-    publish.add_argument("files", nargs="+", metavar="FILE")
+    publish.add_argument("files", nargs="+", metavar="FILE", help="JSON Lines files, gzip-compressed or not; '-' reads stdin")
+    add_kafka_options(publish)
 
     topics_ = commands.add_parser("topics", help="Kafka topic administration")
-    topic_commands = topics_.add_subparsers(dest="topics_command", required=True, parser_class=Parser)
-    create = topic_commands.add_parser("create", help="create the engine's topics")
-    create.add_argument("--partitions", type=int, default=6)
-    create.add_argument("--replication-factor", type=int, default=1)
+    topic_commands = topics_.add_subparsers(dest="topics_command", metavar="{create}", required=True, parser_class=Parser)
+    create = topic_commands.add_parser("create", help="create the engine's topics (existing ones are kept)",
+                                       description="Create the engine's topics (existing ones are kept).")
+    create.add_argument("--partitions", type=int, default=6, metavar="N", help="partitions of each topic (default: %(default)s)")
+    create.add_argument("--replication-factor", type=int, default=1, metavar="N",
+                        help="replicas of each partition (default: %(default)s)")
+    add_kafka_options(create)
 
     lag = commands.add_parser("lag", help="the consumer group's lag per partition of billing.events")
-    lag.add_argument("--json", action="store_true")
+    add_kafka_options(lag, group=True)
+    add_json_option(lag)
 
     demo = commands.add_parser("demo", help="write a month of sample events, ingest them, show dashboards")
-    demo.add_argument("--out", default="billing-demo.jsonl", help="where to write the events")
-    demo.add_argument("--customers", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--period", type=period, default="2026-10", metavar="YYYY-MM")
+    demo.add_argument("--out", default="billing-demo.jsonl", metavar="FILE",
+                      help="where to write the events (default: %(default)s)")
+    demo.add_argument("--customers", type=int, default=300, metavar="N", help="customers in the sample (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=7, help="the random seed: the same seed, the same month (default: %(default)s)")
+    demo.add_argument("--period", type=period, default="2026-10", metavar="YYYY-MM",
+                      help="the month of the sample (default: %(default)s)")
     for module_name in FEATURE_CLIS:
         module = importlib.import_module(module_name)
         _COMMANDS.update(module.add_commands(commands.add_parser))
@@ -127,9 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _with_parents(add_parser, parents):
     def add(name: str, **kwargs):
+        kwargs.setdefault("description", _sentence(kwargs.get("help")))
         return add_parser(name, parents=parents, **kwargs)
 
     return add
+
+
+def _sentence(text: str | None) -> str | None:
+    return None if not text else text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 # A batch allocates millions of short-lived objects and no reference cycles; at
@@ -140,21 +163,34 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
+    if hasattr(sys.stdout, "reconfigure"):  # a terminal that can't show 客户 gets \\u5ba2, not a traceback
+        sys.stdout.reconfigure(errors="backslashreplace")
+    settings = None
     try:
-        args = build_parser().parse_args(argv)
-        settings = Settings.from_environment(store_url=args.store, kafka=args.kafka, group=args.group)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # `billing` alone: what it can do
+            parser.print_help()
+            return EXIT_OK
+        settings = Settings.from_environment(
+            store_url=args.store, kafka=getattr(args, "kafka", None), group=getattr(args, "group", None)
+        )
         return _COMMANDS[args.command](args, settings)
     except UsageError as error:
-        return _fail(f"usage: {error} (see `billing --help`)")
+        return _fail(f"usage: {error} (see `{error.prog} --help`)")
     except Refused as refused:  # a request the rules refuse: nothing was recorded
         print(f"{refused.code}: {refused.message}", file=sys.stderr)
         return EXIT_PROBLEM
-    except (SettingsError, StoreError, OSError, KafkaToolError) as error:
-        return _fail(str(error))
-    except (OperationalError, InterfaceError) as error:  # the store went away mid-command
-        return _fail(f"the store failed: {' '.join(str(error).split())}")
-    except KeyboardInterrupt:
-        return _fail("interrupted; batches already committed stay recorded")
+    except BrokenPipeError:  # the reader of our output went away (`| head -1`)
+        return cli_failures.quiet_after_broken_pipe()
+    except KeyboardInterrupt as interrupt:
+        _fail(cli_failures.interrupted_line(interrupt))
+        return cli_failures.EXIT_INTERRUPTED
+    except Exception as error:  # the store, the broker or an input failed: one line, no traceback
+        line = cli_failures.failure_line(error, settings)
+        if line is None:
+            raise  # a bug: its traceback is what a report needs
+        return _fail(line)
 
 
 def _fail(message: str) -> int:
@@ -189,30 +225,6 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render.rejections(rows))
     return EXIT_OK
-
-
-def _bills(engine: Engine, args: argparse.Namespace) -> object:
-    from commands.queries import bills
-
-    result = {"period": args.period, "bills": bills(engine, args.period, args.customer)}
-    if not args.json:  # tables show the catalogue's names of service types; JSON does not
-        from commands.catalog import service_type_names
-
-        result["service_type_names"] = service_type_names(engine)
-    return result
-
-
-def _customers(engine: Engine, args: argparse.Namespace) -> object:
-    from commands.queries import customer_counts
-
-    scope = Scope(account_manager_id=args.account_manager, indirect_partner_id=args.reseller)
-    return customer_counts(engine, args.partner, args.period, scope)
-
-
-def _performance(engine: Engine, args: argparse.Namespace) -> object:
-    from commands.queries import performance
-
-    return performance(engine, args.partner, args.period)
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -303,9 +315,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": _ingest,
     "rejected": _rejected,
-    "bills": with_engine(_bills, render.bills),
-    "customers": with_engine(_customers, render.customer_counts),
-    "performance": with_engine(_performance, render.performance),
+    "bills": cli_views.bills,
+    "customers": cli_views.customers,
+    "performance": cli_views.performance,
     "replay": _replay,
     "serve": _serve,
     "project": _project,

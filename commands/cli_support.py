@@ -20,12 +20,41 @@ AddParser = Callable[..., argparse.ArgumentParser]
 
 
 class UsageError(Exception):
-    """A command-line mistake; the message is shown as is."""
+    """A command-line mistake; the message is shown as is, pointing at `prog --help`."""
+
+    def __init__(self, message: str, prog: str = "billing"):
+        super().__init__(message)
+        self.prog = prog
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits with 2 too, but prints usage
-        raise UsageError(message)
+        raise UsageError(message, self.prog)
+
+
+def add_json_option(parser: argparse.ArgumentParser, help_: str = "print JSON (the contract's shape) instead of a table") -> None:
+    parser.add_argument("--json", action="store_true", help=help_)
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, csv: bool = False) -> None:
+    """--json, and --csv (a file a spreadsheet opens), one or the other."""
+    outputs = parser.add_mutually_exclusive_group()
+    add_json_option(outputs)
+    if csv:
+        outputs.add_argument("--csv", action="store_true", help="print CSV (a header row, then one row a record)")
+
+
+def add_period_option(parser: argparse.ArgumentParser, *, required: bool = True,
+                      help_: str = "the billing period: a calendar month in BILLING_TIMEZONE") -> None:
+    parser.add_argument("--period", required=required, type=period, metavar="YYYY-MM", help=help_)
+
+
+def add_kafka_options(parser: argparse.ArgumentParser, *, group: bool = False) -> None:
+    """--kafka (and --group), for the commands that talk to the broker."""
+    parser.add_argument("--kafka", metavar="HOST:PORT[,…]",
+                        help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)")
+    if group:
+        parser.add_argument("--group", help="the consumer group (default: $BILLING_GROUP or billing)")
 
 
 def period(text: str) -> str:
@@ -46,7 +75,11 @@ def moment(text: str) -> str:
 
 
 def print_json(value: object) -> None:
-    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+    """JSON as UTF-8 bytes (non-ASCII text as it is, never \\u escapes), whatever the
+    locale's encoding."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(msgspec.json.encode(value) + b"\n")
+    sys.stdout.buffer.flush()
 
 
 def with_engine(show: Callable[[Engine, argparse.Namespace], object], table: Callable[[object], str]) -> Handler:

@@ -9,7 +9,11 @@ made hour by hour and never held. Both are merged by business time, as upstream 
 from __future__ import annotations
 
 import heapq
+import os
 import random
+import shlex
+import shutil
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -354,7 +358,7 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
     if settings.store_url == "memory://":
         print("\nmemory:// keeps nothing after this command; try `billing --store sqlite:///demo.db demo`.")
         return 0
-    billing = "billing" if settings.store_url == DEFAULT_STORE else f"billing --store {settings.store_url}"
+    billing = _invocation() + ("" if settings.store_url == DEFAULT_STORE else f" --store {settings.store_url}")
     year, month = parse_period(period)
     partner, resellers = _PARTNERS[0][:2]
     print(f"\nTry next:\n  {billing} bills --period {period} --customer c-00001"
@@ -362,8 +366,18 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
           "   # CDN metered in UTC: its last hours fall in the next period"
           f"\n  {billing} customers --partner {partner} --period {period} --reseller {resellers[0]}"
           f"\n  {billing} performance --partner {partner} --period {period}"
-          f"\n  {billing} statement --partner {partner} --period {period}\n  {billing} rejected")
+          f"\n  {billing} bills --period {period} --summary\n  {billing} status\n  {billing} statement --partner {partner} --period {period}\n  {billing} rejected")
     return 0
+
+
+def _invocation() -> str:
+    """How to run `billing` again, as it was run: by name when that finds this very
+    program (a venv activated, or installed), else by the path used (.venv/bin/billing)."""
+    used = sys.argv[0]
+    found = shutil.which("billing")
+    if found and os.path.realpath(found) == os.path.realpath(used):
+        return "billing"
+    return shlex.quote(used) if os.path.basename(used) == "billing" else "billing"
 
 
 def _close_month(engine: Engine, period: str) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,6 +69,12 @@ def check_readable(paths: list[str]) -> None:
             raise FileNotFoundError(f"{path}: no such file")
         if file.is_dir():
             raise IsADirectoryError(f"{path}: is a folder, not a file")
+        if not file.is_file():
+            # A named pipe (or a device) is not opened here: opening and closing a pipe
+            # would end its writer's stream before the real read began.
+            if not os.access(file, os.R_OK):
+                raise PermissionError(f"{path}: not readable")
+            continue
         with file.open("rb"):
             pass
 
@@ -83,14 +93,32 @@ def ingest_streams(
 ) -> IngestCounts:
     """Records every line of the streams, batch by batch, views included."""
     total = IngestCounts()
-    for stream in streams:
-        for batch in batched(read_json_lines(stream, progress), batch_size):
-            counts = engine.ledger.record_batch(batch, inline_projector(engine)).counts
-            total.accepted += counts.accepted
-            total.duplicates += counts.duplicates
-            total.rejected += counts.rejected
+    with _committed_on_interrupt(total):
+        for stream in streams:
+            for batch in batched(read_json_lines(stream, progress), batch_size):
+                _add(total, engine.ledger.record_batch(batch, inline_projector(engine)).counts)
     write_views(engine)
     return total
+
+
+def _add(total: IngestCounts, counts: IngestCounts) -> None:
+    total.accepted += counts.accepted
+    total.duplicates += counts.duplicates
+    total.rejected += counts.rejected
+
+
+@contextmanager
+def _committed_on_interrupt(total: IngestCounts) -> Iterator[None]:
+    """An interrupt (Ctrl-C) carries what the batches committed before it."""
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        lines = total.accepted + total.duplicates + total.rejected
+        interrupt.committed = (
+            f"{lines:,} lines (accepted {total.accepted:,}, duplicates {total.duplicates:,}, "
+            f"rejected {total.rejected:,})"
+        )
+        raise
 
 
 def write_views(engine: Engine) -> None:
@@ -100,23 +128,52 @@ def write_views(engine: Engine) -> None:
 
 
 def open_inputs(paths: list[str]) -> Iterator[BinaryIO]:
+    """Each input as a binary stream, gzip-compressed ones decompressed on the fly."""
     for path in paths:
         if path == "-":
-            yield sys.stdin.buffer
+            yield _decompressed(sys.stdin.buffer, "stdin")
         else:
             with open(path, "rb") as stream:
-                yield stream
+                yield _decompressed(stream, path)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _decompressed(stream: BinaryIO, name: str) -> BinaryIO:
+    """The stream itself, or its decompression if it starts as gzip does."""
+    if stream.peek(2)[:2] != GZIP_MAGIC:  # type: ignore[attr-defined]
+        return stream
+    return _GzipInput(gzip.GzipFile(fileobj=stream, mode="rb"), name)
+
+
+class InputError(OSError):
+    """An input that can't be read to its end (the batches before stay recorded)."""
+
+
+class _GzipInput:
+    """A gzip stream whose damage is reported as an unreadable input, naming it."""
+
+    def __init__(self, stream: gzip.GzipFile, name: str):
+        self._stream = stream
+        self._name = name
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read1(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise InputError(f"{self._name}: not a readable gzip file ({error})") from None
+
+    read = read1
 
 
 def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int = BATCH_SIZE) -> IngestCounts:
     """Judges every kept, not yet accepted rejection again, in arrival order."""
     pending = engine.ledger.recorder.select_rejections(reason=reason, pending_only=True)
     total = IngestCounts()
-    for start in range(0, len(pending), batch_size):
-        lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
-        counts = engine.ledger.record_batch(lines, inline_projector(engine)).counts
-        total.accepted += counts.accepted
-        total.duplicates += counts.duplicates
-        total.rejected += counts.rejected
+    with _committed_on_interrupt(total):
+        for start in range(0, len(pending), batch_size):
+            lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
+            _add(total, engine.ledger.record_batch(lines, inline_projector(engine)).counts)
     write_views(engine)
     return total

@@ -9,6 +9,7 @@ without it.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -49,6 +50,28 @@ def _servers(bootstrap: str) -> list[str]:
     return [server.strip() for server in bootstrap.split(",") if server.strip()]
 
 
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+def check_reachable(bootstrap: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
+    """Fails within seconds, in one line, when no broker of the list accepts a
+    connection (the Kafka clients would retry for 30 s and more before saying so)."""
+    problems = []
+    for server in _servers(bootstrap):
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout):
+                return
+        except ValueError:
+            problems.append(f"{server}: not HOST:PORT")
+        except OSError as error:
+            problems.append(f"{server}: {error.strerror or error}")
+    raise KafkaToolError(
+        f"cannot reach Kafka at {bootstrap} ({'; '.join(problems) or 'no broker given'}); "
+        "set --kafka or BILLING_KAFKA"
+    )
+
+
 def publish_files(
     bootstrap: str,
     streams: Iterable,
@@ -60,6 +83,7 @@ def publish_files(
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
+    check_reachable(bootstrap)
     try:
         producer = KafkaProducer(
             bootstrap_servers=_servers(bootstrap),
@@ -111,6 +135,7 @@ def _admin(bootstrap: str):
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    check_reachable(bootstrap)
     try:
         return KafkaAdminClient(bootstrap_servers=_servers(bootstrap), request_timeout_ms=_TIMEOUT_MS)
     except KafkaError as error:

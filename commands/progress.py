@@ -20,10 +20,20 @@ def byte_progress(paths: list[str], description: str = "ingest") -> Iterator[Cal
     if not _watching():
         yield None
         return
-    sizes = [os.path.getsize(path) for path in paths if path != "-"]
-    total = sum(sizes) if len(sizes) == len(paths) else None
+    sizes = [_plain_size(path) for path in paths]
+    total = None if None in sizes else sum(sizes)
     with tqdm(total=total, unit="B", unit_scale=True, desc=description, file=sys.stderr, leave=False) as bar:
         yield bar.update
+
+
+def _plain_size(path: str) -> int | None:
+    """The bytes a file will give, if known: not for stdin, pipes or gzip files."""
+    if path == "-" or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as file:
+        if file.read(2) == b"\x1f\x8b":
+            return None
+    return os.path.getsize(path)
 
 
 @contextmanager

@@ -2,42 +2,73 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 
-from engine.money import format_units, units_from_fixed8
+import wcwidth
+
+from engine.money import format_units, parse_amount, units_from_fixed8
 from engine.store.rows import RejectionRow
 from schemas.resources import ServiceTypeNames
 from schemas.views import CustomerCounts, IngestCounts, Performance
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1) -> str:
-    """Columns padded to their widest cell; numbers (columns from `numeric_from`) right-aligned.
-    Widths are as a terminal shows them: a Chinese character takes two columns."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+def width(text: str) -> int:
+    """Columns the text takes in a terminal: 2 for a CJK character (客户), 0 for a
+    combining mark; a control character (never printed here) counts as 1."""
+    columns = wcwidth.width(text)
+    return columns if columns >= 0 else len(text)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split()) if isinstance(value, str) else str(value)  # no line breaks or tabs
+
+
+def clip(text: str, columns: int) -> str:
+    """The text cut to `columns` display columns, with … where it was cut."""
+    if width(text) <= columns:
+        return text
+    kept, used = [], 0
+    for char in text:
+        char_width = max(width(char), 0)
+        if used + char_width > columns - 1:
+            break
+        kept.append(char)
+        used += char_width
+    return "".join(kept) + "…"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    numeric_from: int = 1,
+    max_widths: dict[int, int] | None = None,
+) -> str:
+    """Columns padded to their widest cell in display columns (CJK text is two wide);
+    numbers (columns from `numeric_from`) right-aligned; a column with a maximum in
+    `max_widths` is clipped to it."""
+    max_widths = max_widths or {}
+    cells = [[str(h) for h in headers]] + [
+        [clip(_cell(c), max_widths[i]) if i in max_widths else _cell(c) for i, c in enumerate(row)] for row in rows
+    ]
+    widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for index, row in enumerate(cells):
         lines.append(
             "  ".join(
-                _pad(cell, width, right=i >= numeric_from)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+                _pad(cell, column_width, right=i >= numeric_from)
+                for i, (cell, column_width) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
         if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+            lines.append("  ".join("-" * column_width for column_width in widths))
     return "\n".join(lines)
 
 
-def _width(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _pad(text: str, width: int, *, right: bool) -> str:
-    padding = " " * (width - _width(text))
-    return padding + text if right else text + padding
+def _pad(cell: str, columns: int, *, right: bool) -> str:
+    fill = " " * max(columns - width(cell), 0)
+    return fill + cell if right else cell + fill
 
 
 def service_type_label(service_type: str, names: Mapping[str, ServiceTypeNames]) -> str:
@@ -48,17 +79,29 @@ def service_type_label(service_type: str, names: Mapping[str, ServiceTypeNames])
 
 
 def counts(result: IngestCounts) -> str:
-    return f"accepted: {result.accepted}\nduplicates: {result.duplicates}\nrejected: {result.rejected}"
+    return f"accepted: {result.accepted:,}\nduplicates: {result.duplicates:,}\nrejected: {result.rejected:,}"
+
+
+TABLE_COLUMNS = 120  # what a wide terminal shows; full text is in --json
 
 
 def rejections(rows: Sequence[RejectionRow]) -> str:
     if not rows:
         return "no rejections kept"
-    return table(
-        ["arrived", "reason", "source", "id", "message", "accepted"],
-        [(r.arrived, r.reason, r.source, r.id, r.message, r.accepted or "") for r in rows],
-        numeric_from=99,
-    )
+    headers = ["arrived", "reason", "source", "id", "message", "accepted"]
+    shown = [
+        (_seconds(r.arrived), r.reason, r.source, r.id, r.message, "yes" if r.accepted else "") for r in rows
+    ]
+    limits = {2: 16, 3: 14}
+    natural = [max([width(headers[i])] + [min(width(_cell(row[i])), limits.get(i, 999)) for row in shown])
+               for i in range(len(headers))]
+    limits[4] = max(20, TABLE_COLUMNS - sum(natural) + natural[4] - 2 * (len(headers) - 1))
+    return table(headers, shown, numeric_from=99, max_widths=limits) + "\n(full messages: billing rejected --json)"
+
+
+def _seconds(recorded_at: str) -> str:
+    """A recorded time to the second, as a person reads it (UTC)."""
+    return recorded_at[:19].replace("T", " ") if recorded_at else ""
 
 
 def rejection_json(row: RejectionRow) -> dict[str, object]:
@@ -80,7 +123,7 @@ _AMOUNT_HEADERS = ["list", "discount", "payable", "settled", "rounding-off", "ch
 def bills(result: dict) -> str:
     period, bill_list = result["period"], result["bills"]
     if not bill_list:
-        return f"no bills for {period}"
+        return _no_bills(result)
     names = result.get("service_type_names", {})  # the catalogue's, for people only (not in JSON)
     blocks = []
     for bill in bill_list:
@@ -91,6 +134,28 @@ def bills(result: dict) -> str:
         rows.append(("total", *_figures(bill), bill.charges))
         blocks.append(f"Bill {bill.customer_id} {period} ({bill.currency})\n" + table(["line", *_AMOUNT_HEADERS], rows))
     return "\n\n".join(blocks)
+
+
+def bills_summary(result: dict) -> str:
+    """One row a bill, and their total."""
+    period, bill_list = result["period"], result["bills"]
+    if not bill_list:
+        return _no_bills(result)
+    rows: list[tuple] = [(bill.customer_id, bill.currency, *_figures(bill), bill.charges) for bill in bill_list]
+    minor_digits = len(bill_list[0].settled_amount.partition(".")[2])
+    totals = [
+        format_units(sum(parse_amount("total", figure) for figure in column), minor_digits if index == 3 else 8)
+        for index, column in enumerate(zip(*(_figures(bill) for bill in bill_list), strict=True))
+    ]
+    rows.append((f"total ({len(bill_list):,} bill{'s' if len(bill_list) != 1 else ''})", "", *totals, sum(bill.charges for bill in bill_list)))
+    return f"Bills {period}\n" + table(["customer", "currency", *_AMOUNT_HEADERS], rows, numeric_from=2)
+
+
+def _no_bills(result: dict) -> str:
+    customer = result.get("customer")
+    if customer is not None:
+        return f"no bill for customer {customer} in {result['period']} (no charge of it was recorded for that period)"
+    return f"no bills for {result['period']}"
 
 
 def _figures(item: object) -> tuple[str, ...]:
@@ -148,4 +213,16 @@ def replay(result) -> str:
              ("partners (performance)", len(result.performance))],
         )
         + f"\npayable on bills: {format_units(payable)}\ndigest: {result.digest}"
+    )
+
+
+def customer_list(result: dict) -> str:
+    if not result["customers"]:
+        return "no customers yet"
+    return table(
+        ["customer", "partner", "type", "associated", "until", "account manager", "reseller"],
+        [(c["customer_id"], c["partner_id"] or "-", c["customer_type"] or "-", _seconds(c["associated_at"] or ""),
+          _seconds(c["disassociated_at"] or ""), c["account_manager_id"] or "", c["indirect_partner_id"] or "")
+         for c in result["customers"]],
+        numeric_from=99,
     )

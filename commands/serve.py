@@ -42,6 +42,9 @@ from faststream.kafka.annotations import Consumer
 
 from commands.bootstrap import Engine, open_engine
 from commands.ingest import inline_projector
+from commands import serve_logging
+from commands.kafka_binding import inbound_value
+from commands.kafka_tools import check_reachable
 from commands.publisher import Outgoing, ViewPublisher
 from commands.settings import Settings
 from commands.statements import close_due_periods
@@ -233,7 +236,9 @@ class BillingService:
         if self.failed or not records:
             return  # after a failure, nothing may be recorded past the failed batch
         lines = [
-            InboundLine(record.value or b"", position=(record.topic, record.partition, record.offset))
+            # A CloudEvents binary-mode record is read as its structured JSON.
+            InboundLine(inbound_value(record.value, record.headers),
+                        position=(record.topic, record.partition, record.offset))
             for record in records
         ]
         try:
@@ -273,11 +278,22 @@ def _raw_records(message) -> tuple[ConsumerRecord, ...]:
     return message.raw_message
 
 
-def create_app(settings: Settings | None = None, stop_requested: threading.Event | None = None) -> FastStream:
+# While the broker is away, the client retries this often (its default, 100 ms, logged
+# ten errors a second).
+RETRY_BACKOFF_MS = 1000
+
+
+def create_app(
+    settings: Settings | None = None,
+    stop_requested: threading.Event | None = None,
+    logger: logging.Logger | None = None,
+) -> FastStream:
     """The service: one broker, one batch subscriber, one engine opened at startup."""
     settings = settings or Settings.from_environment()
-    broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False)
-    app = FastStream(broker)
+    logger = logger or log
+    broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False,
+                         retry_backoff_ms=RETRY_BACKOFF_MS, logger=logger)
+    app = FastStream(broker, logger=logger)
     service = BillingService(settings, app, broker, stop_requested)
     subscriber = broker.subscriber(
         Topic(topics.EVENTS, declare=False),
@@ -302,8 +318,11 @@ def create_app(settings: Settings | None = None, stop_requested: threading.Event
 
 
 def run_serve(settings: Settings, stop_requested: threading.Event | None = None) -> int:
-    """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app(settings, stop_requested)
+    """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed. A store
+    that can't be used or a broker that can't be reached at start is one line and
+    exit 2, within seconds (commands/cli_failures.py)."""
+    check_reachable(settings.kafka)
+    open_engine(settings, create=True).close()  # the store's own problems, said plainly
+    app = create_app(settings, stop_requested, serve_logging.configure())
     asyncio.run(app.run())
     return 1 if app.service.failed else 0

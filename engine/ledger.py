@@ -22,10 +22,12 @@ from engine.corrections import correction_targets, target_pair
 from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
+from engine.difference import first_difference
 from engine.instants import instant_from_datetime, recorded_time, recorded_time_after
-from engine.judge import Candidate, Rejection, canonical_identity, judge_line
+from engine.judge import Candidate, Rejection, judge_line
 from engine.mapper import decode_event, stored_row
 from engine.recording import BatchHook, Decision, EngineProjection
+from engine.store.binding import Binding, bind_in
 from engine.store.rows import PendingRejection
 from schemas.engine_events import EngineEvent
 from schemas.inbound import CORRECTION_TYPES
@@ -107,6 +109,37 @@ class Ledger(Application):
         # recorded after its `issued_at`, even under a fixed clock, so that replay
         # `--as-of ISSUED_AT` sees exactly what the close saw).
         self.recorded_floors: list[Callable[[Any], str | None]] = []
+        # Whether this process has checked (or recorded) the store's binding to its
+        # currency and time zone in a write transaction (engine/store/binding.py).
+        self._bound = False
+        # Told when a store with records adopts this command's settings (said on stderr).
+        self.on_notice: Callable[[str], None] = lambda message: None
+
+    @property
+    def binding(self) -> Binding:
+        return Binding(self.rules.currency, self.rules.calendar.timezone_name)
+
+    def bind_store(self) -> None:
+        """Records the store's currency and time zone if it has none, else checks them
+        (a write: called when a write command opens the store)."""
+        try:
+            with self.recorder.write_transaction() as c:
+                self._bind_in(c)
+        except BaseException:
+            self._bound = False
+            raise
+
+    def _bind_in(self, c: Any) -> None:
+        """Once a process, in its first write transaction: a store bound to other
+        settings fails it (BindingMismatch) before anything is written."""
+        if self._bound:
+            return
+        if bind_in(self.recorder, c, self.binding):
+            self.on_notice(
+                f"this store recorded no currency or time zone (it was made by an earlier version); "
+                f"it is bound to {self.binding.currency} and {self.binding.timezone} from now on"
+            )
+        self._bound = True
 
     def now(self) -> str:
         """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
@@ -144,6 +177,7 @@ class Ledger(Application):
         recorder = self.recorder
         try:
             with recorder.write_transaction() as c:
+                self._bind_in(c)
                 # Stamped once the write lock is held, so recorded times follow the
                 # order in which batches commit, across processes too.
                 batch = _Batch(self, c, self.stamp_in(c))
@@ -171,6 +205,7 @@ class Ledger(Application):
                     projector.project_in(c, self, batch.outcome.recorded)
         except BaseException:
             self._states.clear()
+            self._bound = False  # the binding, if this transaction wrote it, rolled back
             if projector is not None:
                 projector.rolled_back()
             raise
@@ -180,10 +215,15 @@ class Ledger(Application):
     def record_decision(self, decide: Callable[[Decision], R]) -> R:
         """Runs `decide` in one write transaction and stores the events it appends
         (see `engine.recording`); an exception from it records nothing."""
-        with self.recorder.write_transaction() as c:
-            decision = Decision(self, c, self.stamp_in(c))
-            result = decide(decision)
-            self._store_engine_events(decision)
+        try:
+            with self.recorder.write_transaction() as c:
+                self._bind_in(c)
+                decision = Decision(self, c, self.stamp_in(c))
+                result = decide(decision)
+                self._store_engine_events(decision)
+        except BaseException:
+            self._bound = False  # the binding, if this transaction wrote it, rolled back
+            raise
         return result
 
     def _store_engine_events(self, decision: Decision) -> list[tuple[int, EngineEvent]]:
@@ -345,14 +385,13 @@ class _Batch:
 
 
 def _check_same_event(candidate: Candidate, earlier_fact: bytes) -> None:
-    """An exact duplicate passes; the same pair with other content is rejected."""
-    earlier = canonical_identity(earlier_fact)
-    now = canonical_identity(candidate.fact)
-    if earlier == now:
+    """An exact duplicate passes; the same pair with other content is rejected, naming
+    the first field that differs."""
+    difference = first_difference(earlier_fact, candidate.fact)
+    if difference is None:
         return
-    differs = [name for name, a, b in zip(("type", "time", "data"), earlier, now, strict=True) if a != b]
+    path, was, is_ = difference
     raise Rejected(
         Reason.CONFLICTING_DUPLICATE,
-        f"{'/'.join(differs)}: event ({candidate.source!r}, {candidate.id!r}) was already "
-        f"recorded with a different {' and '.join(differs)}",
+        f"{path}: event {candidate.id} from {candidate.source} was already recorded with {was}, this one has {is_}",
     )

@@ -9,7 +9,8 @@ give the DDL and the SQL primitives (`engine.store.ledger_tables.SQLDialect`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -123,13 +124,24 @@ class BillingViewTables:
     def position_in(self, c: Any, application_name: str) -> int:
         return self._max_tracking_id(application_name, c) or 0
 
-    # Queries: plain rows for projections.queries.
+    # Queries: plain rows for projections.queries, in the caller's read transaction
+    # (`c`, so several reads see one snapshot) or in one of their own.
 
-    def bill_line_rows(self, period: str, customer_ids: Sequence[str] | None = None) -> tuple[list, dict[str, str]]:
+    @contextmanager
+    def _reading(self, c: Any | None) -> Iterator[Any]:
+        if c is not None:
+            yield c
+        else:
+            with self.read_transaction() as own:
+                yield own
+
+    def bill_line_rows(
+        self, period: str, customer_ids: Sequence[str] | None = None, c: Any | None = None
+    ) -> tuple[list, dict[str, str]]:
         """The period's bill lines (of these customers only, if given) and each
         customer's currency."""
         statement = "SELECT customer_id, service_type, item_id, currency, sums FROM {t}view_bill_lines WHERE period=?"
-        with self.read_transaction() as c:
+        with self._reading(c) as c:
             if customer_ids is None:
                 rows = self.rows(c, statement, (period,))
             else:
@@ -139,8 +151,10 @@ class BillingViewTables:
         currencies = {row[0]: row[3] for row in rows}
         return [(row[0], row[1], row[2], _sums(row[4])) for row in rows], currencies
 
-    def partner_charge_rows(self, partner_id: str, period: str) -> list[tuple[str, str, str, list[int]]]:
-        with self.read_transaction() as c:
+    def partner_charge_rows(
+        self, partner_id: str, period: str, c: Any | None = None
+    ) -> list[tuple[str, str, str, list[int]]]:
+        with self._reading(c) as c:
             rows = self.rows(
                 c,
                 "SELECT customer_id, account_manager_id, indirect_partner_id, sums "
@@ -149,8 +163,8 @@ class BillingViewTables:
             )
         return [(row[0], row[1], row[2], _sums(row[3])) for row in rows]
 
-    def association_rows(self, partner_id: str) -> list[AssociationRow]:
-        with self.read_transaction() as c:
+    def association_rows(self, partner_id: str, c: Any | None = None) -> list[AssociationRow]:
+        with self._reading(c) as c:
             rows = self.rows(
                 c,
                 "SELECT customer_id, version, partner_id, start_at, end_at, customer_type, "
@@ -158,6 +172,29 @@ class BillingViewTables:
                 (partner_id,),
             )
         return [AssociationRow(*row) for row in rows]
+
+    def every_association_row(self, c: Any | None = None) -> list[AssociationRow]:
+        with self._reading(c) as c:
+            rows = self.rows(
+                c,
+                "SELECT customer_id, version, partner_id, start_at, end_at, customer_type, "
+                "account_manager_id, indirect_partner_id FROM {t}view_associations",
+            )
+        return [AssociationRow(*row) for row in rows]
+
+    def bill_charge_counts(self, c: Any | None = None) -> dict[tuple[str, str], int]:
+        """Charges of every bill, by (period, customer_id)."""
+        with self._reading(c) as c:
+            rows = self.rows(c, "SELECT period, customer_id, sums FROM {t}view_bill_lines")
+        counts: dict[tuple[str, str], int] = {}
+        for period, customer_id, sums in rows:
+            counts[(period, customer_id)] = counts.get((period, customer_id), 0) + _sums(sums)[-1]
+        return counts
+
+    def partner_period_pairs(self, c: Any | None = None) -> set[tuple[str, str]]:
+        """Every (partner_id, period) with a charge attributed to the partner."""
+        with self._reading(c) as c:
+            return {tuple(row) for row in self.rows(c, "SELECT DISTINCT partner_id, period FROM {t}view_partner_charges")}
 
     def partner_periods(self, partner_id: str, period_of) -> set[str]:
         """The periods a partner has records in: charges, associations, disassociations."""
@@ -197,9 +234,9 @@ class BillingViewTables:
         row = self.rows(c, "SELECT MIN(period), MAX(period) FROM {t}view_bill_lines")[0]
         return row[0], row[1]
 
-    def partner_ids(self, period: str, period_end: str) -> list[str]:
+    def partner_ids(self, period: str, period_end: str, c: Any | None = None) -> list[str]:
         """Partners with a charge in the period or an association before its end."""
-        with self.read_transaction() as c:
+        with self._reading(c) as c:
             rows = self.rows(
                 c,
                 "SELECT partner_id FROM {t}view_partner_charges WHERE period=? "

@@ -17,6 +17,18 @@ from schemas.reasons import REASON_CODES
 _REF = "#/components/schemas/{name}"
 
 
+def _without_discriminators(value: Any) -> Any:
+    """The schemas without OpenAPI's `discriminator` objects, which msgspec writes for
+    tagged unions: AsyncAPI's Schema Object takes a discriminator as a string naming a
+    property whose values are schema names, and its parser rejects the object. Each
+    variant's `type` keeps a single allowed value, so the union is still told apart."""
+    if isinstance(value, dict):
+        return {key: _without_discriminators(item) for key, item in value.items() if key != "discriminator"}
+    if isinstance(value, list):
+        return [_without_discriminators(item) for item in value]
+    return value
+
+
 def _channel(address: str, message: str, description: str) -> dict[str, Any]:
     return {
         "address": address,
@@ -45,6 +57,7 @@ def build() -> dict[str, Any]:
         ),
         ref_template=_REF,
     )
+    union, schemas = _without_discriminators(union), _without_discriminators(schemas)
     schemas = {**schemas, "InboundEvent": union}
     return {
         "asyncapi": "3.0.0",
@@ -61,7 +74,10 @@ def build() -> dict[str, Any]:
             "events": _channel(
                 topics.EVENTS,
                 "InboundEvent",
-                "Inbound events (CONTRACT.md §1, and the corrections of §11), keyed by customer_id.",
+                "Inbound events (CONTRACT.md §1, and the corrections of §11), keyed by customer_id: in "
+                "structured content mode (the value is the event's JSON) or in the CloudEvents Kafka "
+                "binding's binary content mode (the attributes in ce_ headers, content-type as "
+                "datacontenttype, the value is data).",
             ),
             "rejected": _channel(topics.EVENTS_REJECTED, "RejectedInput", "Inputs the engine refused."),
             "bills": _channel(topics.BILLS, "Bill", "A bill each time it changes."),

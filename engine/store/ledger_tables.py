@@ -49,6 +49,13 @@ class SQLDialect:
         with self.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
             yield cursor
 
+    @contextmanager
+    def snapshot_transaction(self) -> Iterator[Any]:
+        """A read transaction whose statements all see one committed state, without
+        taking any lock a writer waits for (SQLite's WAL read transactions do so)."""
+        with self.read_transaction() as cursor:
+            yield cursor
+
 
 def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):

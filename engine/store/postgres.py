@@ -82,6 +82,14 @@ class PostgresDialect(SQLDialect):
             with _integrity_errors():
                 c.executemany(self.sql(text), rows)
 
+    @contextmanager
+    def snapshot_transaction(self) -> Iterator[Cursor]:
+        """REPEATABLE READ: every statement sees the snapshot of the first (READ
+        COMMITTED, the default, would let a writer's commit in between be half seen)."""
+        with self.read_transaction() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cursor
+
     def create_statements(self, statements: list[str]) -> None:
         """Adds DDL (with `{t}` before table names) to eventsourcing's create statements."""
         self.sql_create_statements.extend(SQL(self.sql(s)) for s in statements)  # type: ignore[attr-defined]

@@ -623,14 +623,13 @@ def test_billing_currency_usd_rejects_cny_events(cwd):
     ], currency="USD")]
 
 
-def test_a_retry_accepts_what_a_fixed_setting_no_longer_rejects(cwd):
+def test_a_retry_cannot_change_the_currency_a_store_was_created_with(cwd):
+    # CONTRACT.md §5: the store is bound to USD, so a "fixed" CNY setting is refused.
     jsonl(cwd / "in.jsonl", [b.usage("c-1", id="u-1", currency="CNY")])
     assert out(billing(cwd, "ingest", "in.jsonl", "--json", BILLING_CURRENCY="USD")) == counts_json(0, 0, 1)
-    retried = billing(cwd, "rejected", "--retry")
-    assert retried.returncode == 0
-    assert_counts_table(retried, accepted=1, duplicates=0, rejected=0)
-    bills = loads(billing(cwd, "bills", "--period", "2026-10", "--json"))["bills"]
-    assert [(x["customer_id"], x["currency"], x["settled_amount"]) for x in bills] == [("c-1", "CNY", "0.24")]
+    assert_usage_failure(billing(cwd, "rejected", "--retry"), "USD", "CNY")
+    retried = billing(cwd, "rejected", "--retry", "--json", BILLING_CURRENCY="USD")
+    assert (retried.returncode, out(retried)) == (1, counts_json(0, 0, 1))
 
 
 def test_a_currency_without_minor_unit_settles_to_whole_units(cwd):
@@ -686,16 +685,15 @@ def test_an_invalid_setting_fails_a_read_command_too(month):
 # --- usage ----------------------------------------------------------------------------------
 
 
-def test_no_command_is_a_usage_error_and_help_exits_0(cwd):
-    assert_usage_failure(billing(cwd))
-    helped = billing(cwd, "--help")
-    assert helped.returncode == 0
-    assert all(name in out(helped) for name in ["ingest", "rejected", "bills", "customers", "performance", "demo"])
+def test_billing_alone_and_help_print_the_commands_and_exit_0(cwd):
+    for helped in (billing(cwd), billing(cwd, "--help")):
+        assert helped.returncode == 0
+        assert all(name in out(helped) for name in ["ingest", "rejected", "bills", "customers", "performance", "demo"])
 
 
 def test_a_missing_required_option_is_a_usage_error(month):
     folder, _ = month
-    assert_usage_failure(billing(folder, "customers", "--period", "2026-10"), "--partner")
+    assert_usage_failure(billing(folder, "customers", "--period", "2026-10"), "--partner", "billing customers --help")
 
 
 # --- demo -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -248,12 +249,12 @@ def test_a_duplicate_association_is_a_duplicate_not_a_second_association(store):
 @pytest.mark.parametrize(
     ("changed", "field"),
     [
-        (usage(id="u-1", quantity="2.0"), "data"),  # "2" and "2.0" differ as JSON strings
-        (usage(id="u-1", quantity="2", resource_id="i-10"), "data"),
-        (usage(id="u-1", quantity="2", data={"region": "cn-north"}), "data"),
+        (usage(id="u-1", quantity="2.0"), 'data.quantity: event u-1 from test/source was already recorded with "2", this one has "2.0"'),  # "2" and "2.0" differ as JSON strings
+        (usage(id="u-1", quantity="2", resource_id="i-10"), 'data.resource_id: event u-1 from test/source was already recorded with "i-9", this one has "i-10"'),
+        (usage(id="u-1", quantity="2", data={"region": "cn-north"}), 'data.region: event u-1 from test/source was already recorded with nothing, this one has "cn-north"'),
         (usage(id="u-1", quantity="2", time="2026-10-03T08:00:00.001+08:00"), "time"),
         (usage(id="u-1", quantity="2", time="2026-10-03T08:00:00Z"), "time"),
-        ({**usage(id="u-1", quantity="2"), "type": "order.paid"}, "type"),
+        ({**usage(id="u-1", quantity="2"), "type": "order.paid"}, 'type: event u-1 from test/source was already recorded with "usage.recorded", this one has "order.paid"'),
     ],
 )
 def test_the_same_pair_with_anything_different_is_a_conflicting_duplicate(store, changed, field):
@@ -323,7 +324,7 @@ def test_a_retry_after_everything_was_accepted_does_nothing(store):
     assert bills(store, "2026-10")[0].charges == 2
 
 
-def test_a_retry_judges_kept_rejections_in_arrival_order_after_a_setting_was_fixed(open_store):
+def test_a_retry_judges_kept_rejections_in_arrival_order_after_a_setting_was_fixed(open_store, tmp_path):
     misconfigured = open_store("fix.db", currency="USD")
     record(
         misconfigured,
@@ -337,6 +338,10 @@ def test_a_retry_judges_kept_rejections_in_arrival_order_after_a_setting_was_fix
         "currency_not_accepted",
     ]
     misconfigured.close()
+    # A store is bound to its currency (CONTRACT.md §5): only one made before the
+    # binding existed takes another at its next write, as here.
+    with sqlite3.connect(tmp_path / "fix.db") as connection:
+        connection.execute("DROP TABLE store_settings")
 
     fixed = open_store("fix.db", currency="CNY")
     counts = retry_rejections(fixed)
