@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.money import format_units, units_from_fixed8
-from engine.store.rows import RejectionRow
-from schemas.views import CustomerCounts, IngestCounts, Performance
+from schemas.views import CustomerCounts, IngestCounts, Performance, RejectionList
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1) -> str:
@@ -30,27 +29,14 @@ def counts(result: IngestCounts) -> str:
     return f"accepted: {result.accepted}\nduplicates: {result.duplicates}\nrejected: {result.rejected}"
 
 
-def rejections(rows: Sequence[RejectionRow]) -> str:
-    if not rows:
+def rejections(listing: RejectionList) -> str:
+    if not listing.rejected:
         return "no rejections kept"
     return table(
         ["arrived", "reason", "source", "id", "message", "accepted"],
-        [(r.arrived, r.reason, r.source, r.id, r.message, r.accepted or "") for r in rows],
+        [(r.arrived, r.reason, r.source, r.id, r.message, r.accepted or "") for r in listing.rejected],
         numeric_from=99,
     )
-
-
-def rejection_json(row: RejectionRow) -> dict[str, object]:
-    return {
-        "source": row.source,
-        "id": row.id,
-        "type": row.type,
-        "reason": row.reason,
-        "message": row.message,
-        "arrived": row.arrived,
-        "accepted": row.accepted,
-        "raw": bytes(row.raw).decode("utf-8", errors="replace"),
-    }
 
 
 _AMOUNT_HEADERS = ["list", "discount", "payable", "settled", "rounding-off", "charges"]

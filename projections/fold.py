@@ -18,6 +18,10 @@ P_PAYABLE, P_SETTLED, P_CHARGES, P_POSITIVE = range(4)
 
 BillLineKey = tuple[str, str, str, str]  # customer_id, period, service_type, item_id
 PartnerChargeKey = tuple[str, str, str, str, str]  # partner, period, customer, manager, reseller
+# partner, period, customer, manager, reseller, service_type, item_id: a bill line as
+# one partner's scope sees it (CONTRACT.md §10: a scoped reader's bill holds only the
+# charges attributed to its scope).
+PartnerLineKey = tuple[str, str, str, str, str, str, str]
 NO_ID = ""  # how a missing account manager or reseller is keyed (real ids are never empty)
 
 
@@ -42,15 +46,24 @@ class ViewDelta:
     bill_lines: dict[BillLineKey, list[int]] = field(default_factory=dict)
     bill_currencies: dict[tuple[str, str], str] = field(default_factory=dict)
     partner_charges: dict[PartnerChargeKey, list[int]] = field(default_factory=dict)
+    partner_bill_lines: dict[PartnerLineKey, list[int]] = field(default_factory=dict)
     new_associations: list[AssociationRow] = field(default_factory=list)
     # Ends of associations opened before this batch, by customer (at most one is open).
     ended_associations: dict[str, str] = field(default_factory=dict)
     # Only charges of this period are kept (replay of one period); None keeps all.
     period: str | None = None
+    # Replay rebuilds the views of §4 only, not the scoped bill lines the API reads.
+    keep_partner_lines: bool = True
     _open_here: dict[str, AssociationRow] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.bill_lines or self.partner_charges or self.new_associations or self.ended_associations)
+        return bool(
+            self.bill_lines
+            or self.partner_charges
+            or self.partner_bill_lines
+            or self.new_associations
+            or self.ended_associations
+        )
 
     def add(self, event: RecordedEvent) -> None:
         if isinstance(event, ChargeRecorded):
@@ -86,12 +99,7 @@ class ViewDelta:
         if sums is None:
             sums = self.bill_lines[key] = [0, 0, 0, 0, 0, 0]
             self.bill_currencies[(charge.customer_id, charge.period)] = charge.currency
-        sums[LIST] += charge.list_units
-        sums[DISCOUNT] += charge.discount_units
-        sums[PAYABLE] += payable
-        sums[SETTLED] += charge.settled_units
-        sums[ROUNDING_OFF] += charge.rounding_off_units
-        sums[CHARGES] += 1
+        _add_to_line(sums, charge, payable)
         if charge.partner_id is None:
             return
         partner_key = (
@@ -109,6 +117,22 @@ class ViewDelta:
         tally[P_CHARGES] += 1
         if payable > 0:
             tally[P_POSITIVE] += 1
+        if self.keep_partner_lines:
+            line_key = (*partner_key, charge.service_type, charge.item_id)
+            line = self.partner_bill_lines.get(line_key)
+            if line is None:
+                line = self.partner_bill_lines[line_key] = [0, 0, 0, 0, 0, 0]
+            _add_to_line(line, charge, payable)
+
+
+def _add_to_line(sums: list[int], charge: ChargeRecorded, payable: int) -> None:
+    sums[LIST] += charge.list_units
+    sums[DISCOUNT] += charge.discount_units
+    sums[PAYABLE] += payable
+    sums[SETTLED] += charge.settled_units
+    sums[ROUNDING_OFF] += charge.rounding_off_units
+    sums[CHARGES] += 1
+
 
 def fold(events: list[RecordedEvent]) -> ViewDelta:
     """The view changes of a sequence of recorded events, in log order."""

@@ -19,5 +19,7 @@ POSTGRES_TYPES = {"key": 'text COLLATE "C"', "text": "text", "int": "bigint", "b
 def feature_ddl() -> list[str]:
     """Every feature's DDL templates (imported here, not at module import, so the
     store's modules never import the features' at load time)."""
-    templates: list[str] = []
+    from engine.tokens import TOKENS_DDL
+
+    templates: list[str] = [*TOKENS_DDL]
     return templates

@@ -1,0 +1,80 @@
+"""The ASGI app: the JSON API under /api/v1/, its OpenAPI document at
+/api/v1/openapi.json, and the console at / (CONTRACT.md §10).
+
+Built on Litestar: the engine's types are msgspec Structs, which Litestar encodes and
+describes in OpenAPI natively (FastAPI would need pydantic copies of every view).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, Request, Response, Router
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from commands.bootstrap import Engine
+from commands.store_url import parse_store_url
+from commands.tokens import authenticate
+from web import api, console
+from web.errors import api_error_response, unauthorized
+from web.route_support import call
+
+API_PREFIX = "/api/v1"
+# Each feature's API routes (a list named ROUTES in its module): one line each.
+API_ROUTES = (api.ROUTES,)
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+async def bearer_token(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """The API's guard: `Authorization: Bearer TOKEN` of a live token, else 401."""
+    header = connection.headers.get("authorization")
+    if header is None:
+        raise unauthorized("this request needs an Authorization: Bearer token")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise unauthorized("the Authorization header must be: Bearer TOKEN")
+    principal = await call(connection, authenticate, connection.app.state.engine, secret.strip())
+    if principal is None:
+        raise unauthorized("unknown or revoked token")
+    connection.scope["state"]["principal"] = principal
+
+
+def _error_response(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith(API_PREFIX + "/") or request.url.path == API_PREFIX:
+        return api_error_response(request, exc)
+    return console.error_page(request, exc)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Partner billing API",
+        version="1",
+        description="The views and commands of the `billing` CLI over HTTP (CONTRACT.md §10). Every body "
+        "is the matching command's `--json` output. Send `Authorization: Bearer TOKEN` "
+        "(`billing token create`).",
+        path=API_PREFIX,
+        render_plugins=[JsonRenderPlugin()],
+        components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        security=[{"bearer": []}],
+    )
+
+
+def create_app(engine: Engine) -> Litestar:
+    """The app over an open engine (the caller closes it)."""
+    routes = [handler for feature in API_ROUTES for handler in feature]
+    api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[bearer_token])
+    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
+    app = Litestar(
+        route_handlers=[api_router, console.router(), static],
+        openapi_config=openapi_config(),
+        exception_handlers={Exception: _error_response},
+        debug=False,
+    )
+    app.state.engine = engine
+    app.state.inline_reads = parse_store_url(engine.settings.store_url).postgres is None
+    return app

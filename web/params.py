@@ -1,0 +1,47 @@
+"""Query and path parameters checked as the CLI checks its options: a malformed one is
+a 400 naming it, never a 500 (CONTRACT.md §10)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import Parameter
+
+from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
+from web.errors import bad_request
+
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+# Parameter types, so the OpenAPI document says what is accepted.
+Period = Annotated[str, Parameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
+OptionalId = Annotated[str | None, Parameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
+RequiredId = Annotated[str, Parameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
+AsOf = Annotated[
+    str | None,
+    Parameter(description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
+              min_length=1, max_length=64),
+]
+
+
+def period(value: str, field: str = "period") -> str:
+    try:
+        parse_period(value)
+    except ValueError as error:
+        raise bad_request(field, str(error)) from None
+    return value
+
+
+def identifier(value: str | None, field: str) -> str | None:
+    if value is not None and not 1 <= len(value) <= 64:
+        raise bad_request(field, "must be 1..64 characters")
+    return value
+
+
+def moment(value: str | None, field: str) -> str | None:
+    """An RFC 3339 time with its offset, as a recorded-time string (UTC)."""
+    if value is None:
+        return None
+    try:
+        return recorded_time(parse_instant(value))
+    except (InvalidTime, ValueError, OverflowError) as error:
+        raise bad_request(field, str(error)) from None
