@@ -7,9 +7,10 @@ describes in OpenAPI natively (FastAPI would need pydantic copies of every view)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from litestar import Litestar, Request, Response, Router
+from litestar import Litestar, Request, Response, Router, get
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -57,24 +58,42 @@ def openapi_config() -> OpenAPIConfig:
         description="The views and commands of the `billing` CLI over HTTP (CONTRACT.md §10). Every body "
         "is the matching command's `--json` output. Send `Authorization: Bearer TOKEN` "
         "(`billing token create`).",
-        path=API_PREFIX,
+        # Litestar's own schema router answers every unknown path under its prefix with
+        # an HTML 404; it is kept out of the API's way, and /api/v1/openapi.json is ours.
+        path="/_openapi",
         render_plugins=[JsonRenderPlugin()],
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"bearer": []}],
     )
 
 
-def create_app(engine: Engine) -> Litestar:
-    """The app over an open engine (the caller closes it)."""
+@get(API_PREFIX + "/openapi.json", include_in_schema=False, sync_to_thread=False)
+def openapi_document(request: Request) -> Response:
+    """The API's OpenAPI document (no token needed to read it)."""
+    state = request.app.state
+    if "openapi_json" not in state:
+        state.openapi_json = document_json(request.app)
+    return Response(state.openapi_json, media_type="application/json")
+
+
+def document_json(app: Litestar) -> bytes:
+    """The OpenAPI document as checked in (`schemas/openapi.json`): sorted keys, 2-space
+    indent, a trailing newline, so a stale copy shows up as a diff."""
+    return (json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def create_app(engine: Engine | None) -> Litestar:
+    """The app over an open engine (the caller closes it); None builds the app only for
+    its OpenAPI document."""
     routes = [handler for feature in API_ROUTES for handler in feature]
     api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[bearer_token])
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     app = Litestar(
-        route_handlers=[api_router, console.router(), static],
+        route_handlers=[api_router, openapi_document, console.router(), static],
         openapi_config=openapi_config(),
         exception_handlers={Exception: _error_response},
         debug=False,
     )
     app.state.engine = engine
-    app.state.inline_reads = parse_store_url(engine.settings.store_url).postgres is None
+    app.state.inline_reads = engine is None or parse_store_url(engine.settings.store_url).postgres is None
     return app

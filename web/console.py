@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from commands.tokens import authenticate
@@ -76,7 +77,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: o
 
 
 @get("/signin")
-async def signin_page(request: Request, next: str | None = None) -> Response:
+async def signin_page(request: Request, next: FromQuery[str | None] = None) -> Response:
     return render(request, "signin.html", next=_local(next), failed=False)
 
 
@@ -104,7 +105,7 @@ async def signout(request: Request) -> Response:
 
 
 @get("/lang/{language:str}")
-async def switch_language(request: Request, language: str) -> Response:
+async def switch_language(request: Request, language: FromPath[str]) -> Response:
     target = _local(urlsplit(request.headers.get("referer") or "/").path or "/")
     response = Redirect(target, status_code=303)
     if language in LANGUAGES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
 from web.errors import bad_request
@@ -13,12 +13,12 @@ from web.errors import bad_request
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 # Parameter types, so the OpenAPI document says what is accepted.
-Period = Annotated[str, Parameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
-OptionalId = Annotated[str | None, Parameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
-RequiredId = Annotated[str, Parameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
+Period = Annotated[str, QueryParameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
+OptionalId = Annotated[str | None, QueryParameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
+RequiredId = Annotated[str, QueryParameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
 AsOf = Annotated[
     str | None,
-    Parameter(description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
+    QueryParameter(description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
               min_length=1, max_length=64),
 ]
 

@@ -29,13 +29,13 @@ from schemas.api import ErrorBody
 T = TypeVar("T")
 
 ERROR_RESPONSES = {
-    400: ResponseSpec(ErrorBody, description="A malformed request (code `invalid_request`; the message names the field)"),
-    401: ResponseSpec(ErrorBody, description="No token, or a revoked one (code `unauthorized`)"),
-    403: ResponseSpec(ErrorBody, description="The token's role or scope does not allow it (code `forbidden`)"),
+    400: ResponseSpec(ErrorBody, generate_examples=False, description="A malformed request (code `invalid_request`; the message names the field)"),
+    401: ResponseSpec(ErrorBody, generate_examples=False, description="No token, or a revoked one (code `unauthorized`)"),
+    403: ResponseSpec(ErrorBody, generate_examples=False, description="The token's role or scope does not allow it (code `forbidden`)"),
 }
 WRITE_RESPONSES = {
     **ERROR_RESPONSES,
-    409: ResponseSpec(ErrorBody, description="Refused by the rules: the code is the contract's refusal code"),
+    409: ResponseSpec(ErrorBody, generate_examples=False, description="Refused by the rules: the code is the contract's refusal code"),
 }
 
 
