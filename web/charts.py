@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-WIDTH, HEIGHT = 640, 220
+WIDTH, HEIGHT = 960, 240
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 72, 36, 16
 
 

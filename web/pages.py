@@ -7,6 +7,7 @@ from __future__ import annotations
 from commands import queries
 from commands.bootstrap import Engine
 from engine.instants import instant_from_datetime
+from engine.money import format_units
 from engine.tokens import Principal
 from projections.queries import Scope
 from web import params
@@ -64,7 +65,9 @@ def performance(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     settled = queries.settled_by_period(engine, partner, scope)
     period, periods = _choose_period(engine, query, {period for period, _ in settled})
     result = queries.performance(engine, partner, period, scope)
-    shown = [point for point in settled if point[0] <= period][-CHART_PERIODS:]
+    amounts = dict(settled)
+    zero = format_units(0, engine.rules.minor_digits)
+    shown = [(month, amounts.get(month, zero)) for month in months_up_to(period, CHART_PERIODS)]
     return {**context, "period": period, "periods": periods, "result": result,
             "chart": bar_chart(shown, f"{partner} settled amount per period", highlight=period)}
 
@@ -80,6 +83,18 @@ def chosen_partner(engine: Engine, who: Principal, requested: str | None) -> str
         return requested
     partners = queries.partner_ids(engine)
     return partners[0] if partners else None
+
+
+def months_up_to(period: str, count: int) -> list[str]:
+    """The `count` periods ending with `period`, oldest first (a chart shows gaps as zeros)."""
+    year, month = (int(part) for part in period.split("-"))
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        if year < 1:
+            break
+    return months[::-1]
 
 
 def current_period(engine: Engine) -> str:
