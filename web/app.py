@@ -22,7 +22,7 @@ from commands.bootstrap import Engine
 from commands.store_url import parse_store_url
 from commands.tokens import authenticate
 from web import api, console
-from web.errors import api_error_response, unauthorized
+from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
 
 API_PREFIX = "/api/v1"
@@ -43,6 +43,27 @@ async def bearer_token(connection: ASGIConnection, _handler: BaseRouteHandler) -
     if principal is None:
         raise unauthorized("unknown or revoked token")
     connection.scope["state"]["principal"] = principal
+
+
+async def known_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """A query names only the endpoint's parameters, each once: a misspelt one
+    (`custmer=`) or a repeated one is a 400, never silently ignored or chosen from."""
+    known = _query_names(handler)
+    params = connection.query_params
+    for key in params:
+        if key not in known:
+            raise bad_request(key or "query", "no such parameter" + (f" (one of: {', '.join(sorted(known))})" if known else ""))
+        if len(params.getall(key)) > 1:
+            raise bad_request(key, "given more than once")
+
+
+def _query_names(handler: BaseRouteHandler) -> frozenset[str]:
+    names = handler.opt.get("query_names")
+    if names is None:
+        path_names = {part.strip("{}").split(":")[0] for path in handler.paths for part in path.split("/") if "{" in part}
+        names = frozenset(handler.parsed_fn_signature.parameters) - {"request"} - path_names
+        handler.opt["query_names"] = names
+    return names
 
 
 def _error_response(request: Request, exc: Exception) -> Response:
@@ -86,7 +107,7 @@ def create_app(engine: Engine | None) -> Litestar:
     """The app over an open engine (the caller closes it); None builds the app only for
     its OpenAPI document."""
     routes = [handler for feature in API_ROUTES for handler in feature]
-    api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[bearer_token])
+    api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[bearer_token, known_query])
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     app = Litestar(
         route_handlers=[api_router, openapi_document, console.router(), static],

@@ -10,7 +10,9 @@ from litestar.params import QueryParameter
 from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
 from web.errors import bad_request
 
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# A year from 0001 (as engine.instants.parse_period), a month 01..12.
+PERIOD_PATTERN = r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])$"
+RFC3339_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 
 # Parameter types, so the OpenAPI document says what is accepted.
 Period = Annotated[str, QueryParameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
@@ -19,15 +21,15 @@ RequiredId = Annotated[str, QueryParameter(description="an id, 1..64 characters"
 AsOf = Annotated[
     str | None,
     QueryParameter(description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
-              min_length=1, max_length=64),
+                   pattern=RFC3339_PATTERN, max_length=64),
 ]
 
 
 def period(value: str, field: str = "period") -> str:
     try:
         parse_period(value)
-    except ValueError as error:
-        raise bad_request(field, str(error)) from None
+    except ValueError:
+        raise bad_request(field, f"must be a period YYYY-MM, not {value!r}") from None
     return value
 
 

@@ -156,6 +156,13 @@ def test_a_malformed_request_is_400_naming_the_field(api, path, params, field):
     assert error["code"] == "invalid_request" and field in error["message"]
 
 
+@pytest.mark.parametrize("query, field", [("period=2026-10&customer=c-1&customer=c-2", "customer"),
+                                          ("period=2026-10&custmer=c-1", "custmer")])
+def test_a_query_parameter_given_twice_or_unknown_is_400(api, query, field):
+    response = api.client.get(f"/api/v1/bills?{query}", headers={"Authorization": f"Bearer {api.tokens['operator']}"})
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith(field)
+
+
 def test_an_unknown_path_or_method_answers_in_the_error_shape(api):
     missing = api.get("no-such-view")
     wrong_method = api.client.post("/api/v1/bills", headers={"Authorization": f"Bearer {api.tokens['operator']}"})
