@@ -16,6 +16,8 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     web.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)")
     web.add_argument("--access-log", action="store_true", help="log every request on stderr (default: errors only)")
+    web.add_argument("--no-cache", action="store_true",
+                     help="compute every view answer afresh (default: answers are kept while the log stands still)")
     return {"web": _web}
 
 
@@ -33,7 +35,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
         host, port = listener.getsockname()[:2]
         print(f"billing web: serving http://{_url_host(host)}:{port}/ (API at /api/v1/)", file=sys.stderr, flush=True)
         config = uvicorn.Config(
-            create_app(engine),
+            create_app(engine, cache_views=not args.no_cache),
             log_level="warning",
             access_log=args.access_log,
             lifespan="on",

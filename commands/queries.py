@@ -17,6 +17,20 @@ def _fresh(engine: Engine) -> None:
     engine.projection.bring_up_to_date(engine.ledger)
 
 
+def fresh_position(engine: Engine) -> int:
+    """Brings the views up to date with the log and returns the log position they then
+    reflect: every view read after it is a function of the log up to at least there
+    (the HTTP API keys its cached answers by it)."""
+    recorder, view = engine.ledger.recorder, engine.projection.view
+    with recorder.read_transaction() as c:
+        position, latest = view.position_in(c, engine.ledger.name), recorder.max_notification_id_in(c)
+    if position >= latest:
+        return latest
+    engine.projection.bring_up_to_date(engine.ledger)
+    with recorder.read_transaction() as c:
+        return view.position_in(c, engine.ledger.name)
+
+
 def bills(engine: Engine, period: str, customer_id: str | None = None, *, fresh: bool = True) -> list[Bill]:
     """The period's bills, or the one customer's."""
     return bills_of(engine, period, None if customer_id is None else [customer_id], fresh=fresh)
@@ -31,13 +45,20 @@ def bills_of(engine: Engine, period: str, customer_ids: list[str] | None, *, fre
 
 
 def partner_bills(
-    engine: Engine, period: str, partner_id: str, scope: Scope = Scope(), customer_id: str | None = None
+    engine: Engine,
+    period: str,
+    partner_id: str,
+    scope: Scope = Scope(),
+    customer_id: str | None = None,
+    *,
+    fresh: bool = True,
 ) -> list[Bill]:
     """The period's bills as a partner (or one of its scopes) sees them: each the bill of
     the customer's charges attributed to the partner (and carrying the scope's id)
     alone, for the customers that have such charges. The scope is applied in the query:
     no other partner's (or scope's) line is read."""
-    _fresh(engine)
+    if fresh:
+        _fresh(engine)
     rows = engine.projection.view.partner_bill_line_rows(
         partner_id, period, scope.account_manager_id, scope.indirect_partner_id, customer_id
     )

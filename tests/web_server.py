@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-BILLING = Path(sys.executable).with_name("billing")
-_SERVING = re.compile(r"serving http://([^/]+)/")
+from bench.api import BILLING, serve_web
 
 
 def billing_json(store_url: str, *args: str) -> object:
@@ -30,29 +23,9 @@ def make_token(store_url: str, role: str, *scope: str) -> str:
     return billing_json(store_url, "token", "create", "--role", role, *scope)["token"]
 
 
-@contextmanager
-def running_web(store_url: str, log_path: Path, startup_seconds: float = 60) -> Iterator[str]:
-    """Starts `billing web --port 0` and yields its base URL; stops it after."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(BILLING), "--store", store_url, "web", "--port", "0"], stdout=log,
-                                   stderr=subprocess.STDOUT, env=_env())
-    try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
-            found = _SERVING.search(log_path.read_text(errors="replace"))
-            if found:
-                break
-            assert process.poll() is None, f"billing web exited: {log_path.read_text(errors='replace')}"
-            assert time.monotonic() < deadline, "billing web did not start"
-            time.sleep(0.05)
-        yield f"http://{found.group(1)}"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+def running_web(store_url: str, log_path: Path, *options: str):
+    """`billing web --port 0 OPTIONS` over the store: a context yielding its base URL."""
+    return serve_web(store_url, log_path, *options)
 
 
 def _env() -> dict[str, str]:

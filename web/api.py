@@ -7,7 +7,7 @@ lists it in `web.app.API_ROUTES`: see `route_support` for the helpers a route us
 
 from __future__ import annotations
 
-from litestar import Request, get
+from litestar import Request, Response, get
 
 from commands import queries
 from engine.errors import REASON_CODES
@@ -17,22 +17,26 @@ from web import params
 from web.access import require_read, view_scope
 from web.errors import bad_request
 from web.params import AsOf, OptionalId, Period, RequiredId
-from web.route_support import ERROR_RESPONSES, call, engine_of, principal_of
+from web.route_support import ERROR_RESPONSES, call, engine_of, principal_of, view_answer
 
 @get("/bills", summary="Bills of a period", responses=ERROR_RESPONSES,
      description="`billing bills --json`. A partner token sees the bills of the charges attributed to its "
      "partner; a reseller or account-manager token those of the charges carrying its id.")
-async def bills(request: Request, period: Period, customer: OptionalId = None) -> BillsListing:
-    who, engine = principal_of(request), engine_of(request)
+async def bills(request: Request, period: Period, customer: OptionalId = None) -> Response[BillsListing]:
+    who = principal_of(request)
     period = params.period(period)
     customer = params.identifier(customer, "customer")
     if who.reads_everything:
-        found = await call(request, queries.bills, engine, period, customer)
+        def produce(engine):
+            return BillsListing(period=period, bills=queries.bills(engine, period, customer, fresh=False))
     else:
         require_read(who, "views", who.partner_id)
         scope = view_scope(who, None, None)
-        found = await call(request, queries.partner_bills, engine, period, who.partner_id, scope, customer)
-    return BillsListing(period=period, bills=found)
+
+        def produce(engine):
+            found = queries.partner_bills(engine, period, who.partner_id, scope, customer, fresh=False)
+            return BillsListing(period=period, bills=found)
+    return await view_answer(request, produce)
 
 
 @get("/customers", summary="Customer counts (the customer dashboard)", responses=ERROR_RESPONSES,
@@ -44,21 +48,22 @@ async def customers(
     period: Period,
     account_manager: OptionalId = None,
     reseller: OptionalId = None,
-) -> CustomerCounts:
-    who, engine = principal_of(request), engine_of(request)
+) -> Response[CustomerCounts]:
+    who = principal_of(request)
     period = params.period(period)
     require_read(who, "views", partner)
     scope = view_scope(who, params.identifier(account_manager, "account_manager"), params.identifier(reseller, "reseller"))
-    return await call(request, queries.customer_counts, engine, partner, period, scope)
+    return await view_answer(request, lambda engine: queries.customer_counts(engine, partner, period, scope, fresh=False))
 
 
 @get("/performance", summary="A partner's performance (业绩)", responses=ERROR_RESPONSES,
      description="`billing performance --json`; for a scoped token, of the charges carrying its id.")
-async def performance(request: Request, partner: RequiredId, period: Period) -> Performance:
-    who, engine = principal_of(request), engine_of(request)
+async def performance(request: Request, partner: RequiredId, period: Period) -> Response[Performance]:
+    who = principal_of(request)
     period = params.period(period)
     require_read(who, "views", partner)
-    return await call(request, queries.performance, engine, partner, period, view_scope(who, None, None))
+    scope = view_scope(who, None, None)
+    return await view_answer(request, lambda engine: queries.performance(engine, partner, period, scope, fresh=False))
 
 
 @get("/replay", summary="A period's views rebuilt from the log", responses=ERROR_RESPONSES,

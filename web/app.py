@@ -24,6 +24,7 @@ from commands.tokens import authenticate
 from web import api, console
 from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
+from web.view_cache import MAX_BYTES, ViewCache
 
 API_PREFIX = "/api/v1"
 # Each feature's API routes (a list named ROUTES in its module): one line each.
@@ -103,7 +104,7 @@ def document_json(app: Litestar) -> bytes:
     return (json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def create_app(engine: Engine | None) -> Litestar:
+def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     """The app over an open engine (the caller closes it); None builds the app only for
     its OpenAPI document."""
     routes = [handler for feature in API_ROUTES for handler in feature]
@@ -116,5 +117,6 @@ def create_app(engine: Engine | None) -> Litestar:
         debug=False,
     )
     app.state.engine = engine
+    app.state.view_cache = ViewCache(max_bytes=MAX_BYTES if cache_views else 0)
     app.state.inline_reads = engine is None or parse_store_url(engine.settings.store_url).postgres is None
     return app

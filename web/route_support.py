@@ -19,12 +19,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from litestar import Request
+import msgspec
+from litestar import Request, Response
 from litestar.openapi import ResponseSpec
 
 from commands.bootstrap import Engine
+from commands.queries import fresh_position
 from engine.tokens import Principal
 from schemas.api import ErrorBody
+from web.view_cache import ViewCache
 
 T = TypeVar("T")
 
@@ -46,6 +49,21 @@ def principal_of(request: Request) -> Principal:
 
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine
+
+
+async def view_answer(request: Request, produce: Callable[[Engine], object]) -> Response:
+    """The answer of a view endpoint (access already checked): `produce(engine)` reads
+    the views, which are up to date; kept by log position (`web.view_cache`)."""
+    engine, who = engine_of(request), principal_of(request)
+    position = await call(request, fresh_position, engine)
+    scope = "all" if who.reads_everything else (who.partner_id, who.indirect_partner_id, who.account_manager_id)
+    key = (position, request.url.path, request.url.query, scope)
+    cache: ViewCache = request.app.state.view_cache
+    body = cache.get(key)
+    if body is None:
+        body = msgspec.json.encode(await call(request, produce, engine))
+        cache.put(key, body)
+    return Response(body, media_type="application/json")
 
 
 async def call(request: Request, handler: Callable[..., T], *args: Any, offload: bool = False) -> T:

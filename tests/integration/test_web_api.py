@@ -177,6 +177,22 @@ def test_the_openapi_document_is_served_and_lists_the_endpoints(api):
     assert not any(path.startswith(("/signin", "/static")) for path in document["paths"])
 
 
+def test_a_kept_answer_is_answered_again_until_the_log_moves_on(api):
+    first = api.get("performance", "partner", partner="p-1", period="2026-10").json()
+    assert api.get("performance", "partner", partner="p-1", period="2026-10").json() == first
+    assert api.client.app.state.view_cache.hits >= 1
+    record(api.engine, [b.usage("c-2", quantity="1", unit_price="5", resource_id="i-2", time="2026-10-06T00:00:00+08:00")])
+    after = api.get("performance", "partner", partner="p-1", period="2026-10").json()
+    assert (first["settled_amount"], after["settled_amount"]) == ("18.00", "23.00")
+
+
+def test_readers_of_different_scopes_never_share_a_kept_answer(api):
+    partner = api.get("bills", "partner", period="2026-10").json()["bills"]
+    reseller = api.get("bills", "reseller", period="2026-10").json()["bills"]
+    operator = api.get("bills", "operator", period="2026-10").json()["bills"]
+    assert [len(partner), len(reseller), len(operator)] == [2, 1, 3]
+
+
 def test_a_refusal_is_409_with_its_code():
     @get("/api/v1/refuse", sync_to_thread=False)
     def refuse() -> None:
