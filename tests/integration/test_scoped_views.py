@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -144,3 +145,21 @@ def test_every_scoped_bill_equals_the_recorded_charges_of_its_scope_however_batc
 
                 expected = {key: [format_units(p), format_units(s, 2), n] for key, (p, s, n) in _expected(engine, keep).items()}
                 assert _shown(queries.partner_bills(engine, "2026-10", partner, scope)) == expected
+
+
+@pytest.mark.postgres
+def test_scoped_bills_and_the_refold_of_an_older_store_work_on_postgresql(postgres_fresh_dsn, store):
+    import psycopg
+
+    record(store, switching_customer_events())
+    expected = queries.partner_bills(store, "2026-10", "p-1", Scope(indirect_partner_id="r-1"))
+    with open_engine(Settings(store_url=postgres_fresh_dsn), create=True) as engine:
+        record(engine, switching_customer_events())
+        assert queries.partner_bills(engine, "2026-10", "p-1", Scope(indirect_partner_id="r-1")) == expected
+        before = queries.bills(engine, "2026-10")
+    with psycopg.connect(postgres_fresh_dsn, autocommit=True) as connection:
+        connection.execute("DROP TABLE view_partner_bill_lines")
+    with open_engine(Settings(store_url=postgres_fresh_dsn), create=True) as engine:
+        assert engine.projection.is_behind(engine.ledger)
+        assert queries.bills(engine, "2026-10") == before
+        assert queries.partner_bills(engine, "2026-10", "p-1", Scope(indirect_partner_id="r-1")) == expected
