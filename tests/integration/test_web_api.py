@@ -203,3 +203,25 @@ def test_a_refusal_is_409_with_its_code():
     assert response.status_code == 409
     assert response.json() == {"error": {"code": "insufficient_funds",
                                          "message": "withdrawal of 5.00 above the available 1.00"}}
+
+
+@pytest.mark.postgres
+def test_on_postgresql_reads_run_in_worker_threads_and_answer_as_the_cli(postgres_fresh_dsn, capsys):
+    with open_engine(Settings(store_url=postgres_fresh_dsn), create=True) as engine:
+        record(engine, switching_customer_events())
+        token = create_token(engine, "reseller", "p-1", indirect_partner_id="r-1").token
+        app = create_app(engine)
+        assert app.state.inline_reads is False
+        with TestClient(app) as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            performance = client.get("/api/v1/performance", params={"partner": "p-1", "period": "2026-10"},
+                                     headers=headers)
+            bills = client.get("/api/v1/bills", params={"period": "2026-10"}, headers=headers)
+            counts = client.get("/api/v1/customers", params={"partner": "p-1", "period": "2026-10", "reseller": "r-1"},
+                                headers=headers)
+    capsys.readouterr()
+    assert main(["--store", postgres_fresh_dsn, "customers", "--partner", "p-1", "--period", "2026-10",
+                 "--reseller", "r-1", "--json"]) == 0
+    assert counts.json() == json.loads(capsys.readouterr().out)
+    assert performance.status_code == 200 and [d["customer_id"] for d in performance.json()["details"]] == ["c-1"]
+    assert [bill["customer_id"] for bill in bills.json()["bills"]] == ["c-1"]
