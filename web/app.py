@@ -32,8 +32,15 @@ API_ROUTES = (api.ROUTES,)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-async def bearer_token(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-    """The API's guard: `Authorization: Bearer TOKEN` of a live token, else 401."""
+async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The API's one guard (Litestar copies the handler for each guard it runs): the
+    bearer token first (401), then the query's parameters (400)."""
+    await bearer_token(connection)
+    known_query(connection, handler)
+
+
+async def bearer_token(connection: ASGIConnection) -> None:
+    """`Authorization: Bearer TOKEN` of a live token, else 401."""
     header = connection.headers.get("authorization")
     if header is None:
         raise unauthorized("this request needs an Authorization: Bearer token")
@@ -46,7 +53,7 @@ async def bearer_token(connection: ASGIConnection, _handler: BaseRouteHandler) -
     connection.scope["state"]["principal"] = principal
 
 
-async def known_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+def known_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """A query names only the endpoint's parameters, each once: a misspelt one
     (`custmer=`) or a repeated one is a 400, never silently ignored or chosen from."""
     known = _query_names(handler)
@@ -108,7 +115,7 @@ def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     """The app over an open engine (the caller closes it); None builds the app only for
     its OpenAPI document."""
     routes = [handler for feature in API_ROUTES for handler in feature]
-    api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[bearer_token, known_query])
+    api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[api_guard])
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     app = Litestar(
         route_handlers=[api_router, openapi_document, console.router(), static],
