@@ -1,5 +1,6 @@
-"""`billing web` as a user runs it: a subprocess on a free port of the loopback, for the
-browser tests, the API fuzzing and the bench."""
+"""`billing web` as a user runs it (a subprocess on a free port of the loopback, started
+by the bench's own launcher, `bench.api.serve_web`), for the browser tests and the API
+fuzzing, and the CLI's JSON to compare their answers with."""
 
 from __future__ import annotations
 
