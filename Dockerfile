@@ -13,6 +13,7 @@ COPY engine /src/engine
 COPY projections /src/projections
 COPY commands /src/commands
 COPY schemas /src/schemas
+COPY web /src/web
 # --no-deps: everything it needs came from the lock file above.
 RUN /opt/billing/bin/pip install --no-deps /src
 

@@ -240,9 +240,10 @@ def _feature_tables() -> list[str]:
     from engine.accounts import tables as accounts
     from engine.incentives import tables as incentive_tables
     from engine.statements.tables import DDL as STATEMENT_DDL
+    from engine.tokens import TOKENS_DDL
     from projections import authorizations, catalog
 
-    return [*STATEMENT_DDL, *incentive_tables.DDL, *authorizations.DDL, *catalog.DDL, *accounts.DDL]
+    return [*STATEMENT_DDL, *incentive_tables.DDL, *authorizations.DDL, *catalog.DDL, *accounts.DDL, *TOKENS_DDL]
 
 
 FEATURES = _features()

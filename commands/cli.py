@@ -48,6 +48,8 @@ FEATURE_CLIS: tuple[str, ...] = (
     "commands.cli_accounts",
     "commands.cli_incentives",
     "commands.cli_resources",
+    "commands.cli_tokens",
+    "commands.cli_web",
 )
 
 
@@ -213,17 +215,15 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def _rejected(args: argparse.Namespace, settings: Settings) -> int:
     from commands.ingest import retry_rejections
+    from commands.queries import rejected_listing
 
     with open_engine(settings, create=False) as engine:
         if args.retry:
             counts = retry_rejections(engine, args.reason)
             print_json(counts) if args.json else print(render.counts(counts))
             return EXIT_PROBLEM if counts.rejected else EXIT_OK
-        rows = engine.ledger.recorder.select_rejections(reason=args.reason)
-    if args.json:
-        print_json({"rejected": [render.rejection_json(row) for row in rows]})
-    else:
-        print(render.rejections(rows))
+        listing = rejected_listing(engine, args.reason)
+    print_json(listing) if args.json else print(render.rejections(listing))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ import wcwidth
 from engine.money import format_units, parse_amount, units_from_fixed8
 from engine.store.rows import RejectionRow
 from schemas.resources import ServiceTypeNames
-from schemas.views import CustomerCounts, IngestCounts, Performance
+from schemas.views import CustomerCounts, IngestCounts, Performance, RejectionList
 
 
 def width(text: str) -> int:
@@ -85,7 +85,8 @@ def counts(result: IngestCounts) -> str:
 TABLE_COLUMNS = 120  # what a wide terminal shows; full text is in --json
 
 
-def rejections(rows: Sequence[RejectionRow]) -> str:
+def rejections(listing: RejectionList) -> str:
+    rows = listing.rejected
     if not rows:
         return "no rejections kept"
     headers = ["arrived", "reason", "source", "id", "message", "accepted"]
@@ -102,19 +103,6 @@ def rejections(rows: Sequence[RejectionRow]) -> str:
 def _seconds(recorded_at: str) -> str:
     """A recorded time to the second, as a person reads it (UTC)."""
     return recorded_at[:19].replace("T", " ") if recorded_at else ""
-
-
-def rejection_json(row: RejectionRow) -> dict[str, object]:
-    return {
-        "source": row.source,
-        "id": row.id,
-        "type": row.type,
-        "reason": row.reason,
-        "message": row.message,
-        "arrived": row.arrived,
-        "accepted": row.accepted,
-        "raw": bytes(row.raw).decode("utf-8", errors="replace"),
-    }
 
 
 _AMOUNT_HEADERS = ["list", "discount", "payable", "settled", "rounding-off", "charges"]

@@ -46,12 +46,45 @@ class CommittedViews:
             currencies.setdefault(customer_id, self.delta.bill_currencies[(customer_id, line_period)])
         return [(*key, sums) for key, sums in merged.items()], currencies
 
-    def partner_charge_rows(self, partner_id: str, period: str) -> list[tuple[str, str, str, list[int]]]:
-        merged = {row[:3]: row[3] for row in self.view.partner_charge_rows(partner_id, period, c=self.cursor)}
+    def partner_charge_rows(
+        self,
+        partner_id: str,
+        period: str,
+        account_manager_id: str | None = None,
+        indirect_partner_id: str | None = None,
+    ) -> list[tuple[str, str, str, list[int]]]:
+        """As the view's, scoped the same way (to charges carrying the ids given)."""
+        stored = self.view.partner_charge_rows(partner_id, period, account_manager_id, indirect_partner_id, c=self.cursor)
+        merged = {row[:3]: row[3] for row in stored}
         for (partner, charge_period, customer_id, manager, reseller), sums in self.delta.partner_charges.items():
-            if partner == partner_id and charge_period == period:
+            if partner == partner_id and charge_period == period and _in_scope(
+                manager, reseller, account_manager_id, indirect_partner_id
+            ):
                 _add_into(merged, (customer_id, manager or NO_ID, reseller or NO_ID), sums)
         return [(*key, sums) for key, sums in merged.items()]
+
+    def partner_bill_line_rows(
+        self,
+        partner_id: str,
+        period: str,
+        account_manager_id: str | None = None,
+        indirect_partner_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> list[tuple[str, str, str, list[int]]]:
+        """As the view's: rows of (customer, service type, item, sums), one per scope."""
+        rows = self.view.partner_bill_line_rows(
+            partner_id, period, account_manager_id, indirect_partner_id, customer_id, c=self.cursor
+        )
+        for key, sums in self.delta.partner_bill_lines.items():
+            partner, line_period, customer, manager, reseller, service_type, item_id = key
+            if (
+                partner == partner_id
+                and line_period == period
+                and customer_id in (None, customer)
+                and _in_scope(manager, reseller, account_manager_id, indirect_partner_id)
+            ):
+                rows.append((customer, service_type, item_id, list(sums)))
+        return rows
 
     def association_rows(self, partner_id: str) -> list[AssociationRow]:
         rows = []
@@ -103,6 +136,11 @@ def committed_views(ledger: Any, view: Any, period: str | None, about: str | Non
                 break
             after = rows[-1][0]
         yield CommittedViews(view, cursor, delta)
+
+
+def _in_scope(manager: str | None, reseller: str | None, account_manager_id: str | None,
+              indirect_partner_id: str | None) -> bool:
+    return account_manager_id in (None, manager) and indirect_partner_id in (None, reseller)
 
 
 def _add_into(merged: dict[tuple, list[int]], key: tuple, sums: list[int]) -> None:

@@ -22,6 +22,10 @@ P_PAYABLE, P_SETTLED, P_CHARGES, P_POSITIVE = range(4)
 
 BillLineKey = tuple[str, str, str, str]  # customer_id, period, service_type, item_id
 PartnerChargeKey = tuple[str, str, str, str, str]  # partner, period, customer, manager, reseller
+# partner, period, customer, manager, reseller, service_type, item_id: a bill line as
+# one partner's scope sees it (CONTRACT.md §10: a scoped reader's bill holds only the
+# charges attributed to its scope).
+PartnerLineKey = tuple[str, str, str, str, str, str, str]
 NO_ID = ""  # how a missing account manager or reseller is keyed (real ids are never empty)
 
 
@@ -46,15 +50,24 @@ class ViewDelta:
     bill_lines: dict[BillLineKey, list[int]] = field(default_factory=dict)
     bill_currencies: dict[tuple[str, str], str] = field(default_factory=dict)
     partner_charges: dict[PartnerChargeKey, list[int]] = field(default_factory=dict)
+    partner_bill_lines: dict[PartnerLineKey, list[int]] = field(default_factory=dict)
     new_associations: list[AssociationRow] = field(default_factory=list)
     # Ends of associations opened before this batch, by customer (at most one is open).
     ended_associations: dict[str, str] = field(default_factory=dict)
     # Only charges of this period are kept (replay of one period); None keeps all.
     period: str | None = None
+    # Replay rebuilds the views of §4 only, not the scoped bill lines the API reads.
+    keep_partner_lines: bool = True
     _open_here: dict[str, AssociationRow] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.bill_lines or self.partner_charges or self.new_associations or self.ended_associations)
+        return bool(
+            self.bill_lines
+            or self.partner_charges
+            or self.partner_bill_lines
+            or self.new_associations
+            or self.ended_associations
+        )
 
     def add(self, event: RecordedEvent) -> None:
         if isinstance(event, ChargeRecorded):
@@ -83,38 +96,56 @@ class ViewDelta:
 
     def add_charge(self, charge: ChargeRecorded) -> None:
         """Adds one charge (any object with a charge's view fields, as replay's slim
-        decode gives)."""
-        if self.period is not None and charge.period != self.period:
+        decode gives). The hot loop of ingest and replay: figures are read once into
+        locals and the sums' positions are written as literals (LIST, DISCOUNT, PAYABLE,
+        SETTLED, ROUNDING_OFF, CHARGES = 0..5; P_PAYABLE, P_SETTLED, P_CHARGES,
+        P_POSITIVE = 0..3)."""
+        period = charge.period
+        if self.period is not None and period != self.period:
             return
-        payable = charge.payable_units
-        key = (charge.customer_id, charge.period, charge.service_type, charge.item_id)
+        customer, service_type, item_id = charge.customer_id, charge.service_type, charge.item_id
+        listed, discount, payable = charge.list_units, charge.discount_units, charge.payable_units
+        settled, rounding_off = charge.settled_units, charge.rounding_off_units
+        key = (customer, period, service_type, item_id)
         sums = self.bill_lines.get(key)
         if sums is None:
-            sums = self.bill_lines[key] = [0, 0, 0, 0, 0, 0]
-            self.bill_currencies[(charge.customer_id, charge.period)] = charge.currency
-        sums[LIST] += charge.list_units
-        sums[DISCOUNT] += charge.discount_units
-        sums[PAYABLE] += payable
-        sums[SETTLED] += charge.settled_units
-        sums[ROUNDING_OFF] += charge.rounding_off_units
-        sums[CHARGES] += 1
-        if charge.partner_id is None:
+            self.bill_lines[key] = [listed, discount, payable, settled, rounding_off, 1]
+            self.bill_currencies[(customer, period)] = charge.currency
+        else:
+            sums[0] += listed
+            sums[1] += discount
+            sums[2] += payable
+            sums[3] += settled
+            sums[4] += rounding_off
+            sums[5] += 1
+        partner_id = charge.partner_id
+        if partner_id is None:
             return
-        partner_key = (
-            charge.partner_id,
-            charge.period,
-            charge.customer_id,
-            charge.account_manager_id or NO_ID,
-            charge.indirect_partner_id or NO_ID,
-        )
+        manager, reseller = charge.account_manager_id or NO_ID, charge.indirect_partner_id or NO_ID
+        positive = 1 if payable > 0 else 0
+        partner_key = (partner_id, period, customer, manager, reseller)
         tally = self.partner_charges.get(partner_key)
         if tally is None:
-            tally = self.partner_charges[partner_key] = [0, 0, 0, 0]
-        tally[P_PAYABLE] += payable
-        tally[P_SETTLED] += charge.settled_units
-        tally[P_CHARGES] += 1
-        if payable > 0:
-            tally[P_POSITIVE] += 1
+            self.partner_charges[partner_key] = [payable, settled, 1, positive]
+        else:
+            tally[0] += payable
+            tally[1] += settled
+            tally[2] += 1
+            tally[3] += positive
+        if not self.keep_partner_lines:
+            return
+        line_key = (partner_id, period, customer, manager, reseller, service_type, item_id)
+        line = self.partner_bill_lines.get(line_key)
+        if line is None:
+            self.partner_bill_lines[line_key] = [listed, discount, payable, settled, rounding_off, 1]
+        else:
+            line[0] += listed
+            line[1] += discount
+            line[2] += payable
+            line[3] += settled
+            line[4] += rounding_off
+            line[5] += 1
+
 
 
 def reversal_of(amendment):

@@ -62,7 +62,8 @@ def replay_period(
 ) -> tuple[PeriodViews, int]:
     """The period's views from events recorded at or before `as_of` (a recorded-time
     string), and how many events were read."""
-    scratch = ViewDelta(period=settings.bounds.period)  # keeps only the period's charges
+    # Keeps only the period's charges, and only the views of §4 (no scoped bill lines).
+    scratch = ViewDelta(period=settings.bounds.period, keep_partner_lines=False)
     read = after = 0
     while True:
         with ledger.recorder.read_transaction() as cursor:

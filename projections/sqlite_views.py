@@ -10,7 +10,8 @@ from projections.view_tables import BillingViewTables
 
 
 class SQLiteBillingViews(BillingViewTables, SQLiteDialect, SQLiteTrackingRecorder):
-    """Bill lines, partner charge tallies and association intervals, with tracking."""
+    """Bill lines (also per partner scope), partner charge tallies and association
+    intervals, with tracking."""
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -24,6 +25,12 @@ class SQLiteBillingViews(BillingViewTables, SQLiteDialect, SQLiteTrackingRecorde
             "account_manager_id TEXT NOT NULL, indirect_partner_id TEXT NOT NULL, sums TEXT NOT NULL, "
             "PRIMARY KEY (partner_id, period, customer_id, account_manager_id, indirect_partner_id)"
             ") WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS view_partner_bill_lines ("
+            "partner_id TEXT NOT NULL, period TEXT NOT NULL, customer_id TEXT NOT NULL, "
+            "account_manager_id TEXT NOT NULL, indirect_partner_id TEXT NOT NULL, "
+            "service_type TEXT NOT NULL, item_id TEXT NOT NULL, sums TEXT NOT NULL, "
+            "PRIMARY KEY (partner_id, period, customer_id, account_manager_id, indirect_partner_id, "
+            "service_type, item_id)) WITHOUT ROWID",
             "CREATE TABLE IF NOT EXISTS view_associations ("
             "customer_id TEXT NOT NULL, version INTEGER NOT NULL, partner_id TEXT NOT NULL, "
             "start_at TEXT NOT NULL, end_at TEXT, customer_type TEXT NOT NULL, "

@@ -15,8 +15,15 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
+from engine.ledger import Ledger
 from engine.store.ledger_tables import chunks, marks
 from projections.fold import P_CHARGES, P_PAYABLE, P_SETTLED, AssociationRow, ViewDelta
+
+PARTNER_LINE_COLUMNS = (
+    "partner_id", "period", "customer_id", "account_manager_id", "indirect_partner_id", "service_type", "item_id",
+)
+# The view tables, for a store whose views predate one of them (see `_create_table`).
+VIEW_TABLES = ("view_bill_lines", "view_partner_charges", "view_partner_bill_lines", "view_associations")
 
 
 class BillingViewTables:
@@ -54,6 +61,12 @@ class BillingViewTables:
             "view_partner_charges",
             ("partner_id", "period", "customer_id", "account_manager_id", "indirect_partner_id"),
             delta.partner_charges,
+        )
+        self._add_sums(
+            c,
+            "view_partner_bill_lines",
+            PARTNER_LINE_COLUMNS,
+            delta.partner_bill_lines,
         )
         for customer_id, end in delta.ended_associations.items():
             self.execute(
@@ -135,6 +148,20 @@ class BillingViewTables:
             with self.read_transaction() as own:
                 yield own
 
+    tracking_table = "tracking"  # eventsourcing's SQLite name; qualified on PostgreSQL
+
+    def _create_table(self, c: Any) -> None:
+        """Creates the view tables; a store whose views were written before
+        `view_partner_bill_lines` existed has its views emptied and its position reset,
+        so the next reader folds them again from the log (the views are a pure
+        function of the log; a new table left empty at an old position would be wrong)."""
+        upgrading = self.has_table(c, "view_partner_charges") and not self.has_table(c, "view_partner_bill_lines")
+        super()._create_table(c)  # type: ignore[misc]
+        if upgrading:
+            for table in VIEW_TABLES:
+                self.execute(c, f"DELETE FROM {{t}}{table}")
+            self.execute(c, f"DELETE FROM {self.tracking_table} WHERE application_name=?", (Ledger.name,))
+
     def bill_line_rows(
         self, period: str, customer_ids: Sequence[str] | None = None, c: Any | None = None
     ) -> tuple[list, dict[str, str]]:
@@ -152,15 +179,79 @@ class BillingViewTables:
         return [(row[0], row[1], row[2], _sums(row[4])) for row in rows], currencies
 
     def partner_charge_rows(
-        self, partner_id: str, period: str, c: Any | None = None
+        self,
+        partner_id: str,
+        period: str,
+        account_manager_id: str | None = None,
+        indirect_partner_id: str | None = None,
+        c: Any | None = None,
     ) -> list[tuple[str, str, str, list[int]]]:
+        """A partner's charge tallies of the period (only those carrying the account
+        manager / reseller, if given)."""
+        statement, params = _scoped(
+            "SELECT customer_id, account_manager_id, indirect_partner_id, sums "
+            "FROM {t}view_partner_charges WHERE partner_id=? AND period=?",
+            [partner_id, period],
+            account_manager_id=account_manager_id,
+            indirect_partner_id=indirect_partner_id,
+        )
         with self._reading(c) as c:
+            rows = self.rows(c, statement, params)
+        return [(row[0], row[1], row[2], _sums(row[3])) for row in rows]
+
+    def settled_by_period(
+        self, partner_id: str, account_manager_id: str | None = None, indirect_partner_id: str | None = None
+    ) -> dict[str, int]:
+        """A partner's settled amount (10⁻⁸ units) in every period it has charges in."""
+        statement, params = _scoped(
+            "SELECT period, sums FROM {t}view_partner_charges WHERE partner_id=?",
+            [partner_id],
+            account_manager_id=account_manager_id,
+            indirect_partner_id=indirect_partner_id,
+        )
+        with self.read_transaction() as c:
+            rows = self.rows(c, statement, params)
+        totals: dict[str, int] = {}
+        for period, sums in rows:
+            totals[period] = totals.get(period, 0) + _sums(sums)[P_SETTLED]
+        return totals
+
+    def bill_periods(self) -> list[str]:
+        """Every period with a bill, in order."""
+        with self.read_transaction() as c:
+            rows = self.rows(c, "SELECT DISTINCT period FROM {t}view_bill_lines")
+        return sorted(row[0] for row in rows)
+
+    def all_partner_ids(self) -> list[str]:
+        """Every partner with an association or a charge, by code point."""
+        with self.read_transaction() as c:
             rows = self.rows(
-                c,
-                "SELECT customer_id, account_manager_id, indirect_partner_id, sums "
-                "FROM {t}view_partner_charges WHERE partner_id=? AND period=?",
-                (partner_id, period),
+                c, "SELECT partner_id FROM {t}view_associations UNION SELECT partner_id FROM {t}view_partner_charges"
             )
+        return sorted(row[0] for row in rows)
+
+    def partner_bill_line_rows(
+        self,
+        partner_id: str,
+        period: str,
+        account_manager_id: str | None = None,
+        indirect_partner_id: str | None = None,
+        customer_id: str | None = None,
+        c: Any | None = None,
+    ) -> list[tuple[str, str, str, list[int]]]:
+        """A partner's bill lines of the period, as (customer_id, service_type, item_id,
+        sums), only those carrying the account manager / reseller / customer given; a
+        line with charges under several scopes comes once per scope."""
+        statement, params = _scoped(
+            "SELECT customer_id, service_type, item_id, sums FROM {t}view_partner_bill_lines "
+            "WHERE partner_id=? AND period=?",
+            [partner_id, period],
+            account_manager_id=account_manager_id,
+            indirect_partner_id=indirect_partner_id,
+            customer_id=customer_id,
+        )
+        with self._reading(c) as c:
+            rows = self.rows(c, statement, params)
         return [(row[0], row[1], row[2], _sums(row[3])) for row in rows]
 
     def association_rows(self, partner_id: str, c: Any | None = None) -> list[AssociationRow]:
@@ -245,6 +336,15 @@ class BillingViewTables:
             )
         # Sorted here, by code point, whatever the database's collation.
         return sorted(row[0] for row in rows)
+
+
+def _scoped(statement: str, params: list, **equal_to: str | None) -> tuple[str, list]:
+    """Adds `AND column=?` for each column given a value: a scope is applied in the query."""
+    for column, value in equal_to.items():
+        if value is not None:
+            statement += f" AND {column}=?"
+            params.append(value)
+    return statement, params
 
 
 def _sums(text: str) -> list[int]:

@@ -44,6 +44,10 @@ class SQLDialect:
     def executemany(self, c: Any, text: str, rows: Sequence[Sequence]) -> None:
         raise NotImplementedError
 
+    def has_table(self, c: Any, name: str) -> bool:
+        """Whether the store's schema holds a table of this name."""
+        raise NotImplementedError
+
     @contextmanager
     def read_transaction(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]

@@ -77,6 +77,15 @@ class PostgresDialect(SQLDialect):
     def execute(self, c: Cursor, text: str, params: Sequence = ()) -> None:
         c.execute(self.sql(text), params)
 
+    def has_table(self, c: Cursor, name: str) -> bool:
+        return bool(
+            self.rows(
+                c,
+                "SELECT 1 FROM information_schema.tables WHERE table_schema=? AND table_name=?",
+                (self.datastore.schema, name),
+            )
+        )
+
     def executemany(self, c: Cursor, text: str, rows: Sequence[Sequence]) -> None:
         if rows:
             with _integrity_errors():

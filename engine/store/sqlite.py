@@ -43,6 +43,9 @@ class SQLiteDialect(SQLDialect):
     def execute(self, c: SQLiteCursor, text: str, params: Sequence = ()) -> None:
         c.execute(self.sql(text), params)
 
+    def has_table(self, c: SQLiteCursor, name: str) -> bool:
+        return bool(self.rows(c, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))
+
     def executemany(self, c: SQLiteCursor, text: str, rows: Sequence[Sequence]) -> None:
         try:
             c.executemany(self.sql(text), rows)

@@ -13,8 +13,8 @@ import pytest
 from engine.errors import REASON_CODES
 from engine.mapper import TOPICS
 from schemas.recorded import RECORDED_EVENT_TYPES
+from commands.queries import rejection_entry
 from engine.store.rows import RejectionRow
-from commands import render
 from schemas import export
 from schemas.inbound import AMOUNT_PATTERN, EVENT_TYPES, InboundEvent
 from schemas.views import RejectionEntry
@@ -253,7 +253,7 @@ def test_rejected_json_rows_have_exactly_the_rejection_entry_shape():
         seq=1, arrived="2026-11-25T06:00:00.000000Z", source=None, id=None, type=None,
         reason="malformed_json", message="not JSON", raw=b"{oops", accepted=None,
     )
-    shown = render.rejection_json(row)
+    shown = msgspec.to_builtins(rejection_entry(row))
     assert list(shown) == list(RejectionEntry.__struct_fields__)
     assert msgspec.convert(shown, RejectionEntry).raw == "{oops"
     assert "malformed_json" in REASON_CODES

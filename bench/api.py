@@ -1,0 +1,195 @@
+"""`python -m bench.api`: the HTTP API under load (CONTRACT.md §10).
+
+    python -m bench.api [--store URL] [--clients 16] [--seconds 20] [--out bench-api.json]
+
+`billing web` serves the demo store (`billing demo`, made in a temporary folder unless
+--store names one) in its own process; this process runs --clients concurrent clients,
+each on one keep-alive HTTP/1.1 connection, each sending its next request as soon as the
+last answer is read, for --seconds after a 2 s warm-up. They read as a partner would
+(a partner token): its performance, and one of its customers' bills, in turn. Prints
+requests/s and latency percentiles per endpoint and overall; the figures go to --out.
+Targets: ≥ 1,000 requests/s overall with p99 ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BILLING = Path(sys.executable).with_name("billing")
+TARGET_REQUESTS_PER_S, TARGET_P99_MS = 1_000, 50
+WARM_UP_SECONDS = 2.0
+_SERVING = re.compile(r"serving http://([^/]+)/")
+
+
+@contextmanager
+def serve_web(store_url: str, log_path: Path, *options: str, startup_seconds: float = 60) -> Iterator[str]:
+    """Runs `billing web --port 0 OPTIONS` over the store; yields its base URL, stops it after."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BILLING_")}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([str(BILLING), "--store", store_url, "web", "--port", "0", *options],
+                                   stdout=log,
+                                   stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while not (found := _SERVING.search(log_path.read_text(errors="replace"))):
+            if process.poll() is not None:
+                raise RuntimeError(f"billing web exited: {log_path.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("billing web did not start")
+            time.sleep(0.05)
+        yield f"http://{found.group(1)}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def cli_json(store_url: str, *args: str) -> dict:
+    result = subprocess.run([str(BILLING), "--store", store_url, *args, "--json"], capture_output=True, check=True)
+    return json.loads(result.stdout)
+
+
+async def _client(host: str, port: int, requests: list[tuple[str, bytes]], stop_at: float, warm_until: float,
+                  latencies: dict[str, list[float]], failures: list[str]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    index = 0
+    try:
+        while (now := time.perf_counter()) < stop_at:
+            name, request = requests[index % len(requests)]
+            index += 1
+            writer.write(request)
+            status, _body = await _read_response(reader)
+            took = time.perf_counter() - now
+            if status != 200:
+                failures.append(f"{name}: {status}")
+            elif now >= warm_until:
+                latencies[name].append(took)
+    finally:
+        writer.close()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = next(int(line.split(b":", 1)[1]) for line in lines[1:] if line.lower().startswith(b"content-length:"))
+    return status, await reader.readexactly(length)
+
+
+def _requests(host: str, token: str, partner: str, period: str, customers: list[str]) -> list[tuple[str, bytes]]:
+    def get(path: str) -> bytes:
+        return (f"GET /api/v1/{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                "Accept: application/json\r\n\r\n").encode()
+
+    requests = []
+    for customer in customers:
+        requests.append(("performance", get(f"performance?partner={partner}&period={period}")))
+        requests.append(("bills", get(f"bills?period={period}&customer={customer}")))
+    return requests
+
+
+def run_load(base: str, requests: list[tuple[str, bytes]], clients: int, seconds: float) -> dict:
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    latencies: dict[str, list[float]] = {name: [] for name, _ in requests}
+    failures: list[str] = []
+
+    async def run() -> None:
+        start = time.perf_counter()
+        warm_until, stop_at = start + WARM_UP_SECONDS, start + WARM_UP_SECONDS + seconds
+        await asyncio.gather(*(
+            _client(host.strip("[]"), int(port), requests[i:] + requests[:i], stop_at, warm_until, latencies, failures)
+            for i in range(clients)))
+
+    asyncio.run(run())
+    return _figures(latencies, failures, seconds, clients)
+
+
+def _figures(latencies: dict[str, list[float]], failures: list[str], seconds: float, clients: int) -> dict:
+    def summary(values: list[float]) -> dict:
+        ordered = sorted(values)
+
+        def pick(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if ordered else 0.0
+
+        return {"requests": len(ordered), "requests_per_s": round(len(ordered) / seconds, 1),
+                "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": pick(1.0)}
+
+    every = [value for values in latencies.values() for value in values]
+    overall = summary(every)
+    return {
+        "clients": clients, "seconds": seconds, "failures": len(failures), "failure_examples": failures[:5],
+        "overall": overall, "endpoints": {name: summary(values) for name, values in latencies.items()},
+        "targets": {"requests_per_s": TARGET_REQUESTS_PER_S, "p99_ms": TARGET_P99_MS,
+                    "met": overall["requests_per_s"] >= TARGET_REQUESTS_PER_S and overall["p99_ms"] <= TARGET_P99_MS},
+    }
+
+
+def demo_store(folder: Path, customers: int) -> str:
+    url = f"sqlite:///{folder / 'billing.db'}"
+    subprocess.run([str(BILLING), "--store", url, "demo", "--customers", str(customers), "--out",
+                    str(folder / "demo.jsonl")], capture_output=True, check=True)
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", help="an existing store URL (default: a fresh demo store)")
+    parser.add_argument("--partner", default="dist-huabei", help="the partner whose token reads (default %(default)s)")
+    parser.add_argument("--period", default="2026-10", help="the period read (default %(default)s)")
+    parser.add_argument("--customers", type=int, default=300, help="customers of the demo store (default %(default)s)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default %(default)s)")
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default %(default)s)")
+    parser.add_argument("--out", default="bench-api.json", help="where the figures go (default %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="serve with `billing web --no-cache` "
+                        "(every answer computed afresh; default: answers kept while the log stands still)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as temporary:
+        folder = Path(temporary)
+        url = args.store or demo_store(folder, args.customers)
+        token = cli_json(url, "token", "create", "--role", "partner", "--partner", args.partner,
+                         "--name", "bench.api")["token"]
+        details = cli_json(url, "performance", "--partner", args.partner, "--period", args.period)["details"]
+        customers = [row["customer_id"] for row in details] or ["nobody"]
+        with serve_web(url, folder / "web.log", *(["--no-cache"] if args.no_cache else [])) as base:
+            host = base.removeprefix("http://")
+            figures = run_load(base, _requests(host, token, args.partner, args.period, customers),
+                               args.clients, args.seconds)
+    figures |= {"store": "demo" if args.store is None else "given", "partner": args.partner, "period": args.period,
+                "view_cache": not args.no_cache}
+    Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
+    print(_table(figures))
+    return 0 if figures["failures"] == 0 else 1
+
+
+def _table(figures: dict) -> str:
+    rows = [("endpoint", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms")]
+    for name, values in [*figures["endpoints"].items(), ("overall", figures["overall"])]:
+        rows.append((name, values["requests"], values["requests_per_s"], values["p50_ms"], values["p90_ms"],
+                     values["p99_ms"], values["max_ms"]))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    target = figures["targets"]
+    lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {'on' if figures['view_cache'] else 'off'}, "
+                 f"failures {figures['failures']}; "
+                 f"target >= {target['requests_per_s']} req/s with p99 <= {target['p99_ms']} ms: "
+                 f"{'met' if target['met'] else 'NOT met'}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The API's OpenAPI document is checked in (schemas/openapi.json) and never drifts."""
+
+from __future__ import annotations
+
+import json
+
+from web import openapi_export
+
+
+def test_the_checked_in_openapi_document_equals_what_the_routes_give():
+    assert openapi_export.CHECKED_IN.read_bytes() == openapi_export.generate(), (
+        "schemas/openapi.json is stale: run python -m web.openapi_export"
+    )
+
+
+def test_check_exits_1_for_a_stale_copy_and_0_for_a_fresh_one(tmp_path):
+    stale = tmp_path / "openapi.json"
+    stale.write_text("{}\n")
+    assert openapi_export.main(["--check", "--path", str(stale)]) == 1
+    assert openapi_export.main(["--path", str(stale)]) == 0
+    assert openapi_export.main(["--check", "--path", str(stale)]) == 0
+
+
+def test_every_endpoint_answers_errors_in_the_error_shape_and_needs_a_bearer_token():
+    document = json.loads(openapi_export.generate())
+    assert document["components"]["securitySchemes"]["bearer"] == {"scheme": "bearer", "type": "http"}
+    assert document["security"] == [{"bearer": []}]
+    for path, item in document["paths"].items():
+        responses = item["get"]["responses"]
+        for status in ("400", "401", "403"):
+            assert responses[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorBody"}, (path, status)
