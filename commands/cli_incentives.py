@@ -76,7 +76,9 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     listing.add_argument("--deal", metavar="ID", help="only this deal's (default: all)")
     listing.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
-    incentives = add_parser("incentives", help="a partner's incentive for a period (the incentive dashboard), or load a policy")
+    incentives = add_parser(
+        "incentives", help="a partner's incentive for a period (the incentive dashboard), load a policy, or settle a period"
+    )
     incentives.add_argument("--partner", metavar="ID", help="the partner (required without a subcommand)")
     incentives.add_argument("--period", type=period, metavar="YYYY-MM", help="the period (required without a subcommand)")
     scope = incentives.add_mutually_exclusive_group()
@@ -87,6 +89,12 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     policy = policy_commands.add_parser("load", help="record an incentive policy (JSON file)")
     policy.add_argument("file", metavar="FILE", help="the policy file ('-' for stdin)")
     policy.add_argument("--json", action="store_true", help="print JSON (default: text)")
+    settle = policy_commands.add_parser(
+        "settle",
+        help="credit each partner's final incentive of a closed period whose statements are all confirmed (once)",
+    )
+    settle.add_argument("--period", required=True, type=period, metavar="YYYY-MM", help="the closed period (required)")
+    settle.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     return {"calendar": _calendar, "subsidy": _subsidy, "subsidies": _subsidies, "incentives": _incentives}
 
 
@@ -139,6 +147,8 @@ def _subsidies(args: argparse.Namespace, settings: Settings) -> int:
 def _incentives(args: argparse.Namespace, settings: Settings) -> int:
     from commands.incentives import IncentiveScope, dashboard, incentive_report, load_policy
 
+    if args.incentives_command == "settle":
+        return _settle(args, settings)
     if args.incentives_command == "load":
         content = _read_file(args.file)
         with open_engine(settings, create=True) as engine:
@@ -156,4 +166,16 @@ def _incentives(args: argparse.Namespace, settings: Settings) -> int:
             print_json(incentive_report(engine, args.partner, args.period, scope))
         else:
             print(show.dashboard(dashboard(engine, args.partner, args.period, scope)))
+    return EXIT_OK
+
+
+def _settle(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.cli_statements import open_existing
+    from commands.incentive_settle import settle_incentives
+
+    with open_existing(settings, write=True) as engine:  # a store with closed periods, or nothing to settle
+        outcome = settle_incentives(engine, args.period)
+    print_json(outcome.value) if args.json else print(show.settlement(outcome.value))
+    if not outcome.recorded and outcome.value.transfers:
+        print(f"billing: incentives of {args.period} were already settled so: nothing changed", file=sys.stderr)
     return EXIT_OK

@@ -2,10 +2,10 @@
 an `Engine`, returning what `--json` prints.
 
 Indicator values come from the views of §4 through the same pure functions the views
-use (`tally_performance`, `count_customers`) over the same rows, so an indicator
-always equals the view it names. `indicator_values` is the one place that decides
-between an open period (live views, `estimated`) and a closed one (`final`, as
-known at its close, from the partner's statement and `replay --as-of`).
+use (`tally_performance`, `count_customers`), so an indicator always equals the view it
+names: the live views while the period is open (`estimated`), `replay --as-of` its close
+and the partner's statement for it once it is closed (`final`; see
+`commands.incentive_values`). Settling a closed period is `commands.incentive_settle`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import msgspec
 
 from commands.bootstrap import Engine
+from commands.incentive_values import IndicatorValues, PeriodRows, period_close, read_period, values_of
 from commands.queries import period_bounds
 from commands.subsidies import Outcome, reading
 from engine.errors import Refused
@@ -23,11 +24,8 @@ from engine.incentives.policies import read_policy, reward_units, tiers_of, valu
 from engine.incentives.roster import managers_of, roster_events, supervisors_before
 from engine.money import format_units, parse_amount
 from engine.recording import Decision
-from projections.queries import count_customers, tally_performance
 from schemas.incentive_events import IncentivePolicy, IncentivePolicyLoaded
 from schemas.incentive_views import IncentiveReport, IndicatorValue, PolicyLoadedView, RewardAmount
-
-ESTIMATED, FINAL = "estimated", "final"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,105 +36,37 @@ class IncentiveScope:
     supervisor_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ManagersScope:
-    """Keeps what carries one of these account managers (a `projections.queries.Scope`
-    in duck type); None keeps everything."""
-
-    managers: frozenset[str] | None = None
-
-    def keeps(self, account_manager_id: str | None, _indirect_partner_id: str | None = None) -> bool:
-        return self.managers is None or account_manager_id in self.managers
-
-
-@dataclass(frozen=True, slots=True)
-class IndicatorValues:
-    """A partner's (or a scope's) statistics for a period, as their views print them."""
-
-    status: str
-    settled_amount: str
-    payable_amount: str
-    consuming_customers: int
-    new_enterprise_customers: int
-
-    def value(self, statistic: str) -> str | int:
-        return getattr(self, statistic)
-
-
 def indicator_values(engine: Engine, partner_id: str, period: str, scope: IncentiveScope) -> IndicatorValues:
     """The statistics of a partner's period: `final` once it is closed, else `estimated`."""
-    closed_at = period_closed_at(engine, period)
-    if closed_at is None:
-        return live_period_values(engine, partner_id, period, scope)
-    return closed_period_values(engine, partner_id, period, scope, closed_at)
+    rows = read_period(engine, partner_id, period)
+    return values_of(engine, partner_id, period, rows, account_managers(engine, partner_id, period, scope, rows))
 
 
 def period_closed_at(engine: Engine, period: str) -> str | None:
-    """When the period was closed (CONTRACT.md §7), or None while it is open.
-
-    Seam: period closes and statements are built beside this feature. Until this reads
-    them, every period is open (its values `estimated`)."""
-    return None
-
-
-def closed_period_values(
-    engine: Engine, partner_id: str, period: str, scope: IncentiveScope, closed_at: str
-) -> IndicatorValues:
-    """`final` values of a closed period: amounts of the charges the partner's statement
-    for it carries (adjustments included), counts of `replay --as-of` the close, the
-    supervisor's account managers as recorded by the close (`account_managers(...,
-    recorded_by=closed_at)`)."""
-    raise NotImplementedError("needs statements")
+    """When the period was closed (CONTRACT.md §7), or None while it is open."""
+    close = period_close(engine, period)
+    return None if close is None else close.closed_at
 
 
 def account_managers(
-    engine: Engine, partner_id: str, period: str, scope: IncentiveScope, recorded_by: str | None = None
+    engine: Engine, partner_id: str, period: str, scope: IncentiveScope, rows: PeriodRows | None = None
 ) -> frozenset[str] | None:
-    """The account managers a scope keeps (None: all of the partner's)."""
+    """The account managers a scope keeps (None: all of the partner's); a supervisor's
+    as its assignments stand before the period's end (recorded by its close, if closed)."""
     if scope.account_manager_id is not None:
         return frozenset({scope.account_manager_id})
     if scope.supervisor_id is None:
         return None
+    return managers_of(supervisors(engine, partner_id, period, rows), scope.supervisor_id)
+
+
+def supervisors(engine: Engine, partner_id: str, period: str, rows: PeriodRows | None = None) -> dict[str, str]:
+    """account manager -> supervisor, standing at the period's end (as recorded by its
+    close for a closed period: `rows` read it, else it is read here)."""
+    close = rows.close if rows is not None else period_close(engine, period)
+    recorded_by = None if close is None else close.closed_at
     end = period_bounds(engine, period).end
-    supervisors = supervisors_before(roster_events(engine.ledger, partner_id), end, recorded_by)
-    return managers_of(supervisors, scope.supervisor_id)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveRows:
-    """A partner's live view rows of a period, read once for any number of scopes."""
-
-    charges: list
-    associations: list
-
-
-def live_rows(engine: Engine, partner_id: str, period: str) -> LiveRows:
-    engine.projection.bring_up_to_date(engine.ledger)
-    view = engine.projection.view
-    return LiveRows(view.partner_charge_rows(partner_id, period), view.association_rows(partner_id))
-
-
-def live_period_values(engine: Engine, partner_id: str, period: str, scope: IncentiveScope) -> IndicatorValues:
-    managers = account_managers(engine, partner_id, period, scope)
-    return values_of_rows(engine, partner_id, period, live_rows(engine, partner_id, period), managers)
-
-
-def values_of_rows(
-    engine: Engine, partner_id: str, period: str, rows: LiveRows, managers: frozenset[str] | None
-) -> IndicatorValues:
-    """The statistics of the rows a scope keeps, by the views' own functions."""
-    keep = ManagersScope(managers)
-    kept = [row for row in rows.charges if keep.keeps(row[1] or None)]
-    rules = engine.rules
-    performance = tally_performance(partner_id, period, rules.currency, kept, rules.minor_digits)
-    counts = count_customers(partner_id, period_bounds(engine, period), rows.associations, rows.charges, keep)
-    return IndicatorValues(
-        status=ESTIMATED,
-        settled_amount=performance.settled_amount,
-        payable_amount=performance.payable_amount,
-        consuming_customers=counts.consuming_customers,
-        new_enterprise_customers=counts.new_enterprise_customers_quarter,
-    )
+    return supervisors_before(roster_events(engine.ledger, partner_id), end, recorded_by)
 
 
 def policy_for(engine: Engine, period: str) -> IncentivePolicy:
@@ -148,30 +78,36 @@ def policy_for(engine: Engine, period: str) -> IncentivePolicy:
     return policy
 
 
+def reward_units_of(policy: IncentivePolicy, values: IndicatorValues, minor_digits: int) -> list[tuple[str, int]]:
+    """(indicator, reward) of each of the policy's rewards, each truncated on its own."""
+    statistics = {indicator.name: indicator.statistic for indicator in policy.indicators}
+    rewards = []
+    for reward in policy.rewards:
+        value = values.value(statistics[reward.indicator])
+        units = value_units_of_count(value) if isinstance(value, int) else parse_amount("value", value)
+        rewards.append((reward.indicator, reward_units(units, tiers_of(reward.tiers), reward.mode, minor_digits)))
+    return rewards
+
+
 def report_of(
     policy: IncentivePolicy, partner_id: str, period: str, values: IndicatorValues, minor_digits: int
 ) -> IncentiveReport:
     """The policy applied to a scope's values: each reward truncated, `total` their sum."""
-    statistics = {indicator.name: indicator.statistic for indicator in policy.indicators}
-    rewards, total = [], 0
-    for reward in policy.rewards:
-        value = values.value(statistics[reward.indicator])
-        units = value_units_of_count(value) if isinstance(value, int) else parse_amount("value", value)
-        amount = reward_units(units, tiers_of(reward.tiers), reward.mode, minor_digits)
-        rewards.append(RewardAmount(reward.indicator, format_units(amount, minor_digits)))
-        total += amount
+    rewards = reward_units_of(policy, values, minor_digits)
     return IncentiveReport(
         partner_id=partner_id,
         period=period,
         policy_id=policy.policy_id,
         status=values.status,
         indicators=[IndicatorValue(i.name, i.statistic, values.value(i.statistic)) for i in policy.indicators],
-        rewards=rewards,
-        total=format_units(total, minor_digits),
+        rewards=[RewardAmount(indicator, format_units(units, minor_digits)) for indicator, units in rewards],
+        total=format_units(sum(units for _indicator, units in rewards), minor_digits),
     )
 
 
-def incentive_report(engine: Engine, partner_id: str, period: str, scope: IncentiveScope = IncentiveScope()) -> IncentiveReport:
+def incentive_report(
+    engine: Engine, partner_id: str, period: str, scope: IncentiveScope = IncentiveScope()
+) -> IncentiveReport:
     """`billing incentives --json`."""
     policy = policy_for(engine, period)
     values = indicator_values(engine, partner_id, period, scope)
@@ -217,19 +153,21 @@ class Dashboard:
 
 
 def dashboard(engine: Engine, partner_id: str, period: str, scope: IncentiveScope) -> Dashboard:
+    """The scope's report and its breakdown, from the period's rows read once."""
     policy = policy_for(engine, period)
     minor = engine.rules.minor_digits
+    rows = read_period(engine, partner_id, period)
+    standing = supervisors(engine, partner_id, period, rows)
 
-    def report(of: IncentiveScope) -> IncentiveReport:
-        return report_of(policy, partner_id, period, indicator_values(engine, partner_id, period, of), minor)
+    def report(managers: frozenset[str] | None) -> IncentiveReport:
+        return report_of(policy, partner_id, period, values_of(engine, partner_id, period, rows, managers), minor)
 
-    managers = account_managers(engine, partner_id, period, scope)
     if scope.account_manager_id is not None:
-        by, parts = None, []
+        managers, by, parts = frozenset({scope.account_manager_id}), None, []
     elif scope.supervisor_id is not None:
-        by, parts = "account manager", [(m, report(IncentiveScope(account_manager_id=m))) for m in sorted(managers)]
+        managers, by = managers_of(standing, scope.supervisor_id), "account manager"
+        parts = [(m, report(frozenset({m}))) for m in sorted(managers)]
     else:
-        supervisors = supervisors_before(roster_events(engine.ledger, partner_id), period_bounds(engine, period).end)
-        by = "supervisor"
-        parts = [(s, report(IncentiveScope(supervisor_id=s))) for s in sorted(set(supervisors.values()))]
-    return Dashboard(report(scope), scope, managers, by, parts)
+        managers, by = None, "supervisor"
+        parts = [(s, report(managers_of(standing, s))) for s in sorted(set(standing.values()))]
+    return Dashboard(report(managers), scope, managers, by, parts)

@@ -9,7 +9,7 @@ from commands.incentives import Dashboard
 from commands.render import table
 from commands.subsidies import Outcome
 from engine.incentives.working_days import describe_years
-from schemas.incentive_views import CalendarYears, IncentiveReport, Subsidy
+from schemas.incentive_views import CalendarYears, IncentiveReport, IncentiveSettlement, Subsidy
 
 
 def subsidies(rows: Sequence[Subsidy]) -> str:
@@ -83,3 +83,12 @@ def _breakdown(board: Dashboard) -> str:
         for label, part in board.breakdown
     ]
     return table([board.breakdown_by or "", *names, "total"], rows)
+
+
+def settlement(settled: IncentiveSettlement) -> str:
+    head = f"Incentives of {settled.period} (policy {settled.policy_id})"
+    if not settled.transfers:
+        return f"{head}: no partner has a positive total; nothing to credit"
+    rows = [(t.id, t.credit, t.status, t.at, t.amount) for t in settled.transfers]
+    return f"{head}, credited from cloud:incentives:\n" + table(["id", "account", "status", "at", "amount"], rows,
+                                                                numeric_from=4)

@@ -101,6 +101,7 @@ DOCUMENTS: tuple[Document, ...] = (
             incentive_views.CalendarYears,
             incentive_views.IncentiveReport,
             incentive_views.PolicyLoadedView,
+            incentive_views.IncentiveSettlement,
             incentive_events.CalendarFile,
             incentive_events.IncentivePolicy,
             *incentive_events.INCENTIVE_EVENT_TYPES,

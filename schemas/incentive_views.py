@@ -1,9 +1,12 @@
-"""What `billing subsidies`, `billing calendar` and `billing incentives` print with
+"""What `billing subsidies`, `billing calendar`, `billing incentives` and `billing incentives
+settle` print with
 `--json` (CONTRACT.md §9). Field order is the order the JSON output shows."""
 
 from __future__ import annotations
 
 from msgspec import Struct
+
+from schemas.accounts import Transfer
 
 
 class Subsidy(Struct):
@@ -77,3 +80,13 @@ class IncentiveReport(Struct):
     indicators: list[IndicatorValue]
     rewards: list[RewardAmount]
     total: str
+
+
+class IncentiveSettlement(Struct):
+    """`billing incentives settle --json`: a closed period's positive `final` totals
+    credited as `incentive` transfers (id `incentive:POLICY:PERIOD:PARTNER`), by partner;
+    settling again lists the transfers the first settlement recorded."""
+
+    period: str
+    policy_id: str
+    transfers: list[Transfer]

@@ -96,12 +96,17 @@ def test_a_year_the_package_does_not_cover_is_refused_until_loaded(tmp_path):
     ["incentives", "load", "missing.json"],
     ["incentives", "--period", "2026-10"],
     ["incentives", "--partner", "p-1", "--period", "2026-10", "--account-manager", "a", "--supervisor", "s"],
+    ["incentives", "settle"],
+    ["incentives", "settle", "--period", "2026-13"],
 ])
 def test_bad_arguments_are_usage_errors(tmp_path, args):
     assert_usage_failure(run(tmp_path, *args))
 
 
-@pytest.mark.parametrize("args", [["subsidies"], ["calendar"], ["incentives", "--partner", "p-1", "--period", "2026-10"]])
+@pytest.mark.parametrize("args", [
+    ["subsidies"], ["calendar"], ["incentives", "--partner", "p-1", "--period", "2026-10"],
+    ["incentives", "settle", "--period", "2026-10"],
+])
 def test_reads_need_an_existing_store(tmp_path, args):
     assert_usage_failure(run(tmp_path, *args), "no store")
     assert not (tmp_path / "billing.db").exists()
@@ -178,6 +183,48 @@ def test_the_incentive_report_and_dashboard_by_scope(partner_month):
     assert "by supervisor" in partner_board and "sv-2" in partner_board and "251.01" in partner_board
 
 
+def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_month):
+    run(partner_month, "incentives", "load", write(partner_month / "policy.json", POLICY))
+    settle = ["incentives", "settle", "--period", "2026-10", "--json"]
+    assert_refused(run(partner_month, *settle), "period_not_closed", "2026-10")
+    assert run(partner_month, "close", "--period", "2026-10").returncode == 0
+    # Recorded after the close: a late October usage of am-3's customer changes nothing final.
+    late = [b.usage("c-2", quantity="1000", unit_price="1", time="2026-10-30T09:00:00+08:00")]
+    assert billing(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name, **NOW).returncode == 0
+    report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
+    assert (report["status"], report["indicators"][0]["value"], report["total"]) == ("final", "11700.55", "251.01")
+    managed = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10",
+                        "--account-manager", "am-3", "--json"))
+    assert (managed["status"], managed["indicators"][0]["value"]) == ("final", "700.55")
+    board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"))
+    assert "policy 2026Q4, final" in board and "by supervisor" in board and "251.01" in board
+    assert_refused(run(partner_month, *settle), "statement_not_confirmed", "p-1", "pending_confirmation")
+    run(partner_month, "dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "unknown charge")
+    assert_refused(run(partner_month, *settle), "statement_not_confirmed", "disputed")
+    assert run(partner_month, "confirm", "--partner", "p-1", "--period", "2026-10").returncode == 0
+    settled = loads(run(partner_month, *settle))
+    transfer = {"id": "incentive:2026Q4:2026-10:p-1", "kind": "incentive", "debit": "cloud:incentives",
+                "credit": "incentive:p-1", "amount": "251.01", "status": "posted"}
+    assert list(settled) == ["period", "policy_id", "transfers"]
+    assert (settled["period"], settled["policy_id"]) == ("2026-10", "2026Q4")
+    assert [{k: t[k] for k in transfer} for t in settled["transfers"]] == [transfer]
+    listed = loads(run(partner_month, "transfers", "--partner", "p-1", "--json"))["transfers"]
+    assert [t for t in listed if t["kind"] == "incentive"] == settled["transfers"]
+    again = run(partner_month, *settle)
+    assert (again.returncode, loads(again)) == (0, settled)
+    assert "already settled" in again.stderr.decode()
+    assert loads(run(partner_month, "transfers", "--partner", "p-1", "--json"))["transfers"] == listed
+    ledger = loads(run(partner_month, "ledger", "--json"))
+    balances = {a["account"]: a["balance"] for a in ledger["accounts"]}
+    assert (ledger["total"], balances["incentive:p-1"], balances["cloud:incentives"]) == ("0.00", "251.01", "-251.01")
+    table = out(run(partner_month, "incentives", "settle", "--period", "2026-10"))
+    assert "incentive:2026Q4:2026-10:p-1" in table and "251.01" in table
+
+
+def test_settle_needs_a_policy(partner_month):
+    assert_refused(run(partner_month, "incentives", "settle", "--period", "2026-10"), "no_policy", "2026-10")
+
+
 def _parsers(parser, path=()):
     """Every (sub)parser under `parser`, with its command path."""
     import argparse
@@ -211,6 +258,6 @@ def test_every_command_and_option_has_help_naming_its_default():
 
 
 def test_each_subcommand_prints_its_help(tmp_path):
-    for command in (["subsidy", "plan"], ["incentives", "load"], ["calendar"]):
+    for command in (["subsidy", "plan"], ["incentives", "load"], ["incentives", "settle"], ["calendar"]):
         shown = billing(tmp_path, *command, "--help")
         assert shown.returncode == 0 and "usage:" in out(shown)

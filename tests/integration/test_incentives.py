@@ -14,6 +14,7 @@ from commands import incentives as incentive_handlers
 from commands.demo import generate_month
 from commands.incentives import IncentiveScope, dashboard, incentive_report, indicator_values, load_policy
 from commands.queries import customer_counts, performance, period_views
+from commands.statements import close_period
 from engine.errors import Refused
 from engine.incentives.policies import PolicyFileError
 from engine.money import format_units, parse_amount
@@ -212,11 +213,14 @@ def test_a_malformed_policy_or_duplicate_tiers_record_nothing(store):
     assert store.ledger.recorder.count_events() == 0
 
 
-def test_a_closed_period_goes_through_the_statements_seam(store, monkeypatch):
-    load_policy(store, policy())
-    monkeypatch.setattr(incentive_handlers, "period_closed_at", lambda engine, period: "2026-11-03T00:00:00.000000Z")
-    with pytest.raises(NotImplementedError, match="needs statements"):
-        incentive_report(store, "p-1", "2026-10")
+def test_a_period_is_final_once_the_statements_feature_closes_it(open_store):
+    engine = open_store(now="2026-11-05T10:00:00+08:00")
+    accept(engine, [associated("c-1"), usage("c-1", time="2026-10-05T10:00:00+08:00")])
+    load_policy(engine, policy())
+    assert (incentive_handlers.period_closed_at(engine, "2026-10"), values(engine, "p-1").status) == (None, "estimated")
+    closed = close_period(engine, "2026-10")
+    assert incentive_handlers.period_closed_at(engine, "2026-10") == closed.issued_at
+    assert values(engine, "p-1").status == "final"
 
 
 def test_the_dashboard_breaks_a_partner_down_by_supervisor_and_a_supervisor_by_manager(demo_store):
