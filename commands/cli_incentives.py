@@ -48,6 +48,16 @@ def _read_file(name: str) -> bytes:
         raise UsageError(f"cannot read {name}: {error.strerror or error}") from None
 
 
+def _global_store_option(parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The global `--store` of `parent` (default: suppressed), so a subcommand takes it
+    after its own name too (`billing incentives settle --period P --store …`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    for action in parent._actions:
+        if action.dest == "store" and action.option_strings:
+            common._add_action(action)
+    return common
+
+
 def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     calendar = add_parser("calendar", help="the working-day calendar's years, or load a year's official schedule")
     calendar.add_argument("--json", action="store_true", help="print JSON (default: a table)")
@@ -86,11 +96,13 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     scope.add_argument("--supervisor", metavar="ID", help="only what carries this supervisor's account managers (default: the whole partner)")
     incentives.add_argument("--json", action="store_true", help="print JSON (default: the dashboard)")
     policy_commands = incentives.add_subparsers(dest="incentives_command", parser_class=Parser)
-    policy = policy_commands.add_parser("load", help="record an incentive policy (JSON file)")
+    store = _global_store_option(incentives)
+    policy = policy_commands.add_parser("load", parents=[store], help="record an incentive policy (JSON file)")
     policy.add_argument("file", metavar="FILE", help="the policy file ('-' for stdin)")
     policy.add_argument("--json", action="store_true", help="print JSON (default: text)")
     settle = policy_commands.add_parser(
         "settle",
+        parents=[store],
         help="credit each partner's final incentive of a closed period whose statements are all confirmed (once)",
     )
     settle.add_argument("--period", required=True, type=period, metavar="YYYY-MM", help="the closed period (required)")
