@@ -353,6 +353,8 @@ def test_associated_now_means_the_latest_association_is_with_p_not_ended_and_beg
                            "status": "pending", "history": [{"status": "pending", "at": "2026-12-01T00:00:00.000000Z",
                                                              "reason": None}]}
     refused(_request(partners, "c-soon", "A-2"), "not_associated")
+    # "not ended": a recorded disassociation ends it, even one whose business time is
+    # still ahead of the clock (its authorizations were ended when it was recorded)
     refused(_request(partners, "c-leaving", "A-3"), "not_associated")
     refused(_request(partners, "c-moved", "A-4"), "not_associated")
     assert _request(partners, "c-moved", "A-4", "p-2").returncode == 0
