@@ -26,6 +26,8 @@ from schemas import (
     incentive_events,
     incentive_views,
     recorded,
+    resource_events,
+    resources,
     statement_events,
     statements,
     views,
@@ -146,6 +148,22 @@ DOCUMENTS: tuple[Document, ...] = (
         "changes (CONTRACT.md §7), stored as JSON objects in the log; `x-topics` names each type.",
         (statement_events.PeriodClosed, statement_events.StatementIssued, statement_events.StatementStatusChanged),
         with_topics=True,
+    ),
+    Document(
+        "resources.schema.json",
+        "Resources, authorization requests and the service catalogue",
+        "CONTRACT.md §12: what `billing resources`, `authorization …`, `authorizations`, "
+        "`catalog load` and `service-types` print with `--json`, the catalogue file `catalog load` "
+        "reads, and the engine events they record (in the log with the inbound facts).",
+        (
+            resources.ResourceList,
+            resources.Authorization,
+            resources.AuthorizationList,
+            resources.CatalogFile,
+            resources.ServiceTypeList,
+            *resource_events.AUTHORIZATION_EVENT_TYPES,
+            resource_events.CatalogLoaded,
+        ),
     ),
 )
 

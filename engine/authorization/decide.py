@@ -111,7 +111,8 @@ def decide_step(existing: AuthorizationRecord | None, authorization_id: str, ste
     source, target = STEPS[step]
     if existing.status != source:
         raise Refused(
-            "invalid_state", f"authorization {authorization_id!r} is {existing.status}: only a {source} one can be {target}"
+            "invalid_state",
+            f"authorization {authorization_id!r} is {existing.status}: only {_article(source)} {source} one can be {target}",
         )
     return Transition(existing.id, target, reason if target == REJECTED else None)
 
@@ -132,6 +133,10 @@ def decide_disassociation(standing: Iterable[AuthorizationRecord], partner_id: s
 
 def evolve(record: AuthorizationRecord, transition: Transition) -> AuthorizationRecord:
     return replace(record, status=transition.status)
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _reseller_words(reseller: str | None) -> str:
