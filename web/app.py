@@ -8,6 +8,7 @@ describes in OpenAPI natively (FastAPI would need pydantic copies of every view)
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, Router, get
@@ -21,14 +22,14 @@ from litestar.static_files import create_static_files_router
 from commands.bootstrap import Engine
 from commands.store_url import parse_store_url
 from commands.tokens import authenticate
-from web import api, console
+from web import api, api_accounts, api_incentives, api_resources, api_statements, console
 from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
 from web.view_cache import MAX_BYTES, ViewCache
 
 API_PREFIX = "/api/v1"
 # Each feature's API routes (a list named ROUTES in its module): one line each.
-API_ROUTES = (api.ROUTES,)
+API_ROUTES = (api.ROUTES, api_statements.ROUTES, api_accounts.ROUTES, api_incentives.ROUTES, api_resources.ROUTES)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -69,7 +70,7 @@ def _query_names(handler: BaseRouteHandler) -> frozenset[str]:
     names = handler.opt.get("query_names")
     if names is None:
         path_names = {part.strip("{}").split(":")[0] for path in handler.paths for part in path.split("/") if "{" in part}
-        names = frozenset(handler.parsed_fn_signature.parameters) - {"request"} - path_names
+        names = frozenset(handler.parsed_fn_signature.parameters) - {"request", "data"} - path_names
         handler.opt["query_names"] = names
     return names
 
@@ -125,5 +126,6 @@ def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     )
     app.state.engine = engine
     app.state.view_cache = ViewCache(max_bytes=MAX_BYTES if cache_views else 0)
+    app.state.write_lock = threading.Lock()
     app.state.inline_reads = engine is None or parse_store_url(engine.settings.store_url).postgres is None
     return app

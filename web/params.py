@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import QueryParameter
+from litestar.params import Parameter, QueryParameter
 
 from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
 from web.errors import bad_request
@@ -18,6 +18,13 @@ RFC3339_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.
 Period = Annotated[str, QueryParameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
 OptionalId = Annotated[str | None, QueryParameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
 RequiredId = Annotated[str, QueryParameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
+OptionalPeriod = Annotated[str | None, QueryParameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
+OptionalTime = Annotated[
+    str | None,
+    QueryParameter(description="RFC 3339 time with offset", pattern=RFC3339_PATTERN, max_length=64),
+]
+PathPeriod = Annotated[str, Parameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
+PathId = Annotated[str, Parameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
 AsOf = Annotated[
     str | None,
     QueryParameter(description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
@@ -47,3 +54,10 @@ def moment(value: str | None, field: str) -> str | None:
         return recorded_time(parse_instant(value))
     except (InvalidTime, ValueError, OverflowError) as error:
         raise bad_request(field, str(error)) from None
+
+
+def choice(value: str | None, field: str, allowed: tuple[str, ...]) -> str | None:
+    """An optional value that must be one of `allowed` (a status, a kind)."""
+    if value is not None and value not in allowed:
+        raise bad_request(field, f"must be one of {', '.join(allowed)}, not {value!r}")
+    return value
