@@ -22,7 +22,7 @@ from litestar.static_files import create_static_files_router
 from commands.bootstrap import Engine
 from commands.store_url import parse_store_url
 from commands.tokens import authenticate
-from web import api, api_accounts, api_incentives, api_resources, api_statements, console
+from web import api, api_accounts, api_incentives, api_resources, api_statements, console, console_actions, console_features
 from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
 from web.view_cache import MAX_BYTES, ViewCache
@@ -119,7 +119,7 @@ def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[api_guard])
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     app = Litestar(
-        route_handlers=[api_router, openapi_document, console.router(), static],
+        route_handlers=[api_router, openapi_document, console.router(console_features.ROUTES + console_actions.ROUTES), static],
         openapi_config=openapi_config(),
         exception_handlers={Exception: _error_response},
         debug=False,
