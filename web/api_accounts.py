@@ -25,12 +25,12 @@ from commands import accounts
 from engine.accounts.rules import CALLER_KINDS, PAYMENT_STATUSES
 from schemas.accounts import Account, LedgerListing, NotificationList, Payment, PaymentList, Transfer, TransferList
 from web.access import own_partner, require_read, require_write
-from web.params import OptionalId, PathId
+from web.params import AMOUNT_PATTERN, OptionalId, PathId
 from web.route_support import ERROR_RESPONSES, WRITE_RESPONSES, act, call, engine_of, principal_of, recorded
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="1..64 characters")]
 Amount = Annotated[str, msgspec.Meta(
-    pattern=r"^[0-9]+(\.[0-9]+)?$", max_length=40,
+    pattern=AMOUNT_PATTERN, max_length=40,
     description="a plain decimal with at most the currency's minor digits, above zero, at most 999999999999")]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=512, description="1..512 characters")]
 PaymentStatus = Literal[PAYMENT_STATUSES]  # type: ignore[valid-type]
@@ -49,7 +49,7 @@ class TransferBody(msgspec.Struct, forbid_unknown_fields=True):
 class WarningBody(msgspec.Struct, forbid_unknown_fields=True):
     """The balance warning: warn below this prepaid available (`"0"` warns of arrears), or null to clear it."""
 
-    below: Annotated[str, msgspec.Meta(pattern=r"^[0-9]+(\.[0-9]+)?$", max_length=40)] | None
+    below: Annotated[str, msgspec.Meta(pattern=AMOUNT_PATTERN, max_length=40)] | None
 
 
 class PaymentBody(msgspec.Struct, forbid_unknown_fields=True):

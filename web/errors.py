@@ -22,6 +22,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from engine.errors import FieldError, Refused, StoreError
 
 log = logging.getLogger("billing.web")
+# What a parameter's pattern means, said instead of the pattern itself (`web.params` fills it).
+PATTERN_MEANINGS: dict[str, str] = {}
 
 
 class ApiError(HTTPException):
@@ -80,7 +82,7 @@ def _validation_message(exc: ValidationException) -> str:
     for item in extra:
         if isinstance(item, dict):
             key = item.get("key") or item.get("source") or "request"
-            message = item.get("message", "invalid")
+            message = _plain(str(item.get("message", "invalid")))
             if key == "data":  # the request body as a whole
                 key = "body"
                 message = "a JSON object is required" if message == "'data'" else message
@@ -102,3 +104,11 @@ def api_error_response(request: Request, exc: Exception) -> Response:
         headers=headers,
         media_type="application/json",
     )
+
+
+def _plain(message: str) -> str:
+    """A validation message in words: a pattern is named by its meaning."""
+    for pattern, meaning in PATTERN_MEANINGS.items():
+        if pattern in message:
+            return meaning
+    return message

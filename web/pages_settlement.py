@@ -6,7 +6,7 @@ template's context; `may(…)` tells the template which forms to offer."""
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from commands import accounts, queries, statements
 from commands.bootstrap import Engine
@@ -147,5 +147,6 @@ def _day(text: str | None, field: str) -> date | None:
 
 
 def _start_of(day: date | None, zone) -> str | None:
-    """The day's first instant in the billing time zone, as RFC 3339 with its offset."""
-    return None if day is None else datetime.combine(day, time(), zone).isoformat()
+    """The day's first instant in the billing time zone, as RFC 3339 in UTC (a zone's
+    historical offset may have seconds, which RFC 3339 offsets cannot)."""
+    return None if day is None else datetime.combine(day, time(), zone).astimezone(UTC).isoformat()

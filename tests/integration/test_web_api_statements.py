@@ -88,6 +88,7 @@ def test_only_the_partner_itself_or_an_operator_responds_to_a_statement(settled_
         ("statements/p-1/2026-13/confirm", None, "period"),
         ("statements/" + "p" * 65 + "/2026-10/confirm", None, "partner"),
         ("periods/2026-1/close", None, "period"),
+        ("periods/9999-12/close", None, "period"),
     ],
 )
 def test_a_malformed_write_is_400_naming_the_field(settled_api, path, body, field):

@@ -181,6 +181,14 @@ def test_bad_input_on_a_feature_page_is_a_400_page_never_a_500(site, path):
     assert response.status_code == 400, response.text[-1500:]
 
 
+def test_the_statement_filter_takes_every_day_it_offers_in_the_billing_time_zone(site):
+    sign_in(site, "operator")
+    every = site.client.get("/statements?issued_from=1900-01-01&issued_to=9998-12-31")  # 1900: Shanghai's LMT offset
+    none = site.client.get("/statements?issued_to=2026-11-04")  # the close was at 2026-11-05T00:00:00Z
+    assert every.status_code == 200 and 'data-partner="p-1"' in every.text
+    assert none.status_code == 200 and 'data-testid="no-statements"' in none.text
+
+
 def test_an_unknown_statement_or_no_policy_is_said_on_the_page(site):
     sign_in(site, "operator")
     assert site.client.get("/statements/p-9/2026-10").status_code == 409
