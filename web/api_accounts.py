@@ -84,7 +84,7 @@ async def record_transfer(request: Request, data: JSONBody[TransferBody]) -> Res
     who, engine = principal_of(request), engine_of(request)
     require_write(who, "incentive_credit" if data.kind == "incentive" else "account_transfer", data.partner_id)
     checked = accounts.transfer_request(engine.rules, data.kind, data.partner_id, data.amount, data.id, data.note)
-    outcome = await act(request, accounts.transfer, engine, checked)
+    outcome = await request.app.state.transfer_queue.record(checked)  # with the others arriving meanwhile
     return recorded(outcome.value, outcome.repeated)
 
 

@@ -25,6 +25,7 @@ from commands.tokens import authenticate
 from web import api, api_accounts, api_incentives, api_resources, api_statements, console, console_actions, console_features
 from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
+from web.transfer_queue import TransferQueue
 from web.view_cache import MAX_BYTES, ViewCache
 
 API_PREFIX = "/api/v1"
@@ -127,5 +128,6 @@ def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     app.state.engine = engine
     app.state.view_cache = ViewCache(max_bytes=MAX_BYTES if cache_views else 0)
     app.state.write_lock = threading.Lock()
+    app.state.transfer_queue = TransferQueue(engine, app.state.write_lock)
     app.state.inline_reads = engine is None or parse_store_url(engine.settings.store_url).postgres is None
     return app
