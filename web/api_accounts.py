@@ -73,7 +73,8 @@ async def account(request: Request, partner: PathId) -> Account:
     return await call(request, accounts.account, engine_of(request), partner)
 
 
-@post("/transfers", summary="Record a top-up, withdrawal or incentive credit", status_code=201, response_description="Recorded now",
+@post("/transfers", summary="Record a top-up, withdrawal or incentive credit", status_code=201,
+      response_description="Recorded now",
       responses={**WRITE_RESPONSES, 200: ResponseSpec(Transfer, generate_examples=False, description=
                   "The same transfer was recorded before: what the first call answered")},
       description="`billing transfer KIND --json`. 201: recorded; 200: the same id, kind, partner and amount "
@@ -115,7 +116,8 @@ async def warning(request: Request, partner: PathId, data: JSONBody[WarningBody]
 
 @get("/payments", summary="Payment applications in submission order", responses=ERROR_RESPONSES,
      description="`billing payments --json`; a partner token lists its own partner's.")
-async def payments(request: Request, partner: OptionalId = None, status: FromQuery[PaymentStatus | None] = None) -> PaymentList:
+async def payments(request: Request, partner: OptionalId = None,
+                   status: FromQuery[PaymentStatus | None] = None) -> PaymentList:
     partner = own_partner(principal_of(request), "payments", partner)
     return await call(request, accounts.payments, engine_of(request), partner, status)
 

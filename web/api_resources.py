@@ -88,7 +88,8 @@ def _listing(engine, partner: str | None, customer: str | None, status: str | No
     return list_authorizations(engine, partner_id=partner, customer_id=customer, status=status)
 
 
-@post("/authorizations", summary="Ask a customer for authorization", status_code=201, response_description="Recorded now",
+@post("/authorizations", summary="Ask a customer for authorization", status_code=201,
+      response_description="Recorded now",
       responses={**WRITE_RESPONSES, 200: ResponseSpec(Authorization, generate_examples=False, description=
                  "The same request was recorded before: what the first call answered")},
       description="`billing authorization request --json` (partner tokens for their partner; operators name "

@@ -22,7 +22,16 @@ from litestar.static_files import create_static_files_router
 from commands.bootstrap import Engine
 from commands.store_url import parse_store_url
 from commands.tokens import authenticate
-from web import api, api_accounts, api_incentives, api_resources, api_statements, console, console_actions, console_features
+from web import (
+    api,
+    api_accounts,
+    api_incentives,
+    api_resources,
+    api_statements,
+    console,
+    console_actions,
+    console_features,
+)
 from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
 from web.transfer_queue import TransferQueue
@@ -31,6 +40,8 @@ from web.view_cache import MAX_BYTES, ViewCache
 API_PREFIX = "/api/v1"
 # Each feature's API routes (a list named ROUTES in its module): one line each.
 API_ROUTES = (api.ROUTES, api_statements.ROUTES, api_accounts.ROUTES, api_incentives.ROUTES, api_resources.ROUTES)
+# The console's pages and forms of the features (its own sign-in and view pages are in web.console).
+CONSOLE_ROUTES = console_features.ROUTES + console_actions.ROUTES
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -120,7 +131,7 @@ def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[api_guard])
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     app = Litestar(
-        route_handlers=[api_router, openapi_document, console.router(console_features.ROUTES + console_actions.ROUTES), static],
+        route_handlers=[api_router, openapi_document, console.router(CONSOLE_ROUTES), static],
         openapi_config=openapi_config(),
         exception_handlers={Exception: _error_response},
         debug=False,

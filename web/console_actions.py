@@ -39,7 +39,8 @@ async def read_form(request: Request) -> Form:
     return {key: (str(value).strip() or None) for key, value in form.items() if key != "csrf"}
 
 
-async def perform(request: Request, run: Callable[[], Awaitable[object]], back: tuple[str, dict], done: str) -> Response:
+async def perform(request: Request, run: Callable[[], Awaitable[object]], back: tuple[str, dict],
+                  done: str) -> Response:
     """Runs an action; back to its page with `done` as the notice, or the page again with the problem."""
     page, query = back
     try:

@@ -18,7 +18,6 @@ from web import params
 from web.access import own_partner, require_read, require_write
 from web.errors import ApiError, bad_request
 
-
 # Dates a statement filter takes (beyond, a time zone's offset could leave the calendar).
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.browser_support import browser, new_page, require_chromium, shot  # noqa: F401 (fixtures)
+from tests.browser_support import require_chromium, shot
 from tests.web_server import BILLING, billing_json, make_token, running_web
 
 pytestmark = pytest.mark.browser

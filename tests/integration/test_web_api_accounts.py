@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_support import error_of, settled_api  # noqa: F401 (a fixture)
+from tests.web_support import error_of
 
 
 def transfer(kind: str, amount: str, id: str, partner: str = "p-1", **more) -> dict:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_support import error_of, settled_api  # noqa: F401 (a fixture)
+from tests.web_support import error_of
 
 
 @pytest.mark.parametrize(
     "path, params, command",
     [
-        ("incentives", {"partner": "p-1", "period": "2026-10"}, ["incentives", "--partner", "p-1", "--period", "2026-10"]),
+        ("incentives", {"partner": "p-1", "period": "2026-10"},
+         ["incentives", "--partner", "p-1", "--period", "2026-10"]),
         ("incentives", {"partner": "p-1", "period": "2026-10", "supervisor": "sv-2"},
          ["incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-2"]),
         ("incentives", {"partner": "p-1", "period": "2026-11", "account_manager": "a-1"},
@@ -20,7 +21,8 @@ from tests.web_support import error_of, settled_api  # noqa: F401 (a fixture)
         ("subsidies", {}, ["subsidies"]),
         ("subsidies", {"deal": "deal-1"}, ["subsidies", "--deal", "deal-1"]),
         ("resources", {"customer": "c-2"}, ["resources", "--customer", "c-2"]),
-        ("resources", {"customer": "c-1", "period": "2026-10"}, ["resources", "--customer", "c-1", "--period", "2026-10"]),
+        ("resources", {"customer": "c-1", "period": "2026-10"},
+         ["resources", "--customer", "c-1", "--period", "2026-10"]),
         ("resources", {"customer": "nobody"}, ["resources", "--customer", "nobody"]),
         ("authorizations", {}, ["authorizations"]),
         ("authorizations", {"status": "approved", "customer": "c-2"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_support import error_of, settled_api  # noqa: F401 (a fixture)
+from tests.web_support import error_of
 
 
 @pytest.mark.parametrize(
@@ -28,9 +28,10 @@ def test_an_operators_body_equals_the_commands_json_output(settled_api, capsys, 
 
 
 def test_every_role_lists_periods_and_an_auditor_reads_every_statement(settled_api):
+    closed_at = settled_api.get("periods").json()["periods"][0]["closed_at"]
     for role in ("auditor", "partner", "reseller", "manager"):
         assert settled_api.get("periods", role).json()["periods"] == [
-            {"period": "2026-10", "status": "closed", "closed_at": settled_api.get("periods").json()["periods"][0]["closed_at"]}]
+            {"period": "2026-10", "status": "closed", "closed_at": closed_at}]
     assert [s["partner_id"] for s in settled_api.get("statements", "auditor").json()["statements"]] == ["p-1", "p-2"]
 
 
@@ -54,7 +55,8 @@ def test_a_partner_confirms_its_statement_once_and_the_body_is_the_cli_statement
     assert confirmed.json() == settled_api.cli(capsys, "statement", "--partner", "p-1", "--period", "2026-10")
     assert [step["status"] for step in confirmed.json()["history"]] == ["pending_confirmation", "confirmed"]
     again = settled_api.post("statements/p-1/2026-10/confirm", "partner")
-    assert error_of(again) == (409, settled_api.cli_refusal(capsys, "confirm", "--partner", "p-1", "--period", "2026-10"))
+    refused = settled_api.cli_refusal(capsys, "confirm", "--partner", "p-1", "--period", "2026-10")
+    assert error_of(again) == (409, refused)
 
 
 def test_a_dispute_carries_its_reason_and_a_disputed_statement_can_still_be_confirmed(settled_api):

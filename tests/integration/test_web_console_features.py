@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_support import settled_api  # noqa: F401 (a fixture)
 from web.console import csrf_token
 
 PAGES = ["/statements", "/statements/p-1/2026-10", "/account", "/payments", "/incentives?period=2026-10",
