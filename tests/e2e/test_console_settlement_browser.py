@@ -210,11 +210,14 @@ def test_subsidies_resources_and_the_operators_pages_are_saved_as_screenshots(co
     for path, name in ((f"/statements?partner={PARTNER}", "93-operator-statements-en"),
                        (f"/account?partner={PARTNER}", "94-operator-account-ledger-en"),
                        (f"/incentives?partner={PARTNER}&period={PERIOD}", "95-operator-incentives-en"),
-                       ("/resources?customer=c-00001", "96-operator-resources-en"),
-                       (f"/bills?period={PERIOD}", "97-operator-bills-with-names-en")):
+                       ("/resources?customer=c-00001", "96-operator-resources-en")):
         operator.goto(console.base + path)
         assert operator.locator("h1").count() == 1
         shot(operator, name)
+    operator.goto(f"{console.base}/bills?period={PERIOD}&customer={CUSTOMER}")
+    operator.locator("[data-testid=bills] summary").first.click()
+    assert "Elastic Cloud Server" in operator.locator("table.lines").first.inner_text()
+    shot(operator, "97-operator-bill-lines-with-names-en")
     assert operator.get_by_test_id("ledger-total").count() == 0  # on the account page only
     operator.goto(f"{console.base}/account?partner={PARTNER}")
     assert operator.get_by_test_id("ledger-total").inner_text() == console.cli("ledger")["total"]
