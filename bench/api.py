@@ -1,6 +1,6 @@
 """`python -m bench.api`: the HTTP API under load (CONTRACT.md §10).
 
-    python -m bench.api [--store URL] [--clients 16] [--seconds 20] [--out bench-api.json]
+    python -m bench.api [--store URL] [--clients 16] [--seconds 20] [--transfer-seconds 20] [--out bench-api.json]
 
 `billing web` serves the demo store (`billing demo`, made in a temporary folder unless
 --store names one) in its own process; this process runs --clients concurrent clients,
@@ -9,6 +9,10 @@ last answer is read, for --seconds after a 2 s warm-up. They read as a partner w
 (a partner token): its performance, and one of its customers' bills, in turn. Prints
 requests/s and latency percentiles per endpoint and overall; the figures go to --out.
 Targets: ≥ 1,000 requests/s overall with p99 ≤ 50 ms.
+
+Then, for --transfer-seconds, the same clients POST transfers (`bench.api_transfers`):
+top-ups and withdrawals of one partner, some sent twice under one id; the store is
+checked afterwards for lost or doubled transfers and a balance that adds up.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from bench.api_transfers import check_ledger, run_transfers, transfers_ok
 
 BILLING = Path(sys.executable).with_name("billing")
 TARGET_REQUESTS_PER_S, TARGET_P99_MS = 1_000, 50
@@ -155,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default %(default)s)")
     parser.add_argument("--out", default="bench-api.json", help="where the figures go (default %(default)s)")
+    parser.add_argument("--transfer-seconds", type=float, default=20,
+                        help="seconds of POST /transfers after the reads; 0 skips them (default %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="serve with `billing web --no-cache` "
                         "(every answer computed afresh; default: answers kept while the log stands still)")
     args = parser.parse_args(argv)
@@ -169,11 +177,27 @@ def main(argv: list[str] | None = None) -> int:
             host = base.removeprefix("http://")
             figures = run_load(base, _requests(host, token, args.partner, args.period, customers),
                                args.clients, args.seconds)
+            if args.transfer_seconds > 0:
+                figures["transfers"] = _transfers(base, url, args.clients, args.transfer_seconds)
     figures |= {"store": "demo" if args.store is None else "given", "partner": args.partner, "period": args.period,
                 "view_cache": not args.no_cache}
     Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     print(_table(figures))
-    return 0 if figures["failures"] == 0 else 1
+    writes_ok = "transfers" not in figures or figures["transfers"]["ok"]
+    return 0 if figures["failures"] == 0 and writes_ok else 1
+
+
+def _transfers(base: str, url: str, clients: int, seconds: float) -> dict:
+    """POST /transfers from the clients, then the ledger checked (`bench.api_transfers`)."""
+    partner = f"bench-transfers-{int(time.time())}"
+    token = cli_json(url, "token", "create", "--role", "partner", "--partner", partner, "--name", "bench.api")["token"]
+    tally = run_transfers(base, token, partner, clients, seconds, _read_response)
+    checked = check_ledger(tally, partner, lambda *args: cli_json(url, *args))
+    answered = len(tally.latencies)
+    summary = _figures({"transfers": tally.latencies}, tally.failures, seconds, clients)["overall"]
+    return {**summary, "seconds": seconds, "answers": answered, "failures": len(tally.failures),
+            "failure_examples": tally.failures[:5],
+            "partner": partner, **checked, "ok": transfers_ok(checked) and not tally.failures}
 
 
 def _table(figures: dict) -> str:
@@ -184,6 +208,14 @@ def _table(figures: dict) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     target = figures["targets"]
+    if "transfers" in figures:
+        w = figures["transfers"]
+        lines.append(f"POST /transfers: {w['answers']} answers in {w['seconds']} s ({w['requests_per_s']} req/s, "
+                     f"p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms); "
+                     f"recorded {w['recorded']} of {w['answered_201']} answered 201, lost {w['lost']}, "
+                     f"doubled {w['doubled']}, repeats {w['repeats']} (mismatched {w['repeat_mismatches']}), "
+                     f"refused {w['refused']}; balance {w['balance']} (expected {w['expected_balance']}), "
+                     f"ledger total {w['ledger_total']}: {'OK' if w['ok'] else 'FAILED'}")
     lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {'on' if figures['view_cache'] else 'off'}, "
                  f"failures {figures['failures']}; "
                  f"target >= {target['requests_per_s']} req/s with p99 <= {target['p99_ms']} ms: "

@@ -221,9 +221,18 @@ class BillingCalendar:
 _PERIOD = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
+FIRST_PERIOD_YEAR, LAST_PERIOD_YEAR = 2, 9998
+
+
 def parse_period(period: str) -> tuple[int, int]:
-    """Reads a `YYYY-MM` period, raising ValueError with a message if it is not one."""
+    """Reads a `YYYY-MM` period, raising ValueError with a message if it is not one.
+
+    Years 0002..9998 only: a period's bounds (its quarter's start, the next month's
+    start) in the billing time zone must be instants a datetime can hold in UTC, which
+    0001-01 (east of UTC) and 9999-12 are not."""
     match = _PERIOD.fullmatch(period)
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise ValueError(f"period must be YYYY-MM, not {period!r}")
+    if not FIRST_PERIOD_YEAR <= int(match.group(1)) <= LAST_PERIOD_YEAR:
+        raise ValueError(f"period must be from {FIRST_PERIOD_YEAR:04d}-01 to {LAST_PERIOD_YEAR}-12, not {period!r}")
     return int(match.group(1)), int(match.group(2))

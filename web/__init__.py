@@ -11,6 +11,11 @@ with Litestar route handlers that check access (`web.access.require_read` /
 the feature's handler through `web.route_support.call` and return its result (a
 `Refused` becomes a 409 with its code); list its `ROUTES` in `web.app.API_ROUTES`, then
 `python -m web.openapi_export` refreshes `schemas/openapi.json`. A console page: its
-handler and template, its key in `web.console.FEATURE_PAGES`; the nav entry is in
-`web.nav.NAV` already.
+gather function (`web.pages_*`) and template in `web.console_features.PAGES` with its
+route, the forms it posts in `web.console_actions`, its key in
+`web.console.FEATURE_PAGES`; the nav entry is in `web.nav.NAV` already.
+
+Writes run one at a time per process in a worker thread (`route_support.act`); POST
+/transfers commits the transfers that arrive together in one transaction
+(`web.transfer_queue`).
 """

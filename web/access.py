@@ -34,6 +34,13 @@ PARTNER_WRITES = frozenset({
     "payment_submit",  # submit payment applications
     "authorization_request",  # ask a customer for authorization
 })
+# Actions only operators take (listed so a route names a known action).
+OPERATOR_WRITES = frozenset({
+    "close_period",
+    "incentive_credit",  # a transfer of kind incentive
+    "payment_review",  # approve, reject or pay a payment application
+    "authorization_answer",  # approve, reject or revoke an authorization (the customer's answer)
+})
 
 
 def require_read(who: Principal, kind: str, partner_id: str | None = None) -> None:
@@ -49,8 +56,16 @@ def require_read(who: Principal, kind: str, partner_id: str | None = None) -> No
         raise forbidden(f"this token reads partner {who.partner_id}'s data only")
 
 
+def own_partner(who: Principal, kind: str, requested: str | None) -> str | None:
+    """The partner a listing reads: for a partner token its own (naming another is
+    403), for operators and auditors the one asked for (None: every partner's)."""
+    require_read(who, kind, requested if requested is not None or who.reads_everything else who.partner_id)
+    return requested if who.reads_everything else who.partner_id
+
+
 def require_write(who: Principal, action: str, partner_id: str | None = None) -> None:
     """Raises 403 unless `who` may take `action` (on `partner_id`'s account)."""
+    assert action in PARTNER_WRITES or action in OPERATOR_WRITES, action
     if who.role == OPERATOR:
         return
     if who.role != PARTNER or action not in PARTNER_WRITES:

@@ -8,6 +8,7 @@ describes in OpenAPI natively (FastAPI would need pydantic copies of every view)
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, Router, get
@@ -21,14 +22,26 @@ from litestar.static_files import create_static_files_router
 from commands.bootstrap import Engine
 from commands.store_url import parse_store_url
 from commands.tokens import authenticate
-from web import api, console
+from web import (
+    api,
+    api_accounts,
+    api_incentives,
+    api_resources,
+    api_statements,
+    console,
+    console_actions,
+    console_features,
+)
 from web.errors import api_error_response, bad_request, unauthorized
 from web.route_support import call
+from web.transfer_queue import TransferQueue
 from web.view_cache import MAX_BYTES, ViewCache
 
 API_PREFIX = "/api/v1"
 # Each feature's API routes (a list named ROUTES in its module): one line each.
-API_ROUTES = (api.ROUTES,)
+API_ROUTES = (api.ROUTES, api_statements.ROUTES, api_accounts.ROUTES, api_incentives.ROUTES, api_resources.ROUTES)
+# The console's pages and forms of the features (its own sign-in and view pages are in web.console).
+CONSOLE_ROUTES = console_features.ROUTES + console_actions.ROUTES
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -69,7 +82,7 @@ def _query_names(handler: BaseRouteHandler) -> frozenset[str]:
     names = handler.opt.get("query_names")
     if names is None:
         path_names = {part.strip("{}").split(":")[0] for path in handler.paths for part in path.split("/") if "{" in part}
-        names = frozenset(handler.parsed_fn_signature.parameters) - {"request"} - path_names
+        names = frozenset(handler.parsed_fn_signature.parameters) - {"request", "data"} - path_names
         handler.opt["query_names"] = names
     return names
 
@@ -118,12 +131,14 @@ def create_app(engine: Engine | None, *, cache_views: bool = True) -> Litestar:
     api_router = Router(path=API_PREFIX, route_handlers=routes, guards=[api_guard])
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     app = Litestar(
-        route_handlers=[api_router, openapi_document, console.router(), static],
+        route_handlers=[api_router, openapi_document, console.router(CONSOLE_ROUTES), static],
         openapi_config=openapi_config(),
         exception_handlers={Exception: _error_response},
         debug=False,
     )
     app.state.engine = engine
     app.state.view_cache = ViewCache(max_bytes=MAX_BYTES if cache_views else 0)
+    app.state.write_lock = threading.Lock()
+    app.state.transfer_queue = TransferQueue(engine, app.state.write_lock)
     app.state.inline_reads = engine is None or parse_store_url(engine.settings.store_url).postgres is None
     return app

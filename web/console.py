@@ -32,8 +32,9 @@ from web.route_support import call
 
 SESSION_COOKIE = "billing_session"
 LANG_COOKIE = "billing_lang"
-# The pages of later features, by nav key (web.nav), as they are added.
-FEATURE_PAGES: frozenset[str] = frozenset()
+# The pages of later features, by nav key (web.nav), as they are added
+# (their routes: web.console_features and web.console_actions).
+FEATURE_PAGES: frozenset[str] = frozenset({"statements", "account", "payments", "incentives", "subsidies", "resources"})
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -63,8 +64,12 @@ def render(request: Request, template: str, status_code: int = 200, **context: o
     language = choose_language(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
     state = request.scope["state"]
     who: Principal | None = state.get("principal")
+    texts = labels(language)
+    done = request.query_params.get("done")
     page = {
-        "t": labels(language),
+        "t": texts,
+        "notice": texts.get(f"done_{done}") if done else None,
+        "problem": None,
         "lang": language,
         "who": who,
         "nav": visible_entries(who, FEATURE_PAGES) if who else [],
@@ -151,6 +156,7 @@ def error_page(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=error.status_code, title_key=title, message=error.message)
 
 
-def router() -> Router:
-    handlers = [signin_page, signin, signout, switch_language, dashboard, bills, performance]
+def router(feature_routes: list | tuple = ()) -> Router:
+    """The console's routes, with the features' pages and forms."""
+    handlers = [signin_page, signin, signout, switch_language, dashboard, bills, performance, *feature_routes]
     return Router(path="/", route_handlers=handlers, include_in_schema=False)

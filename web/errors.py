@@ -19,9 +19,11 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from engine.errors import Refused, StoreError
+from engine.errors import FieldError, Refused, StoreError
 
 log = logging.getLogger("billing.web")
+# What a parameter's pattern means, said instead of the pattern itself (`web.params` fills it).
+PATTERN_MEANINGS: dict[str, str] = {}
 
 
 class ApiError(HTTPException):
@@ -52,6 +54,8 @@ def error_of(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, Refused):
         return ApiError(409, exc.code, exc.message)
+    if isinstance(exc, FieldError):  # a handler's usage error: the CLI's exit 2
+        return bad_request(exc.field, exc.problem)
     if isinstance(exc, ValidationException):
         return ApiError(400, "invalid_request", _validation_message(exc))
     if isinstance(exc, NotAuthorizedException):
@@ -63,7 +67,9 @@ def error_of(exc: Exception) -> ApiError:
     if isinstance(exc, MethodNotAllowedException):
         return ApiError(405, "method_not_allowed", exc.detail)
     if isinstance(exc, HTTPException) and exc.status_code < 500:
-        return ApiError(exc.status_code, "invalid_request", exc.detail)
+        # Litestar's own 400s are a body it could not decode (truncated, not JSON).
+        detail = f"body: {exc.detail}" if exc.status_code == 400 else exc.detail
+        return ApiError(exc.status_code, "invalid_request", detail)
     if isinstance(exc, StoreError):
         return ApiError(503, "store_unavailable", str(exc))
     return ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "the server failed; see its log")
@@ -76,7 +82,11 @@ def _validation_message(exc: ValidationException) -> str:
     for item in extra:
         if isinstance(item, dict):
             key = item.get("key") or item.get("source") or "request"
-            parts.append(f"{key}: {item.get('message', 'invalid')}")
+            message = _plain(str(item.get("message", "invalid")))
+            if key == "data":  # the request body as a whole
+                key = "body"
+                message = "a JSON object is required" if message == "'data'" else message
+            parts.append(f"{key}: {message}")
     return "; ".join(parts) or exc.detail
 
 
@@ -94,3 +104,11 @@ def api_error_response(request: Request, exc: Exception) -> Response:
         headers=headers,
         media_type="application/json",
     )
+
+
+def _plain(message: str) -> str:
+    """A validation message in words: a pattern is named by its meaning."""
+    for pattern, meaning in PATTERN_MEANINGS.items():
+        if pattern in message:
+            return meaning
+    return message

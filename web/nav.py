@@ -26,7 +26,7 @@ NAV = (
     NavEntry("performance", "/performance", "views"),
     NavEntry("statements", "/statements", "statements", "commands.statements"),
     NavEntry("account", "/account", "account", "commands.accounts"),
-    NavEntry("payments", "/payments", "payments", "commands.payments"),
+    NavEntry("payments", "/payments", "payments", "commands.accounts"),
     NavEntry("incentives", "/incentives", "incentives", "commands.incentives"),
     NavEntry("subsidies", "/subsidies", "subsidies", "commands.subsidies"),
     NavEntry("resources", "/resources", "resources", "commands.resources"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from commands import queries
 from commands.bootstrap import Engine
+from commands.catalog import service_type_names
 from engine.instants import instant_from_datetime
 from engine.money import format_units
 from engine.tokens import Principal
@@ -52,7 +53,8 @@ def bills(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     page = min(page, pages)
     shown = found[(page - 1) * BILLS_PER_PAGE : page * BILLS_PER_PAGE]
     return {"period": period, "periods": periods, "customer": customer, "bills": shown,
-            "total_bills": len(found), "page": page, "pages": pages, "scoped": not who.reads_everything}
+            "total_bills": len(found), "page": page, "pages": pages, "scoped": not who.reads_everything,
+            "names": service_type_names(engine)}
 
 
 def performance(engine: Engine, who: Principal, query: dict[str, str]) -> dict:

@@ -9,12 +9,14 @@ A route of a later feature is a few lines:
         require_read(who, "statements", partner)
         return await call(request, statements.statement, engine_of(request), partner, params.period(period))
 
-and `engine.errors.Refused` raised by the handler becomes a 409 with its code.
+and `engine.errors.Refused` raised by the handler becomes a 409 with its code, a
+`FieldError` a 400 naming the field. A write goes through `act` instead of `call`.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -40,6 +42,11 @@ WRITE_RESPONSES = {
     **ERROR_RESPONSES,
     409: ResponseSpec(ErrorBody, generate_examples=False, description="Refused by the rules: the code is the contract's refusal code"),
 }
+# A read that the rules may refuse (an unknown statement, no incentive policy, a
+# resource read without the customer's authorization): 409 with the refusal's code.
+REFUSABLE_READ_RESPONSES = WRITE_RESPONSES
+# Set on the answer to a request whose id was recorded before with the same content.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def principal_of(request: Request) -> Principal:
@@ -74,3 +81,28 @@ async def call(request: Request, handler: Callable[..., T], *args: Any, offload:
     if request.app.state.inline_reads and not offload:
         return handler(*args)
     return await anyio.to_thread.run_sync(functools.partial(handler, *args))
+
+
+async def act(request: Request, handler: Callable[..., T], *args: Any) -> T:
+    """Runs a (synchronous) write in a worker thread, one at a time in this process.
+
+    A write holds the store's write lock (SQLite's BEGIN IMMEDIATE, PostgreSQL's table
+    lock), which another process may hold for a while: waiting for it off the event
+    loop keeps reads answering. The writes of one process queue on a lock of their own
+    rather than on SQLite's busy handler, which retries by sleeping."""
+    lock: threading.Lock = request.app.state.write_lock
+
+    def run() -> T:
+        with lock:
+            return handler(*args)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+def recorded(value: object, repeated: bool) -> Response:
+    """The answer to a request that records something under the caller's id: 201 when
+    recorded now, 200 with what the first call answered when the same request was
+    recorded before (nothing changed; said in the `Idempotent-Replayed` header too)."""
+    headers = {REPLAYED_HEADER: "true"} if repeated else None
+    return Response(msgspec.json.encode(value), status_code=200 if repeated else 201, headers=headers,
+                    media_type="application/json")

@@ -1,21 +1,24 @@
 """The API fuzzed from its own OpenAPI document (schemathesis): whatever the generated
 requests hold, `billing web` never answers 500, and every answer conforms to the
-document (status codes, bodies). Bounded: a fixed number of examples per endpoint."""
+document (status codes, bodies). Bounded: a fixed number of examples per endpoint.
+
+The store holds every feature's data (`tests.web_support.settle`: a closed period with
+statements, accounts, a policy, subsidies, the catalogue, an authorization), and the
+writes are fuzzed too: an operator's generated requests close periods, move money and
+answer applications, a partner's act on its own account, a reseller's are refused."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from commands.bootstrap import open_engine
 from commands.settings import Settings
 from commands.tokens import create_token
-from tests import builders as b
-from tests.conftest import record
-from tests.integration.test_scoped_views import switching_customer_events
 from tests.web_server import running_web
+from tests.web_support import NOW, settle
 from web.openapi_export import CHECKED_IN
 
 EXAMPLES_PER_ENDPOINT = 40
@@ -25,9 +28,10 @@ EXAMPLES_PER_ENDPOINT = 40
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite:///{folder / 'billing.db'}"
-    with open_engine(Settings(store_url=url), create=True) as engine:
-        record(engine, [*switching_customer_events(), b.usage("c-9", quantity="x")])
+    with open_engine(Settings(store_url=url, now=NOW), create=True) as engine:
+        settle(engine)
         tokens = {"operator": create_token(engine, "operator").token,
+                  "partner": create_token(engine, "partner", "p-1").token,
                   "reseller": create_token(engine, "reseller", "p-1", indirect_partner_id="r-1").token}
     with running_web(url, folder / "web.log") as base:
         yield base, tokens
@@ -61,3 +65,10 @@ def test_no_generated_request_of_an_operator_gets_a_server_error_or_an_undocumen
 def test_no_generated_request_of_a_reseller_gets_a_server_error_or_an_undocumented_answer(case, served):
     base, tokens = served
     _answer_is_documented_and_no_server_error(case, base, tokens["reseller"])
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_no_generated_request_of_a_partner_gets_a_server_error_or_an_undocumented_answer(case, served):
+    base, tokens = served
+    _answer_is_documented_and_no_server_error(case, base, tokens["partner"])

@@ -6,18 +6,13 @@ is saved as a screenshot under tests/artifacts/screenshots/ (look at them)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.browser_support import require_chromium, shot
 from tests.web_server import BILLING, billing_json, make_token, running_web
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PARTNER, RESELLER, PERIOD = "dist-huabei", "rs-bj-yunfan", "2026-10"
 COUNT_KEYS = ["total_customers", "association_count", "consuming_customers", "new_enterprise_customers_quarter"]
 
@@ -25,8 +20,7 @@ COUNT_KEYS = ["total_customers", "association_count", "consuming_customers", "ne
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     """`billing web` over a demo store, with a token of each role."""
-    if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: apt-get install -y chromium (.ci/run does)")
+    require_chromium()
     folder = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{folder / 'billing.db'}"
     import subprocess
@@ -51,41 +45,12 @@ class Console:
         self.base, self.url, self.tokens, self.manager = base, url, tokens, manager
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def open_page(language: str = "zh-CN"):
-        context = browser.new_context(locale=language, viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
 def sign_in(page, console: Console, role: str) -> None:
     page.goto(console.base + "/")
     assert "/signin" in page.url
     page.get_by_test_id("token").fill(console.tokens[role])
     page.get_by_test_id("signin").click()
     page.wait_for_url(console.base + "/")
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def page_counts(page) -> dict[str, int]:

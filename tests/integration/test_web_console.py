@@ -92,4 +92,4 @@ def test_nav_shows_only_the_features_that_exist(site):
     signed_in(client, partner.token)
     page = client.get("/").text
     assert 'data-nav="bills"' in page and 'data-nav="performance"' in page
-    assert 'data-nav="statements"' not in page  # not built yet: no nav entry
+    assert 'data-nav="statements"' in page and 'data-nav="account"' in page

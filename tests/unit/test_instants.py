@@ -254,6 +254,19 @@ def test_a_period_that_is_not_yyyy_mm_is_refused(text):
         parse_period(text)
 
 
+@pytest.mark.parametrize("text", ["0001-01", "0001-12", "9999-01", "9999-12"])
+def test_a_period_whose_bounds_a_datetime_cannot_hold_is_refused_not_failed_on(text):
+    with pytest.raises(ValueError, match="from 0002-01 to 9998-12"):
+        parse_period(text)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize("period", ["0002-01", "9998-12"])
+def test_the_first_and_last_periods_have_bounds_in_any_time_zone(zone, period):
+    calendar = BillingCalendar(zone)
+    assert calendar.quarter_start(period) < calendar.period_end(period)
+
+
 def test_an_unknown_billing_time_zone_is_a_settings_error():
     with pytest.raises(SettingsError, match="BILLING_TIMEZONE"):
         BillingCalendar("Mars/Olympus_Mons")

@@ -6,7 +6,14 @@ import pytest
 
 from engine.tokens import Principal, looks_like_token, scope_problem, token_hash
 from projections.queries import Scope
-from web.access import require_read, require_write, view_scope
+from web.access import (
+    OPERATOR_WRITES,
+    PARTNER_WRITES,
+    own_partner,
+    require_read,
+    require_write,
+    view_scope,
+)
 from web.charts import bar_chart
 from web.errors import ApiError
 from web.i18n import LABELS, choose_language
@@ -51,6 +58,26 @@ def test_only_operators_write_everything_and_partners_write_their_own_account():
     assert not allowed(require_write, PARTNER, "statement_response", "p-2")
     assert not allowed(require_write, PARTNER, "close_period")
     assert not any(allowed(require_write, who, "account_transfer", "p-1") for who in (AUDITOR, RESELLER, MANAGER))
+
+
+def test_a_partner_listing_reads_the_tokens_own_partner_and_naming_another_is_403():
+    assert own_partner(PARTNER, "statements", None) == "p-1"
+    assert own_partner(PARTNER, "payments", "p-1") == "p-1"
+    assert not allowed(own_partner, PARTNER, "payments", "p-2")
+    assert own_partner(OPERATOR, "statements", None) is None and own_partner(AUDITOR, "transfers", "p-9") == "p-9"
+    assert not any(allowed(own_partner, who, "statements", None) for who in (RESELLER, MANAGER))
+
+
+@pytest.mark.parametrize("action", sorted(OPERATOR_WRITES))
+def test_closing_crediting_incentives_and_answering_for_customers_or_reviews_are_the_operators(action):
+    assert allowed(require_write, OPERATOR, action, "p-1")
+    assert not any(allowed(require_write, who, action, "p-1") for who in (AUDITOR, PARTNER, RESELLER, MANAGER))
+
+
+@pytest.mark.parametrize("action", sorted(PARTNER_WRITES))
+def test_a_partner_takes_its_own_actions_only_and_an_auditor_none(action):
+    assert allowed(require_write, PARTNER, action, "p-1") and not allowed(require_write, PARTNER, action, "p-2")
+    assert not allowed(require_write, AUDITOR, action, "p-1")
 
 
 def test_a_scoped_token_always_reads_under_its_own_scope_and_may_narrow_it():
