@@ -14,11 +14,11 @@ from datetime import date
 from pathlib import Path
 
 from commands import render_incentives as show
-from commands.bootstrap import open_engine
+from commands.bootstrap import build_rules, open_engine
 from commands.cli_support import EXIT_OK, AddParser, Handler, Parser, UsageError, period, print_json
 from commands.settings import Settings
-from engine.incentives.policies import PolicyFileError
-from engine.incentives.working_days import CalendarFileError
+from engine.incentives.policies import PolicyFileError, read_policy
+from engine.incentives.working_days import CalendarFileError, read_calendar_file
 
 
 def _day(text: str) -> date:
@@ -46,6 +46,15 @@ def _read_file(name: str) -> bytes:
         return Path(name).read_bytes()
     except OSError as error:
         raise UsageError(f"cannot read {name}: {error.strerror or error}") from None
+
+
+def _judged_before_opening(name: str, read) -> None:
+    """Reads a file before the store is opened, so a malformed one (a usage error)
+    creates no store and changes nothing (CONTRACT.md §5)."""
+    try:
+        read()
+    except (PolicyFileError, CalendarFileError) as error:
+        raise UsageError(f"{name}: {error}") from None
 
 
 def add_commands(add_parser: AddParser) -> dict[str, Handler]:
@@ -95,6 +104,7 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.calendar_command == "load":
         content = _read_file(args.file)
+        _judged_before_opening(args.file, lambda: read_calendar_file(content))
         with open_engine(settings, create=True) as engine:
             try:
                 outcome = load_calendar(engine, content)
@@ -109,8 +119,13 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _subsidy(args: argparse.Namespace, settings: Settings) -> int:
-    from commands.subsidies import InvalidArgument, deliver_milestone, plan_milestone
+    from commands.subsidies import InvalidArgument, deliver_milestone, money_units, plan_milestone
 
+    if args.subsidy_command == "plan":  # a usage error creates no store
+        try:
+            money_units(args.amount, build_rules(settings).minor_digits)
+        except InvalidArgument as error:
+            raise UsageError(f"--{error}") from None
     with open_engine(settings, create=True) as engine:
         if args.subsidy_command == "plan":
             try:
@@ -141,6 +156,7 @@ def _incentives(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.incentives_command == "load":
         content = _read_file(args.file)
+        _judged_before_opening(args.file, lambda: read_policy(content))
         with open_engine(settings, create=True) as engine:
             try:
                 outcome = load_policy(engine, content)
