@@ -15,7 +15,16 @@ from pathlib import Path
 
 from commands import render_incentives as show
 from commands.bootstrap import build_rules, open_engine
-from commands.cli_support import EXIT_OK, AddParser, Handler, Parser, UsageError, period, print_json
+from commands.cli_support import (
+    EXIT_OK,
+    AddParser,
+    Handler,
+    Parser,
+    UsageError,
+    period,
+    print_json,
+    with_global_options,
+)
 from commands.settings import Settings
 from engine.incentives.policies import PolicyFileError, read_policy
 from engine.incentives.working_days import CalendarFileError, read_calendar_file
@@ -61,12 +70,14 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     calendar = add_parser("calendar", help="the working-day calendar's years, or load a year's official schedule")
     calendar.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", parser_class=Parser)
+    calendar_commands.add_parser = with_global_options(calendar_commands.add_parser, calendar)
     load = calendar_commands.add_parser("load", help="record a year's official schedule (JSON: year, holidays, working_days, source)")
     load.add_argument("file", metavar="FILE", help="the schedule file ('-' for stdin)")
     load.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
     subsidy = add_parser("subsidy", help="register a deal's milestone or record its delivery")
     steps = subsidy.add_subparsers(dest="subsidy_command", required=True, parser_class=Parser)
+    steps.add_parser = with_global_options(steps.add_parser, subsidy)
     plan = steps.add_parser("plan", help="register a milestone with its planned date and subsidy amount")
     plan.add_argument("--partner", required=True, type=_identifier, metavar="ID", help="the deal's partner (required)")
     plan.add_argument("--deal", required=True, type=_identifier, metavar="ID", help="the registered deal (required)")
@@ -93,6 +104,7 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     scope.add_argument("--supervisor", metavar="ID", help="only what carries this supervisor's account managers (default: the whole partner)")
     incentives.add_argument("--json", action="store_true", help="print JSON (default: the dashboard)")
     policy_commands = incentives.add_subparsers(dest="incentives_command", parser_class=Parser)
+    policy_commands.add_parser = with_global_options(policy_commands.add_parser, incentives)
     policy = policy_commands.add_parser("load", help="record an incentive policy (JSON file)")
     policy.add_argument("file", metavar="FILE", help="the policy file ('-' for stdin)")
     policy.add_argument("--json", action="store_true", help="print JSON (default: text)")

@@ -128,6 +128,7 @@ def amount(**kw: str) -> dict:
 #   c-1 usage 1 × 3 at 11-02                                        p-1 November detail
 #   c-2 usage 1 × 1 at 10-31 23:00 +08:00 (October)                 p-2 adjustment (2026-10, c-2)
 #   c-2 usage 1 × 2 at 2026-10-31T17:00:00Z (November in Shanghai)  p-2 November detail
+#   a void of c-2's October usage (−0.005, settled −0.00)            p-2 adjustment (2026-10, c-2)
 
 OCTOBER = [
     b.associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00", id="a-1", data={"account_manager_id": "am-1"}),
@@ -149,6 +150,7 @@ LATE = [
     b.usage("c-1", id="u-nov", time="2026-11-02T08:00:00+08:00", quantity="1", unit_price="3"),
     b.usage("c-2", id="u-oct-end", time="2026-10-31T23:00:00+08:00", quantity="1", unit_price="1"),
     b.usage("c-2", id="u-nov-start", time="2026-10-31T17:00:00Z", quantity="1", unit_price="2"),
+    b.voided(("test/source", "u-2"), "c-2", id="v-1", time="2026-11-05T08:00:00+08:00"),
 ]
 OCT_ISSUED = "2026-11-01T16:00:00.000000Z"
 NOV_ISSUED = "2026-12-01T16:00:00.000000Z"
@@ -185,7 +187,7 @@ def test_close_issues_one_statement_to_every_partner_with_something_to_carry_by_
     # p-1: 3.00 + (0.50 + 1.111 − 40.00) = −35.389 (settled 3.00 + 0.50 + 1.11 − 40.00 = −35.39)
     assert november == {"period": "2026-11", "issued_at": NOV_ISSUED, "statements": [
         {"partner_id": "p-1", "total_payable_amount": "-35.38900000", "total_settled_amount": "-35.39"},
-        {"partner_id": "p-2", "total_payable_amount": "3.00000000", "total_settled_amount": "3.00"},
+        {"partner_id": "p-2", "total_payable_amount": "2.99500000", "total_settled_amount": "3.00"},  # 2 + 1 − 0.005
     ]}
 
 
@@ -302,12 +304,12 @@ def test_a_late_charge_of_a_month_before_the_first_close_is_carried_by_the_next_
     assert "2026-08" not in {s["period"] for s in ok(settled, "statements")["statements"]}
 
 
-def test_a_charge_is_in_the_period_of_its_time_in_the_billing_time_zone(settled):
+def test_a_charge_is_in_the_period_of_its_time_in_the_billing_time_zone_and_a_late_void_is_an_adjustment(settled):
     # u-nov-start at 2026-10-31T17:00:00Z is 2026-11-01 01:00 in Asia/Shanghai.
     p2 = ok(settled, "statement", "--partner", "p-2", "--period", "2026-11")
     assert p2["details"] == [{"customer_id": "c-2", "payable_amount": "2.00000000", "settled_amount": "2.00"}]
     assert p2["adjustments"] == [
-        {"period": "2026-10", "customer_id": "c-2", "payable_amount": "1.00000000", "settled_amount": "1.00"}]
+        {"period": "2026-10", "customer_id": "c-2", "payable_amount": "0.99500000", "settled_amount": "1.00"}]
 
 
 def test_p_can_be_closed_only_once_its_end_has_passed_by_the_store_clock(tmp_path):
@@ -498,8 +500,7 @@ def test_transfers_are_recorded_once_and_listed_in_recorded_order_with_minor_dig
 
 
 @pytest.mark.parametrize("value", [
-    "0", "0.00", "-1", "1.001", "1e3", "+1", "1.", ".5", " 1", "1,5", "abc", "", "NaN", "1000000000000",
-    "999999999999.01",
+    "0", "0.00", "-1", "1.001", "1e3", "1.", ".5", "", "1000000000000", "999999999999.01",
 ])
 def test_an_amount_must_be_a_plain_decimal_above_zero_with_at_most_the_minor_digits_and_at_most_999999999999(
         tmp_path, value):
@@ -736,14 +737,14 @@ def test_yen_amounts_have_no_decimals_in_statements_and_accounts(tmp_path):
 
 
 BOUND_COMMANDS = [
-    ["close", "--period", "2026-12"], ["periods"], ["statements"],
+    ["close", "--period", "2026-12"], ["statements"],
     ["confirm", "--partner", "p-1", "--period", "2026-10"],
-    ["transfer", "topup", "--partner", "p-1", "--amount", "1", "--id", "t-9"], ["ledger"],
+    ["transfer", "topup", "--partner", "p-1", "--amount", "1", "--id", "t-9"],
     ["warn", "--partner", "p-1", "--below", "5"],
     ["payment", "submit", "--partner", "p-1", "--amount", "1", "--id", "pay-9"],
     ["subsidy", "plan", "--partner", "p-1", "--deal", "d", "--milestone", "m", "--planned", "2026-01-05",
      "--amount", "1"],
-    ["subsidies"], ["incentives", "--partner", "p-1", "--period", "2026-10"],
+    ["incentives", "--partner", "p-1", "--period", "2026-10"],
 ]
 
 
@@ -756,9 +757,30 @@ def test_a_command_with_another_currency_or_time_zone_exits_2_naming_both_and_ch
         for word in ("CNY", "Asia/Shanghai", *setting.values()):
             assert word in error, (args, error)
     assert ok(store, "periods") == ok(settled, "periods")
-    assert ok(store, "transfers") == {"transfers": []} and ok(store, "subsidies") == {"subsidies": []}
-    assert ok(store, "account", "--partner", "p-1")["warn_below"] is None
+    assert ok(store, "ledger")["accounts"] == [  # no transfer, threshold or application: no partner account
+        {"account": name, "balance": "0.00", "pending": "0.00"}
+        for name in ("cloud:bank", "cloud:incentives", "cloud:revenue")]
     assert ok(store, "statement", "--partner", "p-1", "--period", "2026-10")["status"] == "pending_confirmation"
+
+
+def test_the_global_store_option_is_accepted_after_every_command_of_sections_7_to_9(tmp_path):
+    store = ["--store", "sqlite:///elsewhere.db"]
+    (tmp_path / "policy.json").write_text(json.dumps(POLICY))
+    (tmp_path / "2031.json").write_text(json.dumps({"year": 2031, "holidays": [], "working_days": [], "source": "x"}))
+    for args in (["transfer", "topup", "--partner", "p-1", "--amount", "5", "--id", "t-1"],
+                 ["warn", "--partner", "p-1", "--below", "1"],
+                 ["transfer", "incentive", "--partner", "p-1", "--amount", "5", "--id", "i-1"],
+                 ["payment", "submit", "--partner", "p-1", "--amount", "5", "--id", "pay-1"],
+                 ["payment", "approve", "--id", "pay-1"],
+                 ["subsidy", "plan", "--partner", "p-1", "--deal", "d-1", "--milestone", "m-1", "--planned",
+                  "2026-09-30", "--amount", "10"],
+                 ["subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1", "--delivered", "2026-10-08"],
+                 ["calendar", "load", "2031.json"], ["incentives", "load", "policy.json"],
+                 ["incentives", "--partner", "p-1", "--period", "2026-10"],
+                 ["close", "--period", "2026-10"], ["periods"], ["statements"], ["ledger"]):
+        result = billing(tmp_path, *args, *store, "--json")
+        assert result.returncode == 0, (args, result.stderr.decode())
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["elsewhere.db"]
 
 
 # --- §9 subsidies ----------------------------------------------------------------------------
@@ -769,13 +791,11 @@ def test_a_command_with_another_currency_or_time_zone_exits_2_naming_both_and_ch
 
 BOUNDARIES = [
     # delivered, days late, rate, payable of 999.99, status
-    ("2026-03-01", 0, "0.00", "999.99", "on_time"),
     ("2026-03-02", 0, "0.00", "999.99", "on_time"),
     ("2026-03-09", 5, "0.00", "999.99", "on_time"),
     ("2026-03-10", 6, "0.00", "999.99", "late"),
     ("2026-03-20", 14, "0.00", "999.99", "late"),
     ("2026-03-23", 15, "0.05", "949.99", "reduced"),  # 949.9905 truncated
-    ("2026-03-27", 19, "0.05", "949.99", "reduced"),
     ("2026-03-30", 20, "0.10", "899.99", "reduced"),  # 899.991
     ("2026-04-28", 40, "0.30", "699.99", "reduced"),  # 699.993
     ("2026-04-29", 41, "1.00", "0.00", "cancelled"),
