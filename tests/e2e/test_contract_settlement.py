@@ -476,6 +476,11 @@ def test_every_command_of_sections_7_to_9_that_reads_or_closes_needs_an_existing
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_close_after_that_is_not_an_iso_8601_duration_is_a_usage_error_whatever_the_broker(tmp_path):
+    error = usage_error(tmp_path, "serve", BILLING_CLOSE_AFTER="three days", BILLING_KAFKA="127.0.0.1:1")
+    assert "BILLING_CLOSE_AFTER" in error
+
+
 # --- §8 transfers --------------------------------------------------------------------------
 
 
