@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -104,10 +105,6 @@ def copy_of(folder: Path, tmp_path: Path) -> Path:
 def canonical_digest(value: dict) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def amount(**kw: str) -> dict:
-    return {"payable_amount": kw["payable"], "settled_amount": kw["settled"]}
 
 
 # --- the shared scenario: two closes ------------------------------------------------------
@@ -233,8 +230,10 @@ def test_a_partner_gets_a_statement_even_if_the_amounts_are_zero(settled):
 
 
 def test_a_statement_whose_charges_net_to_zero_is_issued_and_never_prints_minus_zero(tmp_path):
-    ingest(tmp_path, [b.associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
-                      b.order_paid("c-1", order_id="o-1", amount="0.005", time="2026-10-05T08:00:00+08:00")], now=OCT_20)
+    ingest(tmp_path, [
+        b.associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
+        b.order_paid("c-1", order_id="o-1", amount="0.005", time="2026-10-05T08:00:00+08:00"),
+    ], now=OCT_20)
     ok(tmp_path, "close", "--period", "2026-10", now=NOV_2)
     ingest(tmp_path, [b.order_refunded("c-1", order_id="o-1", amount="0.005", time="2026-10-25T08:00:00+08:00"),
                       b.usage("c-1", quantity="1", unit_price="0.001", time="2026-11-03T08:00:00+08:00"),
@@ -278,10 +277,10 @@ def test_the_statement_for_q_plus_later_adjustments_for_q_add_up_to_the_performa
     performance = ok(settled, "performance", "--partner", "p-1", "--period", "2026-10")
     # 102.46913578 + 1.111 − 40 = 63.58013578; settled 102.46 + 1.11 − 40.00 = 63.57
     assert (performance["payable_amount"], performance["settled_amount"]) == ("63.58013578", "63.57")
-    from decimal import Decimal
+    def added(name: str) -> Decimal:
+        return Decimal(october[name]) + sum(Decimal(a[name]) for a in later)
 
-    assert Decimal(october["payable_amount"]) + sum(Decimal(a["payable_amount"]) for a in later) == Decimal("63.58013578")
-    assert Decimal(october["settled_amount"]) + sum(Decimal(a["settled_amount"]) for a in later) == Decimal("63.57")
+    assert (added("payable_amount"), added("settled_amount")) == (Decimal("63.58013578"), Decimal("63.57"))
     august = ok(settled, "performance", "--partner", "p-1", "--period", "2026-08")
     assert (august["payable_amount"], august["settled_amount"]) == ("0.50000000", "0.50")
 
@@ -289,7 +288,8 @@ def test_the_statement_for_q_plus_later_adjustments_for_q_add_up_to_the_performa
 def test_nothing_ever_changes_an_issued_statement_but_its_status(tmp_path, settled):
     store = copy_of(settled, tmp_path)
     before = ok(store, "statement", "--partner", "p-2", "--period", "2026-11")
-    ingest(store, [b.usage("c-2", id="u-later", quantity="1", unit_price="9", time="2026-11-20T08:00:00+08:00")], now=NOW)
+    ingest(store, [b.usage("c-2", id="u-later", quantity="1", unit_price="9", time="2026-11-20T08:00:00+08:00")],
+           now=NOW)
     disputed = ok(store, "dispute", "--partner", "p-2", "--period", "2026-11", "--reason", "对不上")
     assert {k: v for k, v in disputed.items() if k not in ("status", "history")} == {
         k: v for k, v in before.items() if k not in ("status", "history")}
@@ -320,7 +320,8 @@ def test_p_can_be_closed_only_once_its_end_has_passed_by_the_store_clock(tmp_pat
     refused(utc, "period_not_ended", "close", "--period", "2026-10", now="2026-10-31T16:00:00Z",
             BILLING_TIMEZONE="UTC")
     assert ok(shanghai, "close", "--period", "2026-10", now="2026-10-31T16:00:00.000001Z")["statements"] == []
-    assert ok(utc, "close", "--period", "2026-10", now="2026-11-01T00:00:01Z", BILLING_TIMEZONE="UTC")["statements"] == []
+    closed = ok(utc, "close", "--period", "2026-10", now="2026-11-01T00:00:01Z", BILLING_TIMEZONE="UTC")
+    assert closed["statements"] == []
     refused(shanghai, "period_not_ended", "close", "--period", "2026-11", now="2026-11-15T00:00:00Z")
 
 
@@ -495,7 +496,8 @@ def test_transfers_are_recorded_once_and_listed_in_recorded_order_with_minor_dig
         "prepaid:p-1", "cloud:bank", "40.50", "")
     incentive = ok(tmp_path, "transfer", "incentive", "--partner", "p-2", "--amount", "7.05", "--id", "i-1",
                    "--note", "Q3 bonus")
-    assert (incentive["debit"], incentive["credit"], incentive["note"]) == ("cloud:incentives", "incentive:p-2", "Q3 bonus")
+    assert (incentive["debit"], incentive["credit"], incentive["note"]) == (
+        "cloud:incentives", "incentive:p-2", "Q3 bonus")
     assert ok(tmp_path, "transfers") == {"transfers": [topup, withdrawal, incentive]}
     assert ok(tmp_path, "transfers", "--partner", "p-2") == {"transfers": [incentive]}
     assert ok(tmp_path, "account", "--partner", "p-1") == {
@@ -577,7 +579,8 @@ def test_a_withdrawal_above_the_prepaid_available_is_insufficient_funds_and_exac
             "--id", "w-1")
     refused(tmp_path, "insufficient_funds", "transfer", "withdrawal", "--partner", "p-2", "--amount", "0.01",
             "--id", "w-1")
-    assert ok(tmp_path, "transfer", "withdrawal", "--partner", "p-1", "--amount", "10", "--id", "w-1")["amount"] == "10.00"
+    everything = ok(tmp_path, "transfer", "withdrawal", "--partner", "p-1", "--amount", "10", "--id", "w-1")
+    assert everything["amount"] == "10.00"
     # The id is judged before funds: repeating it exits 0 although nothing is left.
     assert ok(tmp_path, "transfer", "withdrawal", "--partner", "p-1", "--amount", "10", "--id", "w-1")["id"] == "w-1"
     assert ok(tmp_path, "account", "--partner", "p-1")["prepaid"] == {
@@ -593,7 +596,7 @@ def test_two_processes_acting_at_once_never_take_available_below_zero(tmp_path):
     codes = [run.wait(timeout=60) for run in runs]
     errors = [run.stderr.read().decode() for run in runs]
     assert sorted(codes) == [0, 0, 0, 1, 1], errors
-    assert all(e.startswith("insufficient_funds: ") for e, c in zip(errors, codes) if c == 1)
+    assert all(e.startswith("insufficient_funds: ") for e, c in zip(errors, codes, strict=True) if c == 1)
     assert ok(tmp_path, "account", "--partner", "p-1")["prepaid"]["available"] == "10.00"
 
 
@@ -616,14 +619,16 @@ def test_a_partner_without_accounts_reads_as_zeros_and_the_ledger_always_lists_t
 
 def test_a_payment_is_pending_from_submission_posted_when_paid_and_voided_when_rejected(tmp_path):
     ok(tmp_path, "transfer", "incentive", "--partner", "p-1", "--amount", "100", "--id", "i-1")
-    refused(tmp_path, "insufficient_funds", "payment", "submit", "--partner", "p-1", "--amount", "100.01", "--id", "pay-1")
+    refused(tmp_path, "insufficient_funds", "payment", "submit", "--partner", "p-1", "--amount", "100.01",
+            "--id", "pay-1")
     submitted = ok(tmp_path, "payment", "submit", "--partner", "p-1", "--amount", "60", "--id", "pay-1")
     assert list(submitted) == PAYMENT_KEYS
     assert submitted == {"id": "pay-1", "partner_id": "p-1", "amount": "60.00", "status": "under_review",
                          "history": [{"status": "under_review", "at": AT, "reason": None}]}
     assert ok(tmp_path, "account", "--partner", "p-1")["incentive"] == {
         "balance": "100.00", "pending": "60.00", "available": "40.00"}
-    refused(tmp_path, "insufficient_funds", "payment", "submit", "--partner", "p-1", "--amount", "40.01", "--id", "pay-2")
+    refused(tmp_path, "insufficient_funds", "payment", "submit", "--partner", "p-1", "--amount", "40.01",
+            "--id", "pay-2")
     ledger = {a["account"]: a for a in ok(tmp_path, "ledger")["accounts"]}
     # `pending` counts on the debited account only.
     assert (ledger["incentive:p-1"]["pending"], ledger["cloud:bank"]["pending"]) == ("60.00", "0.00")
@@ -856,7 +861,8 @@ def test_delivering_twice_is_invalid_state_even_with_the_same_date(tmp_path):
 
 
 def test_a_date_outside_the_calendar_is_refused_naming_the_year_and_plan_takes_any_valid_date(tmp_path):
-    for milestone, planned, delivered, year in (("m-1", "2031-01-05", "2031-01-06", "2031"),  # the first year not covered is named
+    # The year named is the first one not covered.
+    for milestone, planned, delivered, year in (("m-1", "2031-01-05", "2031-01-06", "2031"),
                                                 ("m-2", "2026-12-30", "2031-01-05", "2027"),
                                                 ("m-3", "2003-12-30", "2026-01-05", "2003")):
         ok(tmp_path, "subsidy", "plan", "--partner", "p-1", "--deal", "d-1", "--milestone", milestone,
