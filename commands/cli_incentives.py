@@ -14,11 +14,20 @@ from datetime import date
 from pathlib import Path
 
 from commands import render_incentives as show
-from commands.bootstrap import open_engine
-from commands.cli_support import EXIT_OK, AddParser, Handler, Parser, UsageError, period, print_json
+from commands.bootstrap import build_rules, open_engine
+from commands.cli_support import (
+    EXIT_OK,
+    AddParser,
+    Handler,
+    Parser,
+    UsageError,
+    period,
+    print_json,
+    with_global_options,
+)
 from commands.settings import Settings
-from engine.incentives.policies import PolicyFileError
-from engine.incentives.working_days import CalendarFileError
+from engine.incentives.policies import PolicyFileError, read_policy
+from engine.incentives.working_days import CalendarFileError, read_calendar_file
 
 
 def _day(text: str) -> date:
@@ -48,26 +57,27 @@ def _read_file(name: str) -> bytes:
         raise UsageError(f"cannot read {name}: {error.strerror or error}") from None
 
 
-def _global_store_option(parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The global `--store` of `parent` (default: suppressed), so a subcommand takes it
-    after its own name too (`billing incentives settle --period P --store …`)."""
-    common = argparse.ArgumentParser(add_help=False)
-    for action in parent._actions:
-        if action.dest == "store" and action.option_strings:
-            common._add_action(action)
-    return common
+def _judged_before_opening(name: str, read) -> None:
+    """Reads a file before the store is opened, so a malformed one (a usage error)
+    creates no store and changes nothing (CONTRACT.md §5)."""
+    try:
+        read()
+    except (PolicyFileError, CalendarFileError) as error:
+        raise UsageError(f"{name}: {error}") from None
 
 
 def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     calendar = add_parser("calendar", help="the working-day calendar's years, or load a year's official schedule")
     calendar.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", parser_class=Parser)
+    calendar_commands.add_parser = with_global_options(calendar_commands.add_parser, calendar)
     load = calendar_commands.add_parser("load", help="record a year's official schedule (JSON: year, holidays, working_days, source)")
     load.add_argument("file", metavar="FILE", help="the schedule file ('-' for stdin)")
     load.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
     subsidy = add_parser("subsidy", help="register a deal's milestone or record its delivery")
     steps = subsidy.add_subparsers(dest="subsidy_command", required=True, parser_class=Parser)
+    steps.add_parser = with_global_options(steps.add_parser, subsidy)
     plan = steps.add_parser("plan", help="register a milestone with its planned date and subsidy amount")
     plan.add_argument("--partner", required=True, type=_identifier, metavar="ID", help="the deal's partner (required)")
     plan.add_argument("--deal", required=True, type=_identifier, metavar="ID", help="the registered deal (required)")
@@ -96,13 +106,12 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     scope.add_argument("--supervisor", metavar="ID", help="only what carries this supervisor's account managers (default: the whole partner)")
     incentives.add_argument("--json", action="store_true", help="print JSON (default: the dashboard)")
     policy_commands = incentives.add_subparsers(dest="incentives_command", parser_class=Parser)
-    store = _global_store_option(incentives)
-    policy = policy_commands.add_parser("load", parents=[store], help="record an incentive policy (JSON file)")
+    policy_commands.add_parser = with_global_options(policy_commands.add_parser, incentives)
+    policy = policy_commands.add_parser("load", help="record an incentive policy (JSON file)")
     policy.add_argument("file", metavar="FILE", help="the policy file ('-' for stdin)")
     policy.add_argument("--json", action="store_true", help="print JSON (default: text)")
     settle = policy_commands.add_parser(
         "settle",
-        parents=[store],
         help="credit each partner's final incentive of a closed period whose statements are all confirmed (once)",
     )
     settle.add_argument("--period", required=True, type=period, metavar="YYYY-MM", help="the closed period (required)")
@@ -115,6 +124,7 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.calendar_command == "load":
         content = _read_file(args.file)
+        _judged_before_opening(args.file, lambda: read_calendar_file(content))
         with open_engine(settings, create=True) as engine:
             try:
                 outcome = load_calendar(engine, content)
@@ -129,8 +139,13 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _subsidy(args: argparse.Namespace, settings: Settings) -> int:
-    from commands.subsidies import InvalidArgument, deliver_milestone, plan_milestone
+    from commands.subsidies import InvalidArgument, deliver_milestone, money_units, plan_milestone
 
+    if args.subsidy_command == "plan":  # a usage error creates no store
+        try:
+            money_units(args.amount, build_rules(settings).minor_digits)
+        except InvalidArgument as error:
+            raise UsageError(f"--{error}") from None
     with open_engine(settings, create=True) as engine:
         if args.subsidy_command == "plan":
             try:
@@ -163,6 +178,7 @@ def _incentives(args: argparse.Namespace, settings: Settings) -> int:
         return _settle(args, settings)
     if args.incentives_command == "load":
         content = _read_file(args.file)
+        _judged_before_opening(args.file, lambda: read_policy(content))
         with open_engine(settings, create=True) as engine:
             try:
                 outcome = load_policy(engine, content)

@@ -92,3 +92,17 @@ def with_engine(show: Callable[[Engine, argparse.Namespace], object], table: Cal
         return EXIT_OK
 
     return run
+
+
+def with_global_options(add_parser: AddParser, parent: argparse.ArgumentParser) -> AddParser:
+    """`add_parser` of a command's own subcommands (`billing subsidy plan … --store …`):
+    the global options the command accepts after its name, accepted after theirs too."""
+    common = argparse.ArgumentParser(add_help=False)
+    for action in parent._actions:
+        if action.dest in ("store", "kafka", "group") and action.option_strings:
+            common._add_action(action)
+
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return add_parser(name, parents=[common], **kwargs)
+
+    return add

@@ -19,6 +19,9 @@ import pytest
 from tests import builders as b
 from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
 
+# Each test runs the `billing` executable several times: minutes in all, so not in the fast subset.
+pytestmark = pytest.mark.slow
+
 NOW = "2026-12-01T00:00:00Z"
 RESOURCE_KEYS = ["resource_id", "service_type", "product_id", "region", "first_used", "last_used", "charges",
                  "payable_amount", "settled_amount"]
