@@ -7,7 +7,6 @@ raises `Refused` (exit 1 / HTTP 409) or `FieldError` (a usage error / HTTP 400).
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from commands.bootstrap import Engine
 from engine.errors import FieldError, Refused
@@ -25,7 +24,7 @@ from engine.statements.rules import (
     following_period,
     next_status,
 )
-from engine.statements.schedule import next_to_close
+from engine.statements.schedule import Grace, next_to_close, shifted_period
 from schemas.statement_events import PeriodClosed, StatementIssued, StatementStatusChanged
 from schemas.statements import (
     CLOSED,
@@ -83,7 +82,7 @@ def close_period(engine: Engine, period: str) -> CloseResult:
     return ledger.record_decision(decide)
 
 
-def due_period(engine: Engine, grace: timedelta) -> str | None:
+def due_period(engine: Engine, grace: Grace) -> str | None:
     """The period `billing serve` should close now (BILLING_CLOSE_AFTER), or None."""
     recorder = engine.ledger.recorder
     with tables.reading(recorder) as db:
@@ -92,11 +91,13 @@ def due_period(engine: Engine, grace: timedelta) -> str | None:
     candidate = next_to_close(last[0] if last else None, earliest, latest)
     if candidate is None:
         return None
-    moment = instant_from_datetime(engine.ledger.clock() - grace)
-    return candidate if moment >= engine.rules.calendar.period_end(candidate) else None
+    moment = instant_from_datetime(engine.ledger.clock() - grace.fixed)
+    # End plus whole months: the end of the period that many months later.
+    end = engine.rules.calendar.period_end(shifted_period(candidate, grace.months))
+    return candidate if moment >= end else None
 
 
-def close_due_periods(engine: Engine, grace: timedelta) -> list[CloseResult]:
+def close_due_periods(engine: Engine, grace: Grace) -> list[CloseResult]:
     """Closes, in order, every period whose end plus `grace` has passed, from the next
     one to close up to the latest with a charge. A close another process made first is
     skipped; any other refusal (views not caught up yet) waits for the next call."""

@@ -9,29 +9,51 @@ charge: a month after every charge stays open until a charge needs it closed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from engine.errors import SettingsError
+from engine.instants import parse_period
 from engine.statements.rules import following_period
 
-# ISO 8601 durations of fixed length: weeks, or days and a time part (no years or
-# months: their length depends on the calendar).
+# ISO 8601 durations: years and months count as calendar months (a period's end plus
+# one month is the end of the month after it, in the billing time zone), weeks, days
+# and the time part as fixed lengths.
 _DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
-    r"(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?)",
+    r"P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?",
     re.ASCII,
 )
 
 
-def parse_duration(text: str, name: str = "BILLING_CLOSE_AFTER") -> timedelta:
-    """An ISO 8601 duration such as `P3D`, `PT12H`, `P1DT6H`, `P2W`."""
-    match = _DURATION.fullmatch(text.strip().upper())
-    if match is None or text.strip().upper() in ("P", "PT") or text.strip().upper().endswith("T"):
+@dataclass(frozen=True, slots=True)
+class Grace:
+    """How long after a period's end `serve` waits to close it: whole calendar months,
+    then a fixed length."""
+
+    months: int = 0
+    fixed: timedelta = timedelta(0)
+
+
+def parse_duration(text: str, name: str = "BILLING_CLOSE_AFTER") -> Grace:
+    """An ISO 8601 duration such as `P3D`, `PT12H`, `P1DT6H`, `P2W`, `P1M`, `P1Y`."""
+    spelled = text.strip().upper()
+    match = _DURATION.fullmatch(spelled)
+    if match is None or spelled in ("P", "PT") or spelled.endswith("T"):
         raise SettingsError(
-            f"{name}: {text!r} is not an ISO 8601 duration of weeks, days, hours, minutes or seconds (e.g. P3D, PT12H)"
+            f"{name}: {text!r} is not an ISO 8601 duration (e.g. P3D, PT12H, P1M)"
         )
-    parts = {key: float(value.replace(",", ".")) for key, value in match.groupdict().items() if value is not None}
-    return timedelta(**parts)
+    parts = {key: value for key, value in match.groupdict().items() if value is not None}
+    months = 12 * int(parts.pop("years", 0)) + int(parts.pop("months", 0))
+    fixed = timedelta(**{key: float(value.replace(",", ".")) for key, value in parts.items()})
+    return Grace(months, fixed)
+
+
+def shifted_period(period: str, months: int) -> str:
+    """The period `months` calendar months after `period`."""
+    year, month = parse_period(period)
+    index = year * 12 + (month - 1) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def next_to_close(last_closed: str | None, earliest_charge: str | None, latest_charge: str | None) -> str | None:

@@ -87,7 +87,7 @@ def test_serve_closes_a_period_once_its_grace_has_passed_and_publishes_each_stat
 
 
 def test_serve_refuses_a_close_after_that_is_not_a_duration(tmp_path):
-    env = billing_env(tmp_path / "served.db", "127.0.0.1:1", BILLING_CLOSE_AFTER="P1M")
+    env = billing_env(tmp_path / "served.db", "127.0.0.1:1", BILLING_CLOSE_AFTER="P1.5M")
     result = run_billing(env, "serve", timeout=60)
     assert result.returncode == 2
     assert "BILLING_CLOSE_AFTER" in result.stderr and "Traceback" not in result.stderr

@@ -26,6 +26,7 @@ from commands.statements import (
 from engine.errors import Refused
 from engine.ledger import InboundLine
 from engine.mapper import decode_event, is_engine_topic
+from engine.statements.schedule import Grace
 from projections.replay import replay_period
 from schemas import topics
 from schemas.statement_events import PeriodClosed, StatementIssued, StatementStatusChanged
@@ -259,13 +260,19 @@ class StatementContract:
 
     def test_serve_closes_due_periods_in_order_once_end_and_grace_have_passed(self, at):
         record(at(NOV_5), [*october(), usage("c-1", id="u-dec", time="2026-12-05T00:00:00+08:00")])
-        grace = timedelta(days=3)
+        grace = Grace(0, timedelta(days=3))
         assert close_due_periods(at("2026-11-03T23:59:59+08:00"), grace) == []
         closed = close_due_periods(at("2026-11-04T00:00:00+08:00"), grace)
         assert [c.period for c in closed] == ["2026-10"]
         closed = close_due_periods(at("2027-02-01T00:00:00+08:00"), grace)
         assert [c.period for c in closed] == ["2026-11", "2026-12"]  # not January: it has no charge
         assert [c.statements for c in closed][0] == []
+
+    def test_a_grace_in_months_waits_for_the_end_of_the_month_that_many_months_later(self, at):
+        record(at(NOV_5), october())
+        grace = Grace(1, timedelta(days=1))  # P1M1D: October closes once December 1 has passed, plus a day
+        assert close_due_periods(at("2026-12-01T23:59:59+08:00"), grace) == []
+        assert [c.period for c in close_due_periods(at("2026-12-02T00:00:00+08:00"), grace)] == ["2026-10"]
 
     def test_the_publisher_sends_the_statement_at_its_issue_and_at_each_status_change(self, at):
         engine = at(NOV_5)

@@ -10,7 +10,7 @@ import pytest
 from engine.errors import FieldError, Refused, SettingsError
 from engine.instants import BillingCalendar, parse_instant
 from engine.statements.rules import CloseState, check_close, check_reason, following_period, next_status
-from engine.statements.schedule import next_to_close, parse_duration
+from engine.statements.schedule import Grace, next_to_close, parse_duration, shifted_period
 
 CALENDAR = BillingCalendar("Asia/Shanghai")
 AFTER_OCTOBER = parse_instant("2026-11-01T00:00:00+08:00")
@@ -104,19 +104,28 @@ def test_a_dispute_reason_outside_1_to_512_characters_names_the_field(reason):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("P3D", timedelta(days=3)),
-    ("PT12H", timedelta(hours=12)),
-    ("P1DT6H30M", timedelta(days=1, hours=6, minutes=30)),
-    ("P2W", timedelta(weeks=2)),
-    ("PT1.5S", timedelta(seconds=1.5)),
-    ("P0D", timedelta(0)),
-    ("p3d", timedelta(days=3)),
+    ("P3D", Grace(0, timedelta(days=3))),
+    ("PT12H", Grace(0, timedelta(hours=12))),
+    ("P1DT6H30M", Grace(0, timedelta(days=1, hours=6, minutes=30))),
+    ("P2W", Grace(0, timedelta(weeks=2))),
+    ("PT1.5S", Grace(0, timedelta(seconds=1.5))),
+    ("P0D", Grace(0, timedelta(0))),
+    ("p3d", Grace(0, timedelta(days=3))),
+    ("P1M", Grace(1, timedelta(0))),
+    ("P1Y2M3D", Grace(14, timedelta(days=3))),
 ])
-def test_close_after_takes_iso_8601_durations_of_fixed_length(text, expected):
+def test_close_after_takes_iso_8601_durations_months_as_calendar_months(text, expected):
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["3D", "P", "PT", "P1M", "P1Y", "P1DT", "-P1D", "P1.5D", "three days", ""])
+@pytest.mark.parametrize(("period", "months", "shifted"), [
+    ("2026-10", 0, "2026-10"), ("2026-10", 1, "2026-11"), ("2026-11", 2, "2027-01"), ("2026-12", 13, "2028-01"),
+])
+def test_a_grace_of_whole_months_moves_the_end_to_a_later_periods_end(period, months, shifted):
+    assert shifted_period(period, months) == shifted
+
+
+@pytest.mark.parametrize("text", ["3D", "P", "PT", "P1DT", "-P1D", "P1.5D", "P1.5M", "three days", ""])
 def test_close_after_refuses_anything_else_naming_the_setting(text):
     with pytest.raises(SettingsError, match="BILLING_CLOSE_AFTER"):
         parse_duration(text)
