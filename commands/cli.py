@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import gc
+import importlib
+import os
 import signal
 import sys
 import threading
@@ -163,7 +164,31 @@ def _sentence(text: str | None) -> str | None:
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
+# A SIGTERM that arrives while the command line is still loading (imports and the
+# parser take a few tenths of a second) is remembered: `serve` then stops cleanly as
+# soon as it has started; any other command ends as the signal would have ended it.
+_TERMINATED = threading.Event()
+
+
+def _remember_termination(*_: object) -> None:
+    _TERMINATED.set()
+
+
+def _in_main_thread() -> bool:  # signal handlers can only be set there (tests call main too)
+    return threading.current_thread() is threading.main_thread()
+
+
+def _act_on_early_termination(command: str | None) -> None:
+    if command == "serve" or not _in_main_thread():
+        return  # `_serve` takes over the signal and the event
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _TERMINATED.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if _in_main_thread():
+        signal.signal(signal.SIGTERM, _remember_termination)
     gc.set_threshold(*GC_THRESHOLDS)
     if hasattr(sys.stdout, "reconfigure"):  # a terminal that can't show 客户 gets \\u5ba2, not a traceback
         sys.stdout.reconfigure(errors="backslashreplace")
@@ -171,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        _act_on_early_termination(args.command)
         if args.command is None:  # `billing` alone: what it can do
             parser.print_help()
             return EXIT_OK
@@ -251,7 +277,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # A stop asked for while the service loads (FastStream and aiokafka take a moment to
     # import) is remembered, and the service stops cleanly as soon as it starts.
-    stop_requested = threading.Event()
+    stop_requested = _TERMINATED  # set already if a SIGTERM came while the command line loaded
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
     from commands.serve import run_serve
