@@ -43,7 +43,7 @@ _STORE_HELP = (
 )
 
 # Each feature's subcommands: a module with `add_commands(add_parser) -> {name: handler}`.
-FEATURE_CLIS: tuple[str, ...] = ()
+FEATURE_CLIS: tuple[str, ...] = ("commands.cli_chain",)
 
 
 def build_parser() -> argparse.ArgumentParser:

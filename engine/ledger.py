@@ -100,15 +100,22 @@ class Ledger(Application):
         # events, and the hooks that follow an ingest batch in its transaction.
         self.engine_projections: list[EngineProjection] = []
         self.batch_hooks: list[BatchHook] = []
+        # Checks `billing verify` runs on the store once the chain holds (e.g. the
+        # accounts' zero sum): each reads what it needs and returns a one-line problem
+        # or None.
+        self.store_checks: list[Callable[[Ledger], str | None]] = []
 
     def now(self) -> str:
         """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
         return recorded_time(instant_from_datetime(self.clock()))
 
-    def next_recorded_at(self) -> str:
+    def next_recorded_at(self, c: Any) -> str:
         """The recorded time of the next batch: RFC 3339 UTC, fixed width, never earlier
-        than the previous batch's (a clock stepping back must not reorder history)."""
-        self._last_recorded_at = max(self.now(), self._last_recorded_at)
+        than the log's last event (read in the write transaction `c`, so it holds
+        across processes whose clocks differ: a clock stepping back must not reorder
+        history, and `recorded_at` never decreases along the log, CONTRACT.md §11)."""
+        last_logged = self.recorder.last_recorded_at_in(c) or ""
+        self._last_recorded_at = max(self.now(), self._last_recorded_at, last_logged)
         return self._last_recorded_at
 
     def record_batch(self, lines: Sequence[InboundLine], projector: Projector | None = None) -> BatchOutcome:
@@ -129,10 +136,12 @@ class Ledger(Application):
             with recorder.write_transaction() as c:
                 # Stamped once the write lock is held, so recorded times follow the
                 # order in which batches commit, across processes too.
-                batch = _Batch(self, c, self.next_recorded_at())
+                batch = _Batch(self, c, self.next_recorded_at(c))
                 lines, verdicts, positions = self._skip_redelivered(c, lines, verdicts, batch.outcome)
                 batch.decide_all(lines, verdicts)
-                notification_ids = recorder.insert_events_in(c, [stored_row(event) for event in batch.events])
+                notification_ids = recorder.insert_events_in(
+                    c, [stored_row(event) for event in batch.events], batch.events
+                )
                 recorder.insert_taken_ids(
                     c, [(e.source, e.id, n) for e, n in zip(batch.events, notification_ids, strict=True)]
                 )
@@ -164,7 +173,7 @@ class Ledger(Application):
         """Runs `decide` in one write transaction and stores the events it appends
         (see `engine.recording`); an exception from it records nothing."""
         with self.recorder.write_transaction() as c:
-            decision = Decision(self, c, self.next_recorded_at())
+            decision = Decision(self, c, self.next_recorded_at(c))
             result = decide(decision)
             self._store_engine_events(decision)
         return result
@@ -176,7 +185,7 @@ class Ledger(Application):
         stored_all: list[tuple[int, EngineEvent]] = []
         while decision.events:
             events, decision.events = decision.events, []
-            ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in events])
+            ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in events], events)
             stored = list(zip(ids, events, strict=True))
             for project in self.engine_projections:
                 project(decision, stored)

@@ -19,5 +19,7 @@ POSTGRES_TYPES = {"key": 'text COLLATE "C"', "text": "text", "int": "bigint", "b
 def feature_ddl() -> list[str]:
     """Every feature's DDL templates (imported here, not at module import, so the
     store's modules never import the features' at load time)."""
-    templates: list[str] = []
+    from engine.store.log_chain import LOG_CHAIN_DDL
+
+    templates: list[str] = [LOG_CHAIN_DDL]
     return templates
