@@ -160,7 +160,11 @@ class _StoreChecks:
             part = by_period.get(period) or ViewDelta(period=period)
             part.new_associations = self.delta.new_associations
             replayed = views_from_delta(part, view_settings(self.engine, period))
-            difference = first_difference(replayed, period_views(self.engine, period))
+            try:
+                live = period_views(self.engine, period)
+            except (ValueError, IndexError) as error:  # rows no view could come from
+                raise StoreDamaged(f"the live views can't be read for {period}: {error}") from None
+            difference = first_difference(replayed, live)
             if difference is not None:
                 raise StoreDamaged(f"the live views differ from a replay of the log: {difference}")
         return periods

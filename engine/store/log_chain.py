@@ -81,10 +81,10 @@ class ChainSegment:
             text = self.hashes.decode("ascii")
         except UnicodeDecodeError:
             text = ""
-        if len(ids) != entries or ids[0] != self.first_notification_id or ids[-1] != self.last_notification_id or (
-            not text or text[-HASH_DIGITS:] != self.last_hash
-        ):
+        if not text or len(ids) != entries or (ids[0], ids[-1]) != (self.first_notification_id, self.last_notification_id):
             raise ChainDamaged(self.first_position, f"the chain's row at position {self.first_position} is damaged")
+        if text[-HASH_DIGITS:] != self.last_hash:
+            raise ChainDamaged(self.last_position, "the chain's row holds two hashes for this position")
         hashes = [text[start : start + HASH_DIGITS] for start in range(0, len(text), HASH_DIGITS)]
         return list(zip(range(self.first_position, self.first_position + entries), ids, hashes, strict=True))
 
