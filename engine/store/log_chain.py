@@ -33,7 +33,8 @@ LOG_CHAIN_DDL = (
     "first_notification_id {int} NOT NULL, last_notification_id {int} NOT NULL, notification_ids {blob}, "
     "hashes {blob} NOT NULL, last_hash {text} NOT NULL)"
 )
-HASH_DIGITS = 64
+HASH_DIGITS = 64  # an entry's hash in hex, as printed and as chained
+DIGEST_BYTES = 32  # as stored: the raw SHA-256 digest
 _SEGMENT_COLUMNS = (
     "first_position, entries, first_notification_id, last_notification_id, notification_ids, hashes, last_hash"
 )
@@ -58,7 +59,7 @@ class ChainSegment:
     first_notification_id: int
     last_notification_id: int
     notification_ids: bytes | None  # None: consecutive from first_notification_id
-    hashes: bytes  # 64 hex digits an entry
+    hashes: bytes  # the entries' SHA-256 digests, 32 bytes each, back to back
     last_hash: str
 
     @property
@@ -69,7 +70,7 @@ class ChainSegment:
         """(position, notification id, hash) of each entry (`ChainDamaged` if the row
         does not hold what it says)."""
         entries = self.entries
-        if entries < 1 or len(self.hashes) != entries * HASH_DIGITS:
+        if entries < 1 or len(self.hashes) != entries * DIGEST_BYTES:
             raise ChainDamaged(self.first_position, f"the chain's row at position {self.first_position} is damaged")
         if self.notification_ids is None:
             ids: Sequence[int] = range(self.first_notification_id, self.first_notification_id + entries)
@@ -77,11 +78,8 @@ class ChainSegment:
             ids = struct.unpack(f"<{entries}q", self.notification_ids)
         else:
             ids = ()
-        try:
-            text = self.hashes.decode("ascii")
-        except UnicodeDecodeError:
-            text = ""
-        if not text or len(ids) != entries or (ids[0], ids[-1]) != (self.first_notification_id, self.last_notification_id):
+        text = self.hashes.hex()
+        if len(ids) != entries or (ids[0], ids[-1]) != (self.first_notification_id, self.last_notification_id):
             raise ChainDamaged(self.first_position, f"the chain's row at position {self.first_position} is damaged")
         if text[-HASH_DIGITS:] != self.last_hash:
             raise ChainDamaged(self.last_position, "the chain's row holds two hashes for this position")
@@ -99,7 +97,7 @@ class _PendingSegment:
     prev_hash: bytes
     rows: Sequence[Sequence]
     events: Sequence | None
-    hashes: bytes | None = None  # 64 hex digits an entry; None while the worker computes them
+    hashes: bytes | None = None  # hex, 64 digits an entry; None while the worker computes them
 
 
 class LogChainTables:
@@ -153,13 +151,15 @@ class LogChainTables:
             self._worker().collect()
 
     def _insert_segment_in(self, c: Any, first_position: int, ids: Sequence[int], hashes: bytes) -> None:
-        """Writes a segment: its entries' ids and hashes (64 hex digits each, concatenated)."""
+        """Writes a segment: its entries' ids and hashes (hex, 64 digits each, back to
+        back; stored as raw digests, half the size)."""
         first, last = ids[0], ids[-1]
         packed = None if last - first == len(ids) - 1 else struct.pack(f"<{len(ids)}q", *ids)
         self.execute(  # type: ignore[attr-defined]
             c,
             "INSERT INTO {t}log_chain VALUES (?,?,?,?,?,?,?)",
-            (first_position, len(ids), first, last, packed, hashes, hashes[-HASH_DIGITS:].decode()),
+            (first_position, len(ids), first, last, packed, bytes.fromhex(hashes.decode()),
+             hashes[-HASH_DIGITS:].decode()),
         )
 
     def _chain_jobs(self) -> dict[int, _PendingSegment]:

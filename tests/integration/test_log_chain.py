@@ -133,8 +133,8 @@ def test_an_edited_hash_in_the_chain_breaks_it_at_that_position(filled, tmp_path
         first_position, hashes = db.execute(
             "SELECT first_position, hashes FROM log_chain WHERE first_position<=5 ORDER BY first_position DESC"
         ).fetchone()
-        offset = (5 - first_position) * 64
-        edited = hashes[:offset] + (b"1" if hashes[offset:offset + 1] != b"1" else b"2") + hashes[offset + 1:]
+        offset = (5 - first_position) * 32
+        edited = hashes[:offset] + bytes([hashes[offset] ^ 1]) + hashes[offset + 1:]
         db.execute("UPDATE log_chain SET hashes=? WHERE first_position=?", (edited, first_position))
     report = verify(filled)
     assert (report.verified, report.position) == (False, 5)

@@ -14,7 +14,7 @@ HASHES = [f"{n:064x}" for n in range(1, 4)]
 
 def segment(**overrides) -> ChainSegment:
     fields = dict(first_position=5, entries=3, first_notification_id=10, last_notification_id=12,
-                  notification_ids=None, hashes="".join(HASHES).encode(), last_hash=HASHES[-1])
+                  notification_ids=None, hashes=bytes.fromhex("".join(HASHES)), last_hash=HASHES[-1])
     fields.update(overrides)
     return ChainSegment(**fields)
 
@@ -31,7 +31,7 @@ def test_a_segment_with_gaps_in_its_ids_keeps_them_as_a_list():
 
 @pytest.mark.parametrize("overrides", [
     {"entries": 4},
-    {"hashes": b"\xff" * 192},
+    {"hashes": b"\xff" * 95},
     {"last_notification_id": 13},
     {"notification_ids": struct.pack("<2q", 10, 12)},
 ])
