@@ -14,8 +14,8 @@ inline: the worker only ever saves time, it never decides what is chained.
 Frames on the child's stdin and stdout: a 4-byte little-endian length, then msgpack.
 A job is a frame `[position, prev_hash, [topic, …], lengths]` (the states' lengths as
 32-bit integers, the machine's byte order) followed by the states, back to back (written straight
-from the rows, no copy); the answer `[true, hashes]` (64 hex digits an entry,
-concatenated) or `[false, message]` (and the child stops).
+from the rows, no copy); the answer `[true, digests]` (raw SHA-256 digests, back
+to back) or `[false, message]` (and the child stops).
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ class ChainWorker:
         return True
 
     def collect(self) -> bytes | None:
-        """The hashes of the job sent last (64 hex digits each, concatenated), or None
-        if the worker failed it."""
+        """The hashes of the job sent last (raw SHA-256 digests, back to back), or
+        None if the worker failed it."""
         if not self._pending:
             return None
         self._pending = False
@@ -95,6 +95,11 @@ class ChainWorker:
             process.wait()
         finally:
             process.stdout.close()  # type: ignore[union-attr]
+
+    def start(self) -> None:
+        """Starts the child if it is not started (it says when it is ready)."""
+        if self._process is None and not self._broken:
+            self._start()
 
     def _is_ready(self) -> bool:
         """Starts the child on first use; ready once it has said so (never waits:
@@ -198,7 +203,7 @@ def serve(stdin: int = 0, stdout: int = 1) -> None:
             for topic, length in zip(topics, lengths, strict=True):
                 rows.append((topic, states[start : start + length]))
                 start += length
-            answer = [True, b"".join(chain_hashes(position, prev_hash, rows))]
+            answer = [True, bytes.fromhex(b"".join(chain_hashes(position, prev_hash, rows)).decode())]
         except Exception as error:  # the parent hashes inline; this worker stops
             _write_frame(stdout, _encode([False, f"{type(error).__name__}: {error}"]))
             return

@@ -97,7 +97,7 @@ class _PendingSegment:
     prev_hash: bytes
     rows: Sequence[Sequence]
     events: Sequence | None
-    hashes: bytes | None = None  # hex, 64 digits an entry; None while the worker computes them
+    digests: bytes | None = None  # raw, 32 bytes an entry; None while the worker computes them
 
 
 class LogChainTables:
@@ -121,7 +121,7 @@ class LogChainTables:
         prev = prev_hash.encode()
         job = _PendingSegment(position + 1, (), prev, rows, events)
         if len(rows) < MIN_ENTRIES or not self._worker().submit(position, prev, rows):
-            job.hashes = b"".join(chain_hashes(position, prev, rows, events))
+            job.digests = _digests(chain_hashes(position, prev, rows, events))
         self._chain_jobs()[id(c)] = job
 
     def end_chain_in(self, c: Any, notification_ids: Sequence[int]) -> None:
@@ -129,9 +129,9 @@ class LogChainTables:
         segment is written now, or before the commit if a worker is hashing it."""
         job = self._chain_jobs()[id(c)]
         job.notification_ids = notification_ids
-        if job.hashes is not None:
+        if job.digests is not None:
             del self._chain_jobs()[id(c)]
-            self._insert_segment_in(c, job.first_position, notification_ids, job.hashes)
+            self._insert_segment_in(c, job.first_position, notification_ids, job.digests)
 
     def finish_chain_in(self, c: Any) -> None:
         """Writes the segment the worker has been hashing for this transaction (called
@@ -139,28 +139,31 @@ class LogChainTables:
         job = self._chain_jobs().pop(id(c), None)
         if job is None:
             return
-        hashes = job.hashes or self._worker().collect()
-        if hashes is None or len(hashes) != HASH_DIGITS * len(job.rows):
-            hashes = b"".join(chain_hashes(job.first_position - 1, job.prev_hash, job.rows, job.events))
-        self._insert_segment_in(c, job.first_position, job.notification_ids, hashes)
+        digests = job.digests or self._worker().collect()
+        if digests is None or len(digests) != DIGEST_BYTES * len(job.rows):
+            digests = _digests(chain_hashes(job.first_position - 1, job.prev_hash, job.rows, job.events))
+        self._insert_segment_in(c, job.first_position, job.notification_ids, digests)
 
     def abandon_chain_in(self, c: Any) -> None:
         """The transaction is rolling back: its pending segment is dropped."""
         job = self._chain_jobs().pop(id(c), None)
-        if job is not None and job.hashes is None:
+        if job is not None and job.digests is None:
             self._worker().collect()
 
-    def _insert_segment_in(self, c: Any, first_position: int, ids: Sequence[int], hashes: bytes) -> None:
-        """Writes a segment: its entries' ids and hashes (hex, 64 digits each, back to
-        back; stored as raw digests, half the size)."""
+    def _insert_segment_in(self, c: Any, first_position: int, ids: Sequence[int], digests: bytes) -> None:
+        """Writes a segment: its entries' ids and hashes (raw digests, back to back)."""
         first, last = ids[0], ids[-1]
         packed = None if last - first == len(ids) - 1 else struct.pack(f"<{len(ids)}q", *ids)
         self.execute(  # type: ignore[attr-defined]
             c,
             "INSERT INTO {t}log_chain VALUES (?,?,?,?,?,?,?)",
-            (first_position, len(ids), first, last, packed, bytes.fromhex(hashes.decode()),
-             hashes[-HASH_DIGITS:].decode()),
+            (first_position, len(ids), first, last, packed, digests, digests[-DIGEST_BYTES:].hex()),
         )
+
+    def prepare_chain_worker(self) -> None:
+        """Starts the chain's worker now (it takes a moment to start), for a writer
+        that knows large batches are coming (an ingest of a large file)."""
+        self._worker().start()
 
     def _chain_jobs(self) -> dict[int, _PendingSegment]:
         jobs = self.__dict__.get("_pending_chain_jobs")
@@ -194,9 +197,9 @@ class LogChainTables:
             rows = self.select_notifications_in(c, after_id, _BACKFILL_CHUNK, before_id)  # type: ignore[attr-defined]
             if not rows:
                 return position, prev_hash
-            hashes = b"".join(chain_hashes(position, prev_hash.encode(), rows))
-            self._insert_segment_in(c, position + 1, [row[0] for row in rows], hashes)
-            position, prev_hash, after_id = position + len(rows), hashes[-HASH_DIGITS:].decode(), rows[-1][0]
+            digests = _digests(chain_hashes(position, prev_hash.encode(), rows))
+            self._insert_segment_in(c, position + 1, [row[0] for row in rows], digests)
+            position, prev_hash, after_id = position + len(rows), digests[-DIGEST_BYTES:].hex(), rows[-1][0]
 
     def chain_unchained(self) -> int:
         """Chains every stored event not chained yet (a store written before the chain
@@ -266,6 +269,11 @@ class LogChainTables:
                 return states
             states.update({row[0]: (row[1], row[2]) for row in rows})
             after = rows[-1][0]
+
+
+def _digests(hashes: list[bytes]) -> bytes:
+    """Hex hashes (ASCII bytes) as raw digests, back to back."""
+    return bytes.fromhex(b"".join(hashes).decode())
 
 
 def _segment(row: Sequence) -> ChainSegment:
