@@ -31,7 +31,7 @@ from engine.money import SCALE, SCALE_DIGITS, format_units
 from schemas.engine_events import ENGINE_SOURCE, EngineEvent
 from schemas.recorded import ChargeRecorded, RecordedEvent, UsageAmended
 
-ZERO_HASH = "0" * 64
+ZERO_HASH = "0" * 64  # the hash before the first entry
 _JSON_WHITESPACE = b" \t\r\n"
 
 

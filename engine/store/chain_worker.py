@@ -2,7 +2,7 @@
 
 Rendering and hashing an entry costs a few microseconds of Python per event, a sixth
 of what ingest spends on it: inline, the chain would slow ingest down by about that.
-So a batch of at least `MIN_ENTRIES` events is sent, as its stored rows, to a child
+So a batch of at least `log_chain.MIN_ENTRIES` events is sent, as its stored rows, to a child
 process (`python -m engine.store.chain_worker`) the moment its events are stored;
 the child hashes while the parent goes on with the transaction (event ids, states,
 projections), and the parent collects the hashes just before it commits. The child
@@ -24,16 +24,18 @@ import fcntl
 import os
 import select
 import struct
-import subprocess
 from array import array
 import sys
 from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
-MIN_ENTRIES = 2_000  # smaller batches are hashed inline (a round trip costs ~1 ms)
+if TYPE_CHECKING:
+    import subprocess
+
 _LENGTH = struct.Struct("<I")
 _IOV_MAX = 1024  # buffers a writev takes (POSIX's minimum, Linux's value)
 _PIPE_BYTES = 1 << 20  # a larger pipe: fewer switches to the child while a job is written
@@ -84,6 +86,8 @@ class ChainWorker:
         return result
 
     def close(self) -> None:
+        import subprocess
+
         process, self._process = self._process, None
         if process is None:
             return
@@ -121,6 +125,8 @@ class ChainWorker:
         return self._ready
 
     def _start(self) -> None:
+        import subprocess  # only a process that hashes large batches needs it
+
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
         try:

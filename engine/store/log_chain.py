@@ -23,16 +23,18 @@ import struct
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.log_entries import ZERO_HASH, chain_hashes, recorded_at_of
-from engine.store.chain_worker import MIN_ENTRIES, ChainWorker
+if TYPE_CHECKING:
+    from engine.store.chain_worker import ChainWorker
 
 LOG_CHAIN_DDL = (
     "CREATE TABLE IF NOT EXISTS {t}log_chain (first_position {int} PRIMARY KEY, entries {int} NOT NULL, "
     "first_notification_id {int} NOT NULL, last_notification_id {int} NOT NULL, notification_ids {blob}, "
     "hashes {blob} NOT NULL, last_hash {text} NOT NULL)"
 )
+MIN_ENTRIES = 2_000  # a batch this large is hashed by the worker (a round trip costs ~1 ms)
+ZERO_HASH = "0" * 64  # the hash before the first entry
 HASH_DIGITS = 64  # an entry's hash in hex, as printed and as chained
 DIGEST_BYTES = 32  # as stored: the raw SHA-256 digest
 _SEGMENT_COLUMNS = (
@@ -114,6 +116,8 @@ class LogChainTables:
         so a worker hashes while they are): their rows (ending with topic and state),
         the event objects if the caller has them (they spare decoding the rows), and
         the events table's last notification id before them."""
+        from engine.log_entries import chain_hashes  # not at import: `billing --help` needs no hashlib
+
         self.finish_chain_in(c)
         position, chained_id, prev_hash = self._chain_head_in(c)
         if last_id > chained_id:  # events no position covers yet: chained first
@@ -139,6 +143,8 @@ class LogChainTables:
         job = self._chain_jobs().pop(id(c), None)
         if job is None:
             return
+        from engine.log_entries import chain_hashes
+
         digests = job.digests or self._worker().collect()
         if digests is None or len(digests) != DIGEST_BYTES * len(job.rows):
             digests = _digests(chain_hashes(job.first_position - 1, job.prev_hash, job.rows, job.events))
@@ -172,6 +178,8 @@ class LogChainTables:
         return jobs
 
     def _worker(self) -> ChainWorker:
+        from engine.store.chain_worker import ChainWorker
+
         worker = self.__dict__.get("_chain_worker")
         if worker is None:
             worker = self.__dict__["_chain_worker"] = ChainWorker()
@@ -193,6 +201,8 @@ class LogChainTables:
     def _chain_stored_in(self, c: Any, position: int, prev_hash: str, after_id: int, before_id: int) -> tuple[int, str]:
         """Chains the stored events between two notification ids that no position
         covers yet (a store older than the chain), rendered from their rows."""
+        from engine.log_entries import chain_hashes
+
         while True:
             rows = self.select_notifications_in(c, after_id, _BACKFILL_CHUNK, before_id)  # type: ignore[attr-defined]
             if not rows:
@@ -225,6 +235,8 @@ class LogChainTables:
 
     def last_recorded_at_in(self, c: Any) -> str | None:
         """When the last event of the log was recorded (None: the log is empty)."""
+        from engine.log_entries import recorded_at_of
+
         nid = self.notification_id_column
         rows = self.rows(c, f"SELECT topic, state FROM {self.events_table} ORDER BY {nid} DESC LIMIT 1")  # type: ignore[attr-defined]
         return recorded_at_of(rows[0][0], bytes(rows[0][1])) if rows else None
