@@ -74,11 +74,11 @@ def _log(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--from {args.first} is after --to {args.last}")
     try:
         with _readable_store(settings) as engine:
-            if args.head:
-                print_json(log_head(engine))
-                return EXIT_OK
             out, encode = sys.stdout.buffer, msgspec.json.Encoder().encode
             try:
+                if args.head:
+                    print_json(log_head(engine))
+                    return EXIT_OK
                 for entry in log_entries(engine, args.first or 1, args.last):
                     out.write(encode(entry) + b"\n")
             except ChainBroken as broken:

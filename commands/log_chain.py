@@ -39,8 +39,23 @@ class Walked:
     entry: LogEntry  # its `hash` the stored one (checked equal to the recomputed one)
 
 
+_NO_CHAIN = "the store has no hash chain yet: it was written before the chain existed (its next write chains it)"
+
+
+def _bounds(engine: Engine) -> tuple[int, int, int]:
+    """The chain's last position, the events' count and last notification id."""
+    recorder = engine.ledger.recorder
+    with recorder.read_transaction() as c:
+        if not recorder.has_log_chain_in(c):
+            if recorder.max_notification_id_in(c):
+                raise ChainBroken(1, _NO_CHAIN)
+            return 0, 0, 0
+        return recorder.chain_bounds_in(c)
+
+
 def log_head(engine: Engine) -> LogHead:
     """`billing log --head`: the last entry's position and hash."""
+    _bounds(engine)
     recorder = engine.ledger.recorder
     with recorder.read_transaction() as c:
         position, hash_ = recorder.log_head_in(c)
@@ -51,8 +66,7 @@ def log_entries(engine: Engine, first: int = 1, last: int | None = None) -> Iter
     """The entries from position `first` to `last` (inclusive; default the head), in
     order, with their stored hashes. `ChainBroken` where one can't be rendered."""
     recorder = engine.ledger.recorder
-    with recorder.read_transaction() as c:
-        head, _count, _last_id = recorder.chain_bounds_in(c)
+    head, _count, _last_id = _bounds(engine)
     last = head if last is None else min(last, head)
     if first > last:
         return
@@ -85,9 +99,7 @@ def walk_chain(
     checked out. Returns the head; `ChainBroken` at the first position that does not
     hold (an entry that does not match its hash, a missing or extra event, a gap, a
     recorded time that goes back)."""
-    recorder = engine.ledger.recorder
-    with recorder.read_transaction() as c:
-        head, _count, last_id = recorder.chain_bounds_in(c)
+    head, _count, last_id = _bounds(engine)
     events = _events(engine, last_id)
     prev_hash, recorded_at = ZERO_HASH, ""
     for position, notification_id, stored_hash in _links(engine, 0, head):

@@ -45,6 +45,9 @@ class SQLDialect:
     def executemany(self, c: Any, text: str, rows: Sequence[Sequence]) -> None:
         raise NotImplementedError
 
+    def table_exists_in(self, c: Any, name: str) -> bool:
+        raise NotImplementedError
+
     def integrity_problems_in(self, c: Any) -> list[str]:
         """What the database's own integrity check finds (nothing: none, or no such check)."""
         return []

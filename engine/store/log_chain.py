@@ -241,6 +241,11 @@ class LogChainTables:
         rows = self.rows(c, f"SELECT topic, state FROM {self.events_table} ORDER BY {nid} DESC LIMIT 1")  # type: ignore[attr-defined]
         return recorded_at_of(rows[0][0], bytes(rows[0][1])) if rows else None
 
+    def has_log_chain_in(self, c: Any) -> bool:
+        """Whether the store has the chain's table (a store written before the chain
+        existed, and not written since, has not)."""
+        return self.table_exists_in(c, "log_chain")  # type: ignore[attr-defined]
+
     def chain_bounds_in(self, c: Any) -> tuple[int, int, int]:
         """The chain's last position, the events' count and last notification id, read
         in one statement (one snapshot on either backend)."""

@@ -81,6 +81,9 @@ class PostgresDialect(SQLDialect):
             with _integrity_errors():
                 c.executemany(self.sql(text), rows)
 
+    def table_exists_in(self, c: Cursor, name: str) -> bool:
+        return self.rows(c, "SELECT to_regclass(?)", (self.table_prefix + name,))[0][0] is not None
+
     def create_statements(self, statements: list[str]) -> None:
         """Adds DDL (with `{t}` before table names) to eventsourcing's create statements."""
         self.sql_create_statements.extend(SQL(self.sql(s)) for s in statements)  # type: ignore[attr-defined]

@@ -49,6 +49,9 @@ class SQLiteDialect(SQLDialect):
         except sqlite3.IntegrityError as error:
             raise IntegrityError(error) from error
 
+    def table_exists_in(self, c: SQLiteCursor, name: str) -> bool:
+        return bool(self.rows(c, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))
+
     def integrity_problems_in(self, c: SQLiteCursor) -> list[str]:
         """SQLite's `PRAGMA integrity_check`: its messages, none when the file is sound."""
         messages = [row[0] for row in self.rows(c, "PRAGMA integrity_check")]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from commands.log_chain import log_entries, log_head
+from commands.log_chain import ChainBroken, log_entries, log_head
 from commands.verify import StoreDamaged, verify
 from engine.errors import Refused
 from engine.log_entries import ZERO_HASH
@@ -241,6 +241,16 @@ def test_a_store_written_before_the_chain_is_chained_when_next_opened_for_writin
     assert log_head(reopened) == head  # the same events, the same clock stamps: the same chain
     record(reopened, [usage("c-1", id="u-9")])
     assert verify(reopened).verified and log_head(reopened).position == 8
+
+
+def test_a_store_read_before_it_has_a_chain_says_so_at_position_one(filled, open_store, tmp_path):
+    with _db(tmp_path) as db:
+        db.execute("DROP TABLE log_chain")
+    reader = open_store(create=False)
+    with pytest.raises(ChainBroken, match="no hash chain yet"):
+        log_head(reader)
+    report = verify(reader)
+    assert (report.verified, report.position) == (False, 1) and "no hash chain yet" in report.problem
 
 
 # --- the store's own checks ---------------------------------------------------------------
