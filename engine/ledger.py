@@ -109,12 +109,12 @@ class Ledger(Application):
         """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
         return recorded_time(instant_from_datetime(self.clock()))
 
-    def next_recorded_at(self, c: Any) -> str:
+    def next_recorded_at(self, c: Any = None) -> str:
         """The recorded time of the next batch: RFC 3339 UTC, fixed width, never earlier
         than the log's last event (read in the write transaction `c`, so it holds
         across processes whose clocks differ: a clock stepping back must not reorder
         history, and `recorded_at` never decreases along the log, CONTRACT.md §11)."""
-        last_logged = self.recorder.last_recorded_at_in(c) or ""
+        last_logged = (self.recorder.last_recorded_at_in(c) or "") if c is not None else ""
         self._last_recorded_at = max(self.now(), self._last_recorded_at, last_logged)
         return self._last_recorded_at
 
