@@ -218,6 +218,21 @@ def test_a_batch_hashed_by_the_worker_makes_the_chain_an_inline_hash_makes(open_
     assert verify(by_worker).verified
 
 
+def test_engine_events_hashed_by_the_worker_are_rendered_from_their_stored_json(store, monkeypatch):
+    monkeypatch.setattr(log_chain, "MIN_ENTRIES", 2)
+    worker = store.ledger.recorder._worker()
+    worker._is_ready()
+    _wait_until_ready(worker)
+    record(store, [associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"), usage("c-1", id="u-1")])
+    store.ledger.record_decision(lambda d: [d.append(ProbeNoted, stream="probes", id=f"n-{n}", note="é")
+                                            for n in range(3)])
+    assert not worker._broken
+    entries = list(log_entries(store))
+    assert [e.type for e in entries] == ["customer.associated", "usage.recorded"] + ["probe.noted"] * 3
+    assert entries[-1].fact.startswith('{"id":"n-2","note":"é",') and entries[-1].source == "billing"
+    assert verify(store).verified
+
+
 def test_a_worker_that_dies_leaves_the_chain_to_be_hashed_inline(open_store, monkeypatch):
     monkeypatch.setattr(log_chain, "MIN_ENTRIES", 10)
     store = _fixed_clock_store(open_store, "dies.db")
