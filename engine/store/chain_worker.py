@@ -46,18 +46,23 @@ _decode = msgspec.msgpack.decode
 
 
 class ChainWorker:
-    """A child process that hashes jobs one at a time; started on first use."""
+    """A child process that hashes jobs one at a time; started on first use.
+
+    The parent never waits long for it: an answer not there within a grace period
+    is given up on (the caller hashes inline, which a starved worker on a busy
+    machine would not beat), and read and dropped once it comes."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
         self._ready = False
         self._broken = False
-        self._pending = False
+        self._pending = False  # a job whose answer is awaited
+        self._stale = 0  # answers of jobs given up on, to be dropped when they come
 
     def submit(self, position: int, prev_hash: bytes, rows: Sequence[Sequence]) -> bool:
         """Sends a job (rows ending with topic and state); False when the worker can't
         take it now (then the caller hashes inline)."""
-        if self._broken or self._pending or not self._is_ready():
+        if self._broken or self._pending or not self._is_ready() or not self._drained():
             return False
         states = list(map(_STATE, rows))  # C-level loops: no Python code per row
         header = _encode((position, prev_hash, list(map(_TOPIC, rows)), array("I", map(len, states)).tobytes()))
@@ -69,12 +74,39 @@ class ChainWorker:
         self._pending = True
         return True
 
-    def collect(self) -> bytes | None:
-        """The hashes of the job sent last (raw SHA-256 digests, back to back), or
-        None if the worker failed it."""
+    def collect(self, timeout: float | None = None) -> bytes | None:
+        """The hashes of the job sent last (raw SHA-256 digests, back to back); None
+        if the worker failed it, or has not answered within `timeout` seconds (None:
+        no limit), and then its answer is dropped when it comes."""
         if not self._pending:
             return None
         self._pending = False
+        if timeout is not None and not self._answered(timeout):
+            self._stale += 1
+            return None
+        return self._answer()
+
+    def close(self) -> None:
+        import subprocess
+
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            process.stdin.close()  # type: ignore[union-attr]
+            if self._pending or self._stale:  # its answer would never be read
+                process.kill()
+            process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+        finally:
+            process.stdout.close()  # type: ignore[union-attr]
+
+    def _answered(self, timeout: float) -> bool:
+        return bool(select.select([self._process.stdout.fileno()], [], [], timeout)[0])  # type: ignore[union-attr]
+
+    def _answer(self) -> bytes | None:
         try:
             ok, result = _decode(_read_frame(self._process.stdout.fileno()))  # type: ignore[union-attr]
         except (OSError, EOFError, msgspec.DecodeError, ValueError):
@@ -85,20 +117,15 @@ class ChainWorker:
             return None
         return result
 
-    def close(self) -> None:
-        import subprocess
-
-        process, self._process = self._process, None
-        if process is None:
-            return
-        try:
-            process.stdin.close()  # type: ignore[union-attr]
-            process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            process.kill()
-            process.wait()
-        finally:
-            process.stdout.close()  # type: ignore[union-attr]
+    def _drained(self) -> bool:
+        """Drops the answers given up on that have come; False while one has not."""
+        while self._stale:
+            if not self._answered(0):
+                return False
+            self._stale -= 1
+            if self._answer() is None:
+                return False
+        return True
 
     def start(self) -> None:
         """Starts the child if it is not started (it says when it is ready)."""

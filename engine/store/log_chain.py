@@ -41,6 +41,7 @@ _SEGMENT_COLUMNS = (
     "first_position, entries, first_notification_id, last_notification_id, notification_ids, hashes, last_hash"
 )
 _BACKFILL_CHUNK = 10_000
+_WORKER_GRACE_SECONDS = 1e-6  # an entry (hashing one inline takes ~5 µs)
 
 
 class ChainDamaged(Exception):
@@ -145,7 +146,9 @@ class LogChainTables:
             return
         from engine.log_entries import chain_hashes
 
-        digests = job.digests or self._worker().collect()
+        # The worker has had the whole transaction; a little longer is worth it, not
+        # longer than hashing inline would take (a busy machine may starve it).
+        digests = job.digests or self._worker().collect(timeout=len(job.rows) * _WORKER_GRACE_SECONDS)
         if digests is None or len(digests) != DIGEST_BYTES * len(job.rows):
             digests = _digests(chain_hashes(job.first_position - 1, job.prev_hash, job.rows, job.events))
         self._insert_segment_in(c, job.first_position, job.notification_ids, digests)
@@ -154,7 +157,7 @@ class LogChainTables:
         """The transaction is rolling back: its pending segment is dropped."""
         job = self._chain_jobs().pop(id(c), None)
         if job is not None and job.digests is None:
-            self._worker().collect()
+            self._worker().collect(timeout=0)
 
     def _insert_segment_in(self, c: Any, first_position: int, ids: Sequence[int], digests: bytes) -> None:
         """Writes a segment: its entries' ids and hashes (raw digests, back to back)."""
