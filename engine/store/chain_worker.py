@@ -1,21 +1,22 @@
 """Hashing a large batch's log entries on another core.
 
-Rendering and hashing an entry costs a few microseconds of Python per event, a sixth
-of what ingest spends on it: inline, the chain would slow ingest down by about that.
-So a batch of at least `log_chain.MIN_ENTRIES` events is sent, as its stored rows, to a child
-process (`python -m engine.store.chain_worker`) the moment its events are stored;
-the child hashes while the parent goes on with the transaction (event ids, states,
-projections), and the parent collects the hashes just before it commits. The child
-renders from the stored rows, so its hashes are those of what the store holds.
+Rendering and hashing an entry costs ~3-5 µs of Python per event, a sixth of what
+ingest spends on it: inline, the chain would slow ingest down by about that. So a
+batch of at least `log_chain.MIN_ENTRIES` events is sent, as its stored rows, to a
+child process (`python -m engine.store.chain_worker`) before its events are
+inserted; the child hashes while the parent goes on with the transaction (inserts,
+event ids, states, projections), and the parent collects the hashes just before it
+commits. The child renders from the stored rows, so its hashes are those of what
+the store holds.
 
-Anything unusual (the child not started yet, gone, or failing) and the parent hashes
-inline: the worker only ever saves time, it never decides what is chained.
+Anything unusual (the child not started yet, late, gone, or failing) and the parent
+hashes inline: the worker only ever saves time, it never decides what is chained.
 
 Frames on the child's stdin and stdout: a 4-byte little-endian length, then msgpack.
-A job is a frame `[position, prev_hash, [topic, …], lengths]` (the states' lengths as
-32-bit integers, the machine's byte order) followed by the states, back to back (written straight
-from the rows, no copy); the answer `[true, digests]` (raw SHA-256 digests, back
-to back) or `[false, message]` (and the child stops).
+A job is a frame `[position, prev_hash, [topic, …], lengths]` (the states' lengths
+as 32-bit integers, the machine's byte order) followed by the states, back to back
+(written straight from the rows, no copy); the answer `[true, digests]` (raw SHA-256
+digests, back to back) or `[false, message]` (and the child stops).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import fcntl
 import os
 import select
 import struct
-from array import array
 import sys
+from array import array
 from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
