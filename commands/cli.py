@@ -51,6 +51,7 @@ FEATURE_CLIS: tuple[str, ...] = (
     "commands.cli_resources",
     "commands.cli_tokens",
     "commands.cli_web",
+    "commands.cli_chain",
 )
 
 
@@ -226,6 +227,9 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+_LARGE_INPUT_BYTES = 2 << 20  # an input whose batches are worth hashing on another core
+
+
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from commands.ingest import check_readable, ingest_streams, open_inputs
     from commands.progress import byte_progress
@@ -234,6 +238,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--batch-size must be at least 1")
     check_readable(args.files)
     with open_engine(settings, create=True) as engine, byte_progress(args.files) as progress:
+        if sum(os.path.getsize(path) for path in args.files if path != "-") >= _LARGE_INPUT_BYTES:
+            engine.ledger.recorder.prepare_chain_worker()  # it hashes large batches on another core
         counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
     print_json(counts) if args.json else print(render.counts(counts))
     return EXIT_PROBLEM if counts.rejected else EXIT_OK

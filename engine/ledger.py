@@ -114,6 +114,10 @@ class Ledger(Application):
         self._bound = False
         # Told when a store with records adopts this command's settings (said on stderr).
         self.on_notice: Callable[[str], None] = lambda message: None
+        # Checks `billing verify` runs on the store once the chain holds (e.g. the
+        # accounts' zero sum): each reads what it needs and returns a one-line problem
+        # or None.
+        self.store_checks: list[Callable[[Ledger], str | None]] = []
 
     @property
     def binding(self) -> Binding:
@@ -145,16 +149,19 @@ class Ledger(Application):
         """The clock's time as a recorded time (RFC 3339 UTC, fixed width)."""
         return recorded_time(instant_from_datetime(self.clock()))
 
-    def next_recorded_at(self) -> str:
+    def next_recorded_at(self, c: Any = None) -> str:
         """The recorded time of the next batch: RFC 3339 UTC, fixed width, never earlier
-        than the previous batch's (a clock stepping back must not reorder history)."""
-        self._last_recorded_at = max(self.now(), self._last_recorded_at)
+        than the log's last event (read in the write transaction `c`, so it holds
+        across processes whose clocks differ: a clock stepping back must not reorder
+        history, and `recorded_at` never decreases along the log, CONTRACT.md §11)."""
+        last_logged = (self.recorder.last_recorded_at_in(c) or "") if c is not None else ""
+        self._last_recorded_at = max(self.now(), self._last_recorded_at, last_logged)
         return self._last_recorded_at
 
     def stamp_in(self, c: Any) -> str:
         """The recorded time of a transaction holding the write lock: the clock's, never
-        earlier than the previous one, and strictly after every floor."""
-        at = self.next_recorded_at()
+        earlier than the previous one nor the log's last, and strictly after every floor."""
+        at = self.next_recorded_at(c)
         for floor in self.recorded_floors:
             bound = floor(c)
             if bound is not None and at <= bound:
@@ -183,7 +190,9 @@ class Ledger(Application):
                 batch = _Batch(self, c, self.stamp_in(c))
                 lines, verdicts, positions = self._skip_redelivered(c, lines, verdicts, batch.outcome)
                 batch.decide_all(lines, verdicts)
-                notification_ids = recorder.insert_events_in(c, [stored_row(event) for event in batch.events])
+                notification_ids = recorder.insert_events_in(
+                    c, [stored_row(event) for event in batch.events], batch.events
+                )
                 recorder.insert_taken_ids(
                     c, [(e.source, e.id, n) for e, n in zip(batch.events, notification_ids, strict=True)]
                 )
@@ -233,7 +242,7 @@ class Ledger(Application):
         stored_all: list[tuple[int, EngineEvent]] = []
         while decision.events:
             events, decision.events = decision.events, []
-            ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in events])
+            ids = self.recorder.insert_events_in(decision.cursor, [stored_row(event) for event in events], events)
             stored = list(zip(ids, events, strict=True))
             for project in self.engine_projections:
                 project(decision, stored)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from engine.store.log_chain import LogChainTables
 from engine.store.rows import PendingRejection, RejectionRow
 
 CHUNK = 300  # bound parameters per IN (...) list; well under either backend's limit
@@ -48,6 +49,13 @@ class SQLDialect:
         """Whether the store's schema holds a table of this name."""
         raise NotImplementedError
 
+    def table_exists_in(self, c: Any, name: str) -> bool:
+        raise NotImplementedError
+
+    def integrity_problems_in(self, c: Any) -> list[str]:
+        """What the database's own integrity check finds (nothing: none, or no such check)."""
+        return []
+
     @contextmanager
     def read_transaction(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
@@ -73,12 +81,19 @@ def marks(count: int) -> str:
 _REJECTION_COLUMNS = "seq, arrived, source, id, type, reason, message, raw, accepted"
 
 
-class LedgerTables(SQLDialect):
+class LedgerTables(LogChainTables, SQLDialect):
     """Reads and writes of `event_ids`, `customer_states`, `rejections`,
-    `consumer_positions` and the events table, inside the caller's transaction."""
+    `consumer_positions`, `log_chain` and the events table, inside the caller's
+    transaction."""
 
     events_table = ""  # the events table's (qualified) name
     notification_id_column = ""  # "rowid" (SQLite) or "notification_id" (PostgreSQL)
+
+    def create_table(self) -> None:
+        """Creates the tables (a write open), then chains any events stored before the
+        chain existed, so statements' heads and new positions follow them."""
+        super().create_table()  # type: ignore[misc]
+        self.chain_unchained()
 
     def select_taken_ids(self, c: Any, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The `(source, id)` pairs already recorded, with their notification ids."""
@@ -204,11 +219,6 @@ class LedgerTables(SQLDialect):
 
     def max_notification_id_in(self, c: Any) -> int:
         return self.rows(c, f"SELECT MAX({self.notification_id_column}) FROM {self.events_table}")[0][0] or 0
-
-    def log_head_in(self, c: Any) -> tuple[int, str]:
-        """The log's last entry as (position, hash) (CONTRACT.md §11); (0, 64 zeros)
-        for an empty log. (Placeholder until the hash chain is stored.)"""
-        return (0, "0" * 64)
 
     def max_version_in(self, c: Any, stream: str) -> int:
         """The latest version of a stream in the log (0: none yet)."""

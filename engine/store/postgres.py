@@ -99,6 +99,9 @@ class PostgresDialect(SQLDialect):
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield cursor
 
+    def table_exists_in(self, c: Cursor, name: str) -> bool:
+        return self.rows(c, "SELECT to_regclass(?)", (self.table_prefix + name,))[0][0] is not None
+
     def create_statements(self, statements: list[str]) -> None:
         """Adds DDL (with `{t}` before table names) to eventsourcing's create statements."""
         self.sql_create_statements.extend(SQL(self.sql(s)) for s in statements)  # type: ignore[attr-defined]
@@ -137,7 +140,12 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         """
         with self.datastore.get_connection() as connection, connection.transaction(), connection.cursor() as c:
             self._lock_table(c)
-            yield c
+            try:
+                yield c
+                self.finish_chain_in(c)  # the segment a chain worker was hashing
+            except BaseException:
+                self.abandon_chain_in(c)
+                raise
 
     @contextmanager
     def publisher_lock(self) -> Iterator[None]:
@@ -151,15 +159,20 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISHER_LOCK_KEY,))
 
-    def insert_events_in(self, c: Cursor, stored_events: Sequence[StoredRow]) -> list[int]:
-        """Appends events with eventsourcing's one INSERT … RETURNING notification_id."""
+    def insert_events_in(
+        self, c: Cursor, stored_events: Sequence[StoredRow], events: Sequence | None = None
+    ) -> list[int]:
+        """Appends events with eventsourcing's one INSERT … RETURNING notification_id,
+        and chains them (`events`: the event objects of the rows, if the caller has them)."""
         if not stored_events:
             return []
+        self.begin_chain_in(c, stored_events, events, self.max_notification_id_in(c))
         with _integrity_errors():  # another writer took this stream version first
             self._insert_stored_events(c, stored_events)  # the lock again (held already), NOTIFY, INSERT
         ids = list(self._fetch_ids_after_insert_events(c, stored_events) or [])
         if len(ids) != len(stored_events):
             raise RuntimeError(f"got {len(ids)} notification ids for {len(stored_events)} events")
+        self.end_chain_in(c, ids)
         return ids
 
 

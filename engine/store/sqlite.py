@@ -52,6 +52,14 @@ class SQLiteDialect(SQLDialect):
         except sqlite3.IntegrityError as error:
             raise IntegrityError(error) from error
 
+    def table_exists_in(self, c: SQLiteCursor, name: str) -> bool:
+        return bool(self.rows(c, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))
+
+    def integrity_problems_in(self, c: SQLiteCursor) -> list[str]:
+        """SQLite's `PRAGMA integrity_check`: its messages, none when the file is sound."""
+        messages = [row[0] for row in self.rows(c, "PRAGMA integrity_check")]
+        return [] if messages == ["ok"] else messages
+
 
 class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorder):
     """eventsourcing's application recorder plus the ledger's tables and bulk writes."""
@@ -99,8 +107,10 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             try:
                 cursor.execute("BEGIN IMMEDIATE")
                 yield cursor
+                self.finish_chain_in(cursor)  # the segment a chain worker was hashing
                 connection.commit()
             except BaseException:
+                self.abandon_chain_in(cursor)
                 connection.rollback()
                 raise
             finally:
@@ -121,8 +131,11 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
-    def insert_events_in(self, c: SQLiteCursor, stored_events: Sequence[StoredRow]) -> list[int]:
-        """Appends events with one executemany; returns their notification ids.
+    def insert_events_in(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredRow], events: Sequence | None = None
+    ) -> list[int]:
+        """Appends events with one executemany and chains them (`events`: the event
+        objects of the rows, if the caller has them); returns their notification ids.
 
         eventsourcing's own recorder runs one INSERT per event to read each rowid back.
         Inside this write transaction nobody else can insert, so the rowids are the
@@ -132,6 +145,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             return []
         c.execute(self.select_max_notification_id_statement)
         first = (c.fetchone()[0] or 0) + 1
+        self.begin_chain_in(c, stored_events, events, first - 1)
         try:
             c.executemany(self.insert_events_statement, stored_events)  # rows already
         except sqlite3.IntegrityError as error:
@@ -140,7 +154,9 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
         last = c.fetchone()[0]
         if last != first + len(stored_events) - 1:
             raise RuntimeError(f"notification ids not consecutive: {first}..{last}")
-        return list(range(first, last + 1))
+        ids = list(range(first, last + 1))
+        self.end_chain_in(c, ids)
+        return ids
 
 class LedgerSQLiteFactory(SQLiteFactory):
     """SQLite persistence with the ledger's recorder (chosen by PERSISTENCE_MODULE)."""

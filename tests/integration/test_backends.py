@@ -236,9 +236,9 @@ class BackendContract:
         conflicts: list[IntegrityError] = []
         insert = one.ledger.recorder.insert_events_in
 
-        def counting_insert(c, stored_events):
+        def counting_insert(c, stored_events, events=None):
             try:
-                return insert(c, stored_events)
+                return insert(c, stored_events, events)
             except IntegrityError as error:
                 conflicts.append(error)
                 raise

@@ -214,7 +214,8 @@ class StatementContract:
         assert [(s.period, s.partner_id) for s in listed] == [("2026-10", "p-1"), ("2026-10", "p-2")]
 
     def test_statements_filter_by_partner_period_status_and_issue_time(self, at):
-        engine = at(JAN_2)
+        # Recorded before the closes: recorded times never go back along the log (§11).
+        engine = at(NOV_5)
         record(engine, [*october(), usage("c-1", id="u-nov", time="2026-11-03T00:00:00+08:00")])
         october_close = close_period(at(NOV_5), "2026-10")
         november_close = close_period(at(DEC_2), "2026-11")
