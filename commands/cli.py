@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import gc
+import importlib
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from commands import cli_failures, cli_views, render
 from commands.bootstrap import open_engine
@@ -207,7 +208,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     check_readable(args.files)
-    with open_engine(settings, create=True) as engine, byte_progress(args.files) as progress:
+    with open_engine(settings, create=True) as engine, byte_progress(args.files, force=settings.progress) as progress:
         counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
     print_json(counts) if args.json else print(render.counts(counts))
     return EXIT_PROBLEM if counts.rejected else EXIT_OK
@@ -234,7 +235,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
     with open_engine(settings, create=False) as engine:
         as_of = args.as_of or engine.ledger.now()
-        with count_progress(engine.ledger.recorder.count_events(), "replay") as progress:
+        with count_progress(engine.ledger.recorder.count_events(), "replay", force=settings.progress) as progress:
             views, _read = replay_period(engine.ledger, view_settings(engine, args.period), as_of, progress)
         difference = first_difference(views, period_views(engine, args.period)) if args.check else None
     result = report(views, as_of)
@@ -256,7 +257,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
     from commands.serve import run_serve
 
-    return run_serve(settings, stop_requested)
+    return run_serve(settings, partial(open_engine, settings, create=True), stop_requested)
 
 
 def _project(args: argparse.Namespace, settings: Settings) -> int:
@@ -274,7 +275,7 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     from commands.progress import byte_progress
 
     check_readable(args.files)
-    with byte_progress(args.files, "publish") as progress:
+    with byte_progress(args.files, "publish", force=settings.progress) as progress:
         sent = publish_files(settings.kafka, open_inputs(args.files), progress=progress)
     print(f"published: {sent}")
     return EXIT_OK

@@ -349,7 +349,7 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
                 file.write(line + b"\n")
                 written += 1
         print(f"Wrote {written:,} events ({period}, {customers} customers, seed {seed}) to {out}")
-        with byte_progress([out]) as progress:
+        with byte_progress([out], force=settings.progress) as progress:
             counts = ingest_streams(engine, open_inputs([out]), BATCH_SIZE, progress)
         print(f"Ingested into {settings.store_url}: accepted {counts.accepted:,}, "
               f"duplicates {counts.duplicates:,}, rejected {counts.rejected:,} (3 bad lines are there on purpose)\n")

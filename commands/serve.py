@@ -23,26 +23,27 @@ batch that was not. Recording and publishing take turns, never overlap: both are
 Python work, and a thread recording a batch next to a busy one waits for the GIL at
 every row the database writes.
 
-Built by a factory, so `faststream run commands.serve:create_app --factory` works too.
+Built by a factory that is handed its settings and how to open the store (the
+composition root's `commands.bootstrap:serve_app` is the one `faststream run
+commands.bootstrap:serve_app --factory` runs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import Consumer
 
-from commands.bootstrap import Engine, open_engine
-from commands.ingest import inline_projector
 from commands import serve_logging
+from commands.ingest import inline_projector
 from commands.kafka_binding import inbound_value
 from commands.kafka_tools import check_reachable
 from commands.publisher import Outgoing, ViewPublisher
@@ -53,16 +54,16 @@ from engine.ledger import InboundLine
 from engine.statements.schedule import parse_duration
 from schemas import topics
 
+if TYPE_CHECKING:
+    from commands.bootstrap import Engine
+
+Opener = Callable[[], "Engine"]  # opens the store for writing; the caller closes what it returns
+
 log = logging.getLogger("billing.serve")
-DEFAULT_MAX_RECORDS = 5000
 PUBLISH_INTERVAL_SECONDS = 1.0
 PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
 FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
 CLOSE_CHECK_SECONDS = 1.0  # how often serve looks for a period due to close (BILLING_CLOSE_AFTER)
-
-
-def _int_setting(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):
@@ -91,9 +92,10 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
 class BillingService:
     """The consumer's handler with its engine and publisher."""
 
-    def __init__(self, settings: Settings, app: FastStream, broker: KafkaBroker,
+    def __init__(self, settings: Settings, opener: Opener, app: FastStream, broker: KafkaBroker,
                  stop_requested: threading.Event | None = None):
         self.settings = settings
+        self.opener = opener
         self.stop_requested = stop_requested or threading.Event()
         self.app = app
         self.broker = broker
@@ -101,7 +103,6 @@ class BillingService:
         self.publisher: ViewPublisher | None = None
         self.failed = False
         self.subscriber = None
-        self.max_records = _int_setting("BILLING_KAFKA_MAX_RECORDS", DEFAULT_MAX_RECORDS)
         self._turn = asyncio.Lock()  # recording and publishing, one at a time
         self._unpublished = False  # recorded since the last publication
         self._last_published = 0.0  # when the last publishing round ended (monotonic)
@@ -121,7 +122,7 @@ class BillingService:
             self._stopping = True
             self.app.exit()
             return
-        self.engine = await asyncio.to_thread(open_engine, self.settings, create=True)
+        self.engine = await asyncio.to_thread(self.opener)
         self.publisher = ViewPublisher(self.engine)
 
     async def publish_backlog(self) -> None:
@@ -284,28 +285,29 @@ RETRY_BACKOFF_MS = 1000
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
+    opener: Opener,
     stop_requested: threading.Event | None = None,
     logger: logging.Logger | None = None,
 ) -> FastStream:
-    """The service: one broker, one batch subscriber, one engine opened at startup."""
-    settings = settings or Settings.from_environment()
+    """The service: one broker, one batch subscriber, one engine opened at startup (by
+    `opener`, for writing)."""
     logger = logger or log
     broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False,
                          retry_backoff_ms=RETRY_BACKOFF_MS, logger=logger)
     app = FastStream(broker, logger=logger)
-    service = BillingService(settings, app, broker, stop_requested)
+    service = BillingService(settings, opener, app, broker, stop_requested)
     subscriber = broker.subscriber(
         Topic(topics.EVENTS, declare=False),
         batch=True,
-        max_records=service.max_records,
+        max_records=settings.kafka_max_records,
         group_id=settings.group,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         listener=_SeekToStoredPositions(service),
         decoder=_raw_records,
-        session_timeout_ms=_int_setting("BILLING_KAFKA_SESSION_TIMEOUT_MS", 10000),
-        heartbeat_interval_ms=_int_setting("BILLING_KAFKA_HEARTBEAT_MS", 3000),
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_ms,
     )
     service.subscriber = subscriber
     subscriber(service.handle)
@@ -317,12 +319,12 @@ def create_app(
     return app
 
 
-def run_serve(settings: Settings, stop_requested: threading.Event | None = None) -> int:
+def run_serve(settings: Settings, opener: Opener, stop_requested: threading.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed. A store
     that can't be used or a broker that can't be reached at start is one line and
     exit 2, within seconds (commands/cli_failures.py)."""
     check_reachable(settings.kafka)
-    open_engine(settings, create=True).close()  # the store's own problems, said plainly
-    app = create_app(settings, stop_requested, serve_logging.configure())
+    opener().close()  # the store's own problems, said plainly
+    app = create_app(settings, opener, stop_requested, serve_logging.configure())
     asyncio.run(app.run())
     return 1 if app.service.failed else 0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from commands.settings import Settings
 from commands.store_url import parse_store_url, safe_url
 from engine.errors import SettingsError
 
 
-def test_a_postgresql_url_names_the_ledgers_factory_and_every_postgres_key(monkeypatch):
-    monkeypatch.delenv("POSTGRES_POOL_SIZE", raising=False)
-    monkeypatch.setenv("POSTGRES_MAX_OVERFLOW", "9")
-    env = parse_store_url("postgresql://bill%40ing:p%3Ass@db.example:6543/ledger").persistence_env()
+def test_a_postgresql_url_names_the_ledgers_factory_and_every_postgres_key():
+    tuning = Settings.from_environment({"POSTGRES_MAX_OVERFLOW": "9"}).postgres_tuning()
+    env = parse_store_url("postgresql://bill%40ing:p%3Ass@db.example:6543/ledger").persistence_env(tuning)
     assert env["PERSISTENCE_MODULE"] == "engine.store.postgres:LedgerPostgresFactory"
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("bill@ing", "p:ss")
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == ("db.example", "6543", "ledger")
