@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.web_server import BILLING, billing_json, make_token, running_web
+from tests.web_server import billing_json, make_token, running_web
+from testsupport.cli_runner import billing
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +30,8 @@ def console(tmp_path_factory):
         pytest.fail("no /usr/bin/chromium: apt-get install -y chromium (.ci/run does)")
     folder = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{folder / 'billing.db'}"
-    import subprocess
-
-    demo = subprocess.run([str(BILLING), "--store", url, "demo", "--customers", "150", "--out",
-                           str(folder / "demo.jsonl")], capture_output=True, timeout=300)
+    demo = billing(None, "--store", url, "demo", "--customers", "150", "--out", str(folder / "demo.jsonl"),
+                   timeout=300)
     assert demo.returncode == 0, demo.stderr.decode()
     manager = billing_json(url, "performance", "--partner", PARTNER, "--period", PERIOD)["by_account_manager"][0]
     tokens = {

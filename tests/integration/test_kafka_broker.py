@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka import TopicPartition as AioTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.kafka_broker import create_topics, unique_name
+from testsupport.tansu import create_topics, unique_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 

@@ -20,8 +20,7 @@ from commands.demo import generate_month
 from commands.queries import period_views
 from commands.settings import Settings
 from schemas import topics
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import (
+from testsupport.serve_harness import (
     billing_env,
     consumed_offsets,
     fully_published,
@@ -32,6 +31,7 @@ from tests.serve_harness import (
     stop,
     wait_until,
 )
+from testsupport.tansu import running_tansu
 
 
 def _periods(store: Path) -> list[str]:
