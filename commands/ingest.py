@@ -96,15 +96,9 @@ def ingest_streams(
     with _committed_on_interrupt(total):
         for stream in streams:
             for batch in batched(read_json_lines(stream, progress), batch_size):
-                _add(total, engine.ledger.record_batch(batch, inline_projector(engine)).counts)
+                total.add(engine.ledger.record_batch(batch, inline_projector(engine)).counts)
     write_views(engine)
     return total
-
-
-def _add(total: IngestCounts, counts: IngestCounts) -> None:
-    total.accepted += counts.accepted
-    total.duplicates += counts.duplicates
-    total.rejected += counts.rejected
 
 
 @contextmanager
@@ -174,6 +168,6 @@ def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int 
     with _committed_on_interrupt(total):
         for start in range(0, len(pending), batch_size):
             lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
-            _add(total, engine.ledger.record_batch(lines, inline_projector(engine)).counts)
+            total.add(engine.ledger.record_batch(lines, inline_projector(engine)).counts)
     write_views(engine)
     return total

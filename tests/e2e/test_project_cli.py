@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
 from commands.demo import generate_month
-
-BILLING = str(Path(sys.executable).with_name("billing"))
+from testsupport.cli_runner import billing
 
 
 def _billing(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")} | env
-    return subprocess.run([BILLING, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
+    return billing(cwd, *args, text=True, timeout=120, **env)
 
 
 def _positions(db: Path) -> tuple[int, int]:

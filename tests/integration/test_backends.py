@@ -9,12 +9,9 @@ private in-memory SQLite store.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 import psycopg
@@ -41,11 +38,11 @@ from tests.builders import (
 )
 from tests.conftest import record
 from tests.postgres_server import fresh_database
+from testsupport.cli_runner import BILLING, billing, clean_env
 
 pytestmark = pytest.mark.timeout(120)
 
 PERIODS = ("2026-09", "2026-10", "2026-11")
-BILLING = Path(sys.executable).with_name("billing")
 
 
 def as_json(value: object) -> bytes:
@@ -311,11 +308,6 @@ class TestOnPostgres(BackendContract):
 # --- the command line on PostgreSQL ---------------------------------------------------------
 
 
-def billing(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("BILLING_", "POSTGRES_"))}
-    return subprocess.run([str(BILLING), *args], cwd=cwd, env=env, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
-
-
 def table_names(dsn: str) -> set[str]:
     with psycopg.connect(dsn) as connection:
         return {row[0] for row in connection.execute(
@@ -365,7 +357,7 @@ def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_o
                                                                                        reference):
     events = month_of_events(customers=6, usage_per_customer=8)
     (tmp_path / "in.jsonl").write_bytes(b"".join(line(event) + b"\n" for event in events))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("BILLING_", "POSTGRES_"))}
+    env = clean_env()
     command = [str(BILLING), "--store", postgres_fresh_dsn, "ingest", "in.jsonl", "--json"]
     processes = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(2)]
@@ -381,8 +373,8 @@ def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_o
 def test_serve_on_postgres_records_once_across_a_kill_and_publishes_the_live_bills(tmp_path, postgres_fresh_dsn):
     from commands.demo import generate_month
     from schemas import topics
-    from tests.kafka_broker import running_tansu
-    from tests.serve_harness import billing_env, read_topic, run_billing, start_serve, stop, wait_until
+    from testsupport.serve_harness import billing_env, read_topic, run_billing, start_serve, stop, wait_until
+    from testsupport.tansu import running_tansu
 
     raws = [*generate_month(customers=40, seed=5, period="2026-10", events=2500), b"not json at all"]
     (tmp_path / "in.jsonl").write_bytes(b"\n".join(raws) + b"\n")
