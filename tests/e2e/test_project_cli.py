@@ -7,7 +7,7 @@ import subprocess
 from contextlib import closing
 from pathlib import Path
 
-from commands.demo import generate_month
+from commands.demo_data import generate_month
 from testsupport.cli_runner import billing
 
 

@@ -371,7 +371,7 @@ def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_o
 
 @pytest.mark.slow
 def test_serve_on_postgres_records_once_across_a_kill_and_publishes_the_live_bills(tmp_path, postgres_fresh_dsn):
-    from commands.demo import generate_month
+    from commands.demo_data import generate_month
     from schemas import topics
     from testsupport.serve_harness import billing_env, read_topic, run_billing, start_serve, stop, wait_until
     from testsupport.tansu import running_tansu

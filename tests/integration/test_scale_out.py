@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from commands.bootstrap import open_engine
-from commands.demo import generate_month
+from commands.demo_data import generate_month
 from commands.queries import period_views
 from commands.settings import Settings
 from testsupport.serve_harness import (

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from commands.bootstrap import open_engine
-from commands.demo import generate_month
+from commands.demo_data import generate_month
 from commands.queries import period_views
 from commands.settings import Settings
 from schemas import topics

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from commands.demo import generate_month, run_demo
+from commands.demo import run_demo
+from commands.demo_data import generate_month
 from commands.settings import Settings
 from engine.errors import SettingsError
 from engine.instants import parse_instant
