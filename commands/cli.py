@@ -202,7 +202,8 @@ def _fail(message: str) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from commands.ingest import check_readable, ingest_streams, open_inputs
+    from commands.ingest import ingest_streams
+    from commands.json_lines import check_readable, open_inputs
     from commands.progress import byte_progress
 
     if args.batch_size < 1:
@@ -270,7 +271,7 @@ def _project(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
-    from commands.ingest import check_readable, open_inputs
+    from commands.json_lines import check_readable, open_inputs
     from commands.kafka_tools import publish_files
     from commands.progress import byte_progress
 

@@ -11,7 +11,8 @@ import sys
 from commands.bootstrap import Engine, open_engine
 from commands.demo_data import generate_month
 from commands.demo_data.world import PARTNERS
-from commands.ingest import BATCH_SIZE, ingest_streams, open_inputs
+from commands.ingest import BATCH_SIZE, ingest_streams
+from commands.json_lines import open_inputs
 from commands.progress import byte_progress
 from commands.queries import bills, customer_counts, performance, period_bounds
 from commands.render import table
