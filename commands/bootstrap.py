@@ -13,11 +13,11 @@ from datetime import datetime
 from functools import partial
 
 from commands import sqlite_file
-from commands.settings import Settings
+from commands.settings import Settings, fixed_moment
 from commands.store_url import check_location, one_line, parse_store_url, postgres_checked, safe_url
 from engine.currencies import minor_unit_digits
 from engine.decide import Rules
-from engine.errors import SettingsError, StoreError
+from engine.errors import StoreError
 from engine.instants import BillingCalendar
 from engine.ledger import Ledger, utc_now
 from engine.store import feature_tables
@@ -57,12 +57,7 @@ def settings_clock(settings: Settings) -> Callable[[], datetime]:
     """The store's clock: fixed at BILLING_NOW when set, else the wall clock."""
     if settings.now is None:
         return utc_now
-    try:
-        moment = datetime.fromisoformat(settings.now.replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        raise SettingsError(f"BILLING_NOW: {settings.now!r} is not an RFC 3339 time") from None
-    if moment.tzinfo is None:
-        raise SettingsError(f"BILLING_NOW: {settings.now!r} has no offset")
+    moment = fixed_moment(settings.now)
     return lambda: moment
 
 

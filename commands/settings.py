@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Literal, get_args
 
 from engine.errors import SettingsError
+from engine.statements.schedule import parse_duration
 
 DEFAULT_STORE = "sqlite:///billing.db"
 Projections = Literal["inline", "separate"]
@@ -68,6 +70,12 @@ class Settings:
         text.update({key: value for key, value in overrides.items() if value})
         if text["projections"] not in get_args(Projections):
             raise SettingsError(f"BILLING_PROJECTIONS: {text['projections']!r} is neither inline nor separate")
+        # Checked here, so a bad value is one line before anything starts (not after
+        # `billing serve` has reached its broker).
+        if text["now"] is not None:
+            fixed_moment(text["now"])
+        if text["close_after"] is not None:
+            parse_duration(text["close_after"], "BILLING_CLOSE_AFTER")
         defaults = {field.name: field.default for field in fields(cls)}
         numbers = {
             field: _whole_number(environ, name, defaults[field], least) for field, (name, least) in _NUMBERS.items()
@@ -96,6 +104,17 @@ _NUMBERS = {
     "postgres_lock_timeout_s": ("POSTGRES_LOCK_TIMEOUT", 0),
     "postgres_idle_in_transaction_timeout_s": ("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", 0),
 }
+
+
+def fixed_moment(text: str) -> datetime:
+    """BILLING_NOW read: an RFC 3339 time with its offset."""
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise SettingsError(f"BILLING_NOW: {text!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise SettingsError(f"BILLING_NOW: {text!r} has no offset")
+    return moment
 
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int, least: int) -> int:

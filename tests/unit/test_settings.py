@@ -51,6 +51,9 @@ def test_command_line_flags_take_precedence_over_the_environment():
         ("POSTGRES_POOL_SIZE", "2.5"),
         ("POSTGRES_MAX_OVERFLOW", "-1"),
         ("BILLING_PROJECTIONS", "lazy"),
+        ("BILLING_NOW", "yesterday"),
+        ("BILLING_NOW", "2026-11-05T10:00:00"),  # no offset
+        ("BILLING_CLOSE_AFTER", "P1M"),  # months have no fixed length
     ],
 )
 def test_a_setting_that_cannot_be_used_is_refused_naming_its_variable(variable, value):
