@@ -141,7 +141,7 @@ def _sentence(text: str | None) -> str | None:
 
 # A batch allocates millions of short-lived objects and no reference cycles; at
 # CPython's default threshold (700) the cycle collector ran thousands of times a batch.
-# Measured: 8% less wall time on a 100,000-line ingest, 29 MiB more peak memory.
+# Measured on 2026-11-25: 8% less wall time on a 100,000-line ingest, 29 MiB more peak memory.
 GC_THRESHOLDS = (50_000, 20, 100)
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import wcwidth
 
 from engine.money import format_units, parse_amount, units_from_fixed8
-from engine.store.rows import RejectionRow
 from schemas.resources import ServiceTypeNames
 from schemas.views import CustomerCounts, IngestCounts, Performance, RejectionList
 

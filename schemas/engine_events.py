@@ -17,8 +17,6 @@ from typing import ClassVar
 
 from msgspec import Struct
 
-ENGINE_SOURCE = "billing"
-
 # Customer streams are named by customer ids, which are 1..64 characters of anything;
 # every stream the engine names itself starts with this 67-character prefix, so no
 # customer id can ever name the same stream (and block that customer's ingest).

@@ -55,6 +55,3 @@ class CatalogLoaded(EngineEvent, kw_only=True):
 
     LOG_TYPE = "catalog.loaded"
     service_types: list[ServiceTypeNames]
-
-
-AUTHORIZATION_EVENT_TYPES = (AuthorizationRequested, AuthorizationApproved, AuthorizationRejected, AuthorizationRevoked)
