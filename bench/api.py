@@ -155,7 +155,8 @@ def _table(figures: dict) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     target = figures["targets"]
-    lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {'on' if figures['view_cache'] else 'off'}, "
+    cache = "on" if figures["view_cache"] else "off"
+    lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {cache}, "
                  f"failures {figures['failures']}; "
                  f"target >= {target['requests_per_s']} req/s with p99 <= {target['p99_ms']} ms: "
                  f"{'met' if target['met'] else 'NOT met'}")

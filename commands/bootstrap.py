@@ -93,7 +93,9 @@ def open_engine(
         try:
             from projections.postgres_views import PostgresBillingViews  # psycopg only when asked for
         except ImportError as error:
-            raise StoreError(f"PostgreSQL stores need psycopg ({error}); pip install 'psycopg[binary]' psycopg-pool") from None
+            raise StoreError(
+                f"PostgreSQL stores need psycopg ({error}); pip install 'psycopg[binary]' psycopg-pool"
+            ) from None
 
         views_class = PostgresBillingViews
     ledger = None

@@ -150,7 +150,9 @@ def _amendment(
     settled = truncate_to_minor(payable, rules.minor_digits)
     assert_settled(payable, settled, payable - settled, rules.minor_digits)
     reversal = _reversed(standing)
-    assert_settled(reversal["payable_units"], reversal["settled_units"], reversal["rounding_off_units"], rules.minor_digits)
+    assert_settled(
+        reversal["payable_units"], reversal["settled_units"], reversal["rounding_off_units"], rules.minor_digits
+    )
     return UsageAmended(
         **common,
         **_line_of(usage, "usage.amended"),

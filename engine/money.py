@@ -99,8 +99,8 @@ def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
     """
     if decimals == SCALE_DIGITS:  # the hot path: one divmod, one %-format
         if units >= 0:
-            return "%d.%08d" % divmod(units, SCALE)
-        return "-%d.%08d" % divmod(-units, SCALE)
+            return "%d.%08d" % divmod(units, SCALE)  # noqa: UP031 (formats divmod's tuple as it is)
+        return "-%d.%08d" % divmod(-units, SCALE)  # noqa: UP031
     drop = SCALE_DIGITS - decimals
     magnitude = abs(units)
     if drop:

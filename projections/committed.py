@@ -54,7 +54,9 @@ class CommittedViews:
         indirect_partner_id: str | None = None,
     ) -> list[tuple[str, str, str, list[int]]]:
         """As the view's, scoped the same way (to charges carrying the ids given)."""
-        stored = self.view.partner_charge_rows(partner_id, period, account_manager_id, indirect_partner_id, c=self.cursor)
+        stored = self.view.partner_charge_rows(
+            partner_id, period, account_manager_id, indirect_partner_id, c=self.cursor
+        )
         merged = {row[:3]: row[3] for row in stored}
         for (partner, charge_period, customer_id, manager, reseller), sums in self.delta.partner_charges.items():
             if partner == partner_id and charge_period == period and _in_scope(

@@ -91,7 +91,8 @@ def fully_published(store: Path) -> bool:
     tracked = dict(query_store(store, "SELECT application_name, notification_id FROM tracking"))
     if not events:
         return False
-    return tracked.get("published:views", 0) >= events[0][0] and tracked.get("published:rejections", 0) >= rejected[0][0]
+    views_published = tracked.get("published:views", 0) >= events[0][0]
+    return views_published and tracked.get("published:rejections", 0) >= rejected[0][0]
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 20) -> list:
@@ -132,7 +133,7 @@ def assert_downstream_equals_live(bootstrap: str, store_url: str) -> int:
         for record in read_topic(bootstrap, topic):
             value = json.loads(record.value)
             latest[(topic, record.key.decode(), value["period"])] = value
-    encode = lambda value: json.loads(msgspec_json(value))  # noqa: E731
+    encode = lambda value: json.loads(msgspec_json(value))
     with open_engine(Settings(store_url=store_url), create=False) as engine:
         for (topic, key, period), value in latest.items():
             if topic == topics.BILLS:

@@ -140,7 +140,7 @@ def _launch(log_path: Path, port: int) -> TansuProcess:
         "--storage-engine", "memory://tansu/",
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV} | {"NO_COLOR": "1"}  # plain log
-    log = open(log_path, "ab")  # noqa: SIM115 (the child keeps its own copy)
+    log = open(log_path, "ab")
     try:
         process = subprocess.Popen(
             command,
@@ -148,7 +148,7 @@ def _launch(log_path: Path, port: int) -> TansuProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
-            preexec_fn=_die_with_parent(),  # noqa: PLW1509
+            preexec_fn=_die_with_parent(),
         )
     finally:
         log.close()

@@ -18,7 +18,9 @@ def _billing(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 def _positions(db: Path) -> tuple[int, int]:
     with closing(sqlite3.connect(db)) as connection:
         (last,) = connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events").fetchone()
-        row = connection.execute("SELECT notification_id FROM tracking WHERE application_name='BillingLedger'").fetchone()
+        row = connection.execute(
+            "SELECT notification_id FROM tracking WHERE application_name='BillingLedger'"
+        ).fetchone()
     return last, row[0] if row else 0
 
 
@@ -43,7 +45,9 @@ def test_separate_projection_catches_up_resumes_and_equals_inline_views(tmp_path
     inline = {"BILLING_STORE": "sqlite:///inline.db"}
     _billing(tmp_path, "ingest", str(first), str(second), **inline)
     for period in ("2026-10", "2026-11"):
-        views = [_billing(tmp_path, "replay", "--period", period, "--json", **store).stdout for store in (separate, inline)]
+        views = [
+            _billing(tmp_path, "replay", "--period", period, "--json", **store).stdout for store in (separate, inline)
+        ]
         digests = [view[view.index('"digest"'):] for view in views]
         assert digests[0] == digests[1]
         check = _billing(tmp_path, "replay", "--period", period, "--check", **separate)

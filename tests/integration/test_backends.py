@@ -99,7 +99,9 @@ class BackendContract:
             assert as_json(customer_counts(engine, partner, "2026-10")) == as_json(
                 customer_counts(expected, partner, "2026-10")
             )
-            assert as_json(performance(engine, partner, "2026-10")) == as_json(performance(expected, partner, "2026-10"))
+            assert as_json(performance(engine, partner, "2026-10")) == as_json(
+                performance(expected, partner, "2026-10")
+            )
         assert all_views(engine) == all_views(expected)
 
     # --- duplicates ----------------------------------------------------------------------
@@ -155,7 +157,8 @@ class BackendContract:
         assert (counts.accepted, counts.rejected) == (0, 4)
         kept = engine.ledger.recorder.select_rejections()
         assert [row.raw for row in kept] == raws
-        assert [row.reason for row in kept] == ["malformed_json", "currency_not_accepted", "unknown_order", "invalid_data"]
+        reasons = [row.reason for row in kept]
+        assert reasons == ["malformed_json", "currency_not_accepted", "unknown_order", "invalid_data"]
         assert [row.seq for row in kept] == sorted(row.seq for row in kept)
         assert [row.raw for row in engine.ledger.recorder.select_rejections(reason="unknown_order")] == [raws[2]]
 
@@ -350,7 +353,8 @@ def test_a_bad_password_or_an_unreachable_server_is_one_line(tmp_path, postgres_
     message = assert_one_line_exit_2(billing(tmp_path, "--store", wrong, "ingest", "-"))
     assert "password" in message and "wrong-password" not in message
     nowhere = parts._replace(netloc=f"{parts.username}:x@127.0.0.1:1").geturl()
-    assert "cannot reach" in assert_one_line_exit_2(billing(tmp_path, "--store", nowhere, "bills", "--period", "2026-10"))
+    unreachable = billing(tmp_path, "--store", nowhere, "bills", "--period", "2026-10")
+    assert "cannot reach" in assert_one_line_exit_2(unreachable)
 
 
 def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_once(tmp_path, postgres_fresh_dsn,

@@ -197,7 +197,7 @@ class SeekToStoredPositions(ConsumerRebalanceListener):
             self.assigned_after = time.monotonic() - self.started
 
 
-def raw_records(message) -> tuple[ConsumerRecord, ...]:  # noqa: ANN001
+def raw_records(message) -> tuple[ConsumerRecord, ...]:
     """A decoder that hands over the batch untouched (FastStream would json-parse each value)."""
     return message.raw_message
 

@@ -177,7 +177,7 @@ def test_serve_killed_at_random_moments_loses_nothing_and_counts_nothing_twice(t
             before = consumed_offsets(served)
             if chosen.random() < 0.25 or before >= published:
                 time.sleep(chosen.uniform(0.2, 2.0))  # a random moment of start-up
-            elif progressed_within(lambda: consumed_offsets(served) > before, 20):
+            elif progressed_within(lambda before=before: consumed_offsets(served) > before, 20):
                 killed_while_consuming += 1
                 time.sleep(chosen.uniform(0.0, 0.15))  # a random moment of consuming a share
             stop(serve, signal.SIGKILL)

@@ -265,7 +265,7 @@ class StatementContract:
         assert [c.period for c in closed] == ["2026-10"]
         closed = close_due_periods(at("2027-02-01T00:00:00+08:00"), grace)
         assert [c.period for c in closed] == ["2026-11", "2026-12"]  # not January: it has no charge
-        assert [c.statements for c in closed][0] == []
+        assert closed[0].statements == []
 
     def test_the_publisher_sends_the_statement_at_its_issue_and_at_each_status_change(self, at):
         engine = at(NOV_5)

@@ -11,8 +11,12 @@ from engine.errors import SettingsError
 def test_an_empty_environment_gives_the_documented_defaults():
     settings = Settings.from_environment({})
     assert settings == Settings()
-    assert (settings.store_url, settings.currency, settings.timezone) == ("sqlite:///billing.db", "CNY", "Asia/Shanghai")
-    assert (settings.projections, settings.progress, settings.now, settings.close_after) == ("inline", False, None, None)
+    assert (settings.store_url, settings.currency, settings.timezone) == (
+        "sqlite:///billing.db", "CNY", "Asia/Shanghai",
+    )
+    assert (settings.projections, settings.progress, settings.now, settings.close_after) == (
+        "inline", False, None, None,
+    )
     assert (settings.kafka_max_records, settings.kafka_session_timeout_ms, settings.kafka_heartbeat_ms) == (
         5000, 10_000, 3000,
     )

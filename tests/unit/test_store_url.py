@@ -44,7 +44,10 @@ def test_a_postgresql_url_with_a_bad_part_is_a_settings_error(url):
     ("postgresql://%2Fvar%2Frun%2Fpg/db", {"host": "/var/run/pg", "dbname": "db"}),
     ("postgresql://localhost/db", {"host": "localhost", "dbname": "db"}),
     ("postgresql://[::1]:6000/db", {"host": "::1", "port": 6000, "dbname": "db"}),
-    ("postgresql://u@h/db?port=6432&password=p%40ss", {"host": "h", "port": 6432, "user": "u", "password": "p@ss", "dbname": "db"}),
+    (
+        "postgresql://u@h/db?port=6432&password=p%40ss",
+        {"host": "h", "port": 6432, "user": "u", "password": "p@ss", "dbname": "db"},
+    ),
 ])
 def test_postgresql_urls_are_read_as_libpq_reads_them(url, conninfo):
     assert parse_store_url(url).postgres.conninfo() == conninfo
