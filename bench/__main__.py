@@ -4,15 +4,16 @@
                     [--skip-naive] [--kafka HOST:PORT|tansu]
 
 Steps, on the same machine and the same log: (1) the raw limit, plain `sqlite3`
-inserting the rows in one transaction (and, for reference,
-committing every 20,000 rows as the engine's batches do); (2) the naive peer, a plain eventsourcing
+inserting the rows in one transaction (and, for reference, committing every 20,000
+rows as the engine's batches do); (2) the naive peer, a plain eventsourcing
 Application saving one aggregate per event, on a sample; (3) `billing ingest` of the
 log into a fresh store, projections included; (4) `billing replay --period P --json`
-on that store; (5) `billing close --period P --json` of that month (the months before it
-with charges closed first, untimed; bench/close.py); (6) with `--kafka` (a broker's HOST:PORT, or `tansu` to start the test
-broker for the run): `billing publish` of the log to `billing.events` (6 partitions),
-a raw aiokafka consume of it with no group, and `billing serve` into a fresh store
-from its launch until every message is recorded (bench/kafka.py). The commands run
+on that store; (5) `billing close --period P --json` of that month (the months before
+it with charges closed first, untimed; bench/close.py); (6) with `--kafka` (a broker's
+HOST:PORT, or `tansu` to start the test broker for the run): `billing publish` of the
+log to `billing.events` (6 partitions), a raw aiokafka consume of it with no group,
+and `billing serve` into a fresh store from its launch until every message is
+recorded (bench/kafka.py). The commands run
 the real CLI, each in a fresh child process. The table goes to stdout, the figures as
 JSON to --out, progress to stderr.
 """
@@ -35,8 +36,7 @@ from bench.close import CLOSE_TARGET_SECONDS, measure_close
 from bench.kafka import kafka_figures, kafka_notes, measure_kafka
 from bench.log import EventLog, event_log
 from bench.progress import note, ticking
-from bench.report import (MEMORY_LIMIT_MIB, MIB, Figure, as_json, figure, machine, machine_line, table,
-                          tree_state)
+from bench.report import MEMORY_LIMIT_MIB, MIB, Figure, as_json, figure, machine, machine_line, table, tree_state
 from commands.ingest import BATCH_SIZE
 from engine.money import format_units, parse_amount
 

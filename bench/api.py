@@ -20,53 +20,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from bench.api_transfers import check_ledger, run_transfers, transfers_ok
+from testsupport.cli_runner import BILLING, clean_env
+from testsupport.web_server import serve_web
 
-BILLING = Path(sys.executable).with_name("billing")
 TARGET_REQUESTS_PER_S, TARGET_P99_MS = 1_000, 50
 WARM_UP_SECONDS = 2.0
-_SERVING = re.compile(r"serving http://([^/]+)/")
-
-
-@contextmanager
-def serve_web(store_url: str, log_path: Path, *options: str, startup_seconds: float = 60) -> Iterator[str]:
-    """Runs `billing web --port 0 OPTIONS` over the store; yields its base URL, stops it after."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BILLING_")}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(BILLING), "--store", store_url, "web", "--port", "0", *options],
-                                   stdout=log,
-                                   stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + startup_seconds
-        while not (found := _SERVING.search(log_path.read_text(errors="replace"))):
-            if process.poll() is not None:
-                raise RuntimeError(f"billing web exited: {log_path.read_text(errors='replace')}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("billing web did not start")
-            time.sleep(0.05)
-        yield f"http://{found.group(1)}"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def cli_json(store_url: str, *args: str) -> dict:
-    result = subprocess.run([str(BILLING), "--store", store_url, *args, "--json"], capture_output=True, check=True)
+    result = subprocess.run([str(BILLING), "--store", store_url, *args, "--json"], capture_output=True, check=True,
+                            env=clean_env())
     return json.loads(result.stdout)
 
 
@@ -148,7 +118,7 @@ def _figures(latencies: dict[str, list[float]], failures: list[str], seconds: fl
 def demo_store(folder: Path, customers: int) -> str:
     url = f"sqlite:///{folder / 'billing.db'}"
     subprocess.run([str(BILLING), "--store", url, "demo", "--customers", str(customers), "--out",
-                    str(folder / "demo.jsonl")], capture_output=True, check=True)
+                    str(folder / "demo.jsonl")], capture_output=True, check=True, env=clean_env())
     return url
 
 
@@ -216,7 +186,8 @@ def _table(figures: dict) -> str:
                      f"doubled {w['doubled']}, repeats {w['repeats']} (mismatched {w['repeat_mismatches']}), "
                      f"refused {w['refused']}; balance {w['balance']} (expected {w['expected_balance']}), "
                      f"ledger total {w['ledger_total']}: {'OK' if w['ok'] else 'FAILED'}")
-    lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {'on' if figures['view_cache'] else 'off'}, "
+    cache = "on" if figures["view_cache"] else "off"
+    lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {cache}, "
                  f"failures {figures['failures']}; "
                  f"target >= {target['requests_per_s']} req/s with p99 <= {target['p99_ms']} ms: "
                  f"{'met' if target['met'] else 'NOT met'}")

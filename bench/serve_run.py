@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.broker import Broker
 from bench.child import LiveChild, billing, running_measured
 from commands.ingest import BATCH_SIZE
-from tests.serve_harness import consumed_offsets, fully_published, query_store
+from testsupport.serve_harness import consumed_offsets, fully_published, query_store
 
 POLL_SECONDS = 0.05
 PUBLISH_WAIT_SECONDS = 60.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable
 
 import msgspec
@@ -14,6 +15,9 @@ from commands.settings import Settings
 from engine.instants import InvalidTime, parse_instant, parse_period, recorded_time
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+# Set by a SIGTERM that arrived while the command line was loading (`cli.main`).
+TERMINATED = threading.Event()
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 AddParser = Callable[..., argparse.ArgumentParser]

@@ -1,51 +1,18 @@
-"""Ingest handler: JSON Lines in, recorded batches out (one transaction per batch)."""
+"""Ingest handler: JSON Lines in (`commands.json_lines`), recorded batches out (one
+transaction per batch); retrying kept rejections the same way."""
 
 from __future__ import annotations
 
-import gzip
-import os
-import sys
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import BinaryIO
 
 from commands.bootstrap import Engine
+from commands.json_lines import read_json_lines
 from engine.ledger import InboundLine
 from schemas.views import IngestCounts
 
 BATCH_SIZE = 20_000
-_BOM = b"\xef\xbb\xbf"
-_READ_SIZE = 1 << 22
-
-
-def read_json_lines(stream: BinaryIO, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """The non-blank lines of a JSON Lines stream, without end-of-line, `\r` or BOM."""
-    # Read in large pieces and split in C rather than line by line (the hot path of a
-    # file ingest). `read1` returns what a pipe has, so stdin is not held back.
-    read = getattr(stream, "read1", stream.read)
-    unfinished: list[bytes] = []  # pieces of a line whose end has not been read yet
-    while chunk := read(_READ_SIZE):
-        if progress is not None:
-            progress(len(chunk))
-        lines = chunk.split(b"\n")
-        if unfinished:
-            lines[0] = b"".join([*unfinished, lines[0]])
-            unfinished = []
-        unfinished.append(lines.pop())  # the last line may go on in the next piece
-        yield from _cleaned(lines)
-    yield from _cleaned([b"".join(unfinished)])
-
-
-def _cleaned(lines: list[bytes]) -> Iterator[bytes]:
-    for line in lines:
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line.startswith(_BOM):
-            line = line[len(_BOM) :]
-        if line.strip():
-            yield line
 
 
 def batched(lines: Iterable[bytes], size: int = BATCH_SIZE) -> Iterator[list[InboundLine]]:
@@ -57,26 +24,6 @@ def batched(lines: Iterable[bytes], size: int = BATCH_SIZE) -> Iterator[list[Inb
             batch = []
     if batch:
         yield batch
-
-
-def check_readable(paths: list[str]) -> None:
-    """Fails before anything is recorded if one of the inputs can't be read."""
-    for path in paths:
-        if path == "-":
-            continue
-        file = Path(path)
-        if not file.exists():
-            raise FileNotFoundError(f"{path}: no such file")
-        if file.is_dir():
-            raise IsADirectoryError(f"{path}: is a folder, not a file")
-        if not file.is_file():
-            # A named pipe (or a device) is not opened here: opening and closing a pipe
-            # would end its writer's stream before the real read began.
-            if not os.access(file, os.R_OK):
-                raise PermissionError(f"{path}: not readable")
-            continue
-        with file.open("rb"):
-            pass
 
 
 def inline_projector(engine: Engine):
@@ -96,15 +43,9 @@ def ingest_streams(
     with _committed_on_interrupt(total):
         for stream in streams:
             for batch in batched(read_json_lines(stream, progress), batch_size):
-                _add(total, engine.ledger.record_batch(batch, inline_projector(engine)).counts)
+                total.add(engine.ledger.record_batch(batch, inline_projector(engine)).counts)
     write_views(engine)
     return total
-
-
-def _add(total: IngestCounts, counts: IngestCounts) -> None:
-    total.accepted += counts.accepted
-    total.duplicates += counts.duplicates
-    total.rejected += counts.rejected
 
 
 @contextmanager
@@ -127,46 +68,6 @@ def write_views(engine: Engine) -> None:
         engine.projection.bring_up_to_date(engine.ledger)
 
 
-def open_inputs(paths: list[str]) -> Iterator[BinaryIO]:
-    """Each input as a binary stream, gzip-compressed ones decompressed on the fly."""
-    for path in paths:
-        if path == "-":
-            yield _decompressed(sys.stdin.buffer, "stdin")
-        else:
-            with open(path, "rb") as stream:
-                yield _decompressed(stream, path)
-
-
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _decompressed(stream: BinaryIO, name: str) -> BinaryIO:
-    """The stream itself, or its decompression if it starts as gzip does."""
-    if stream.peek(2)[:2] != GZIP_MAGIC:  # type: ignore[attr-defined]
-        return stream
-    return _GzipInput(gzip.GzipFile(fileobj=stream, mode="rb"), name)
-
-
-class InputError(OSError):
-    """An input that can't be read to its end (the batches before stay recorded)."""
-
-
-class _GzipInput:
-    """A gzip stream whose damage is reported as an unreadable input, naming it."""
-
-    def __init__(self, stream: gzip.GzipFile, name: str):
-        self._stream = stream
-        self._name = name
-
-    def read1(self, size: int = -1) -> bytes:
-        try:
-            return self._stream.read1(size)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-            raise InputError(f"{self._name}: not a readable gzip file ({error})") from None
-
-    read = read1
-
-
 def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int = BATCH_SIZE) -> IngestCounts:
     """Judges every kept, not yet accepted rejection again, in arrival order."""
     pending = engine.ledger.recorder.select_rejections(reason=reason, pending_only=True)
@@ -174,6 +75,6 @@ def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int 
     with _committed_on_interrupt(total):
         for start in range(0, len(pending), batch_size):
             lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
-            _add(total, engine.ledger.record_batch(lines, inline_projector(engine)).counts)
+            total.add(engine.ledger.record_batch(lines, inline_projector(engine)).counts)
     write_views(engine)
     return total

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
-from commands.ingest import read_json_lines
+
+from commands.json_lines import read_json_lines
 from schemas import topics
 
 _TIMEOUT_MS = 30_000

@@ -1,4 +1,5 @@
-"""Progress on long work, on stderr, only where a person is watching (a terminal)."""
+"""Progress on long work, on stderr, only where a person is watching (a terminal), or
+everywhere when asked to (`force`: the BILLING_PROGRESS setting)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 
-def _watching() -> bool:
-    return sys.stderr.isatty() or os.environ.get("BILLING_PROGRESS") == "1"
+def _watching(force: bool) -> bool:
+    return force or sys.stderr.isatty()
 
 
 @contextmanager
-def byte_progress(paths: list[str], description: str = "ingest") -> Iterator[Callable[[int], None] | None]:
+def byte_progress(
+    paths: list[str], description: str = "ingest", *, force: bool = False
+) -> Iterator[Callable[[int], None] | None]:
     """A progress bar over the bytes of the input files (unknown total for stdin)."""
-    if not _watching():
+    if not _watching(force):
         yield None
         return
     sizes = [_plain_size(path) for path in paths]
@@ -37,9 +40,11 @@ def _plain_size(path: str) -> int | None:
 
 
 @contextmanager
-def count_progress(total: int | None, description: str, unit: str = "event") -> Iterator[Callable[[int], None] | None]:
+def count_progress(
+    total: int | None, description: str, unit: str = "event", *, force: bool = False
+) -> Iterator[Callable[[int], None] | None]:
     """A progress bar over a count of items."""
-    if not _watching():
+    if not _watching(force):
         yield None
         return
     with tqdm(total=total, unit=unit, unit_scale=True, desc=description, file=sys.stderr, leave=False) as bar:

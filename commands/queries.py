@@ -15,9 +15,9 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from commands.bootstrap import Engine
-from projections.committed import committed_views
 from engine.money import format_units
 from engine.store.rows import RejectionRow
+from projections.committed import committed_views
 from projections.queries import PeriodBounds, Scope, build_bills, count_customers, tally_performance
 from projections.replay import PeriodViews, ViewSettings
 from schemas.views import Bill, CustomerCounts, Performance, RejectionEntry, RejectionList

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import wcwidth
 
 from engine.money import format_units, parse_amount, units_from_fixed8
-from engine.store.rows import RejectionRow
 from schemas.resources import ServiceTypeNames
 from schemas.views import CustomerCounts, IngestCounts, Performance, RejectionList
 
@@ -135,7 +134,8 @@ def bills_summary(result: dict) -> str:
         format_units(sum(parse_amount("total", figure) for figure in column), minor_digits if index == 3 else 8)
         for index, column in enumerate(zip(*(_figures(bill) for bill in bill_list), strict=True))
     ]
-    rows.append((f"total ({len(bill_list):,} bill{'s' if len(bill_list) != 1 else ''})", "", *totals, sum(bill.charges for bill in bill_list)))
+    label = f"total ({len(bill_list):,} bill{'s' if len(bill_list) != 1 else ''})"
+    rows.append((label, "", *totals, sum(bill.charges for bill in bill_list)))
     return f"Bills {period}\n" + table(["customer", "currency", *_AMOUNT_HEADERS], rows, numeric_from=2)
 
 
@@ -175,17 +175,24 @@ def performance(result: Performance) -> str:
     )
     parts = [head]
     if result.details:
-        parts.append(table(["customer", "payable", "settled"], [(d.customer_id, d.payable_amount, d.settled_amount) for d in result.details]))
+        details = [(d.customer_id, d.payable_amount, d.settled_amount) for d in result.details]
+        parts.append(table(["customer", "payable", "settled"], details))
         parts.append(
             table(
                 ["account manager", "payable", "settled", "customers"],
-                [(t.account_manager_id or "(none)", t.payable_amount, t.settled_amount, t.customers) for t in result.by_account_manager],
+                [
+                    (t.account_manager_id or "(none)", t.payable_amount, t.settled_amount, t.customers)
+                    for t in result.by_account_manager
+                ],
             )
         )
         parts.append(
             table(
                 ["reseller", "payable", "settled", "customers"],
-                [(t.indirect_partner_id or "(none)", t.payable_amount, t.settled_amount, t.customers) for t in result.by_reseller],
+                [
+                    (t.indirect_partner_id or "(none)", t.payable_amount, t.settled_amount, t.customers)
+                    for t in result.by_reseller
+                ],
             )
         )
     return "\n\n".join(parts)

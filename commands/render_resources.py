@@ -26,37 +26,50 @@ def resources(result: tuple[ResourceList, dict[str, ServiceTypeNames]]) -> str:
         )
         for r in listing.resources
     ]
-    headers = ["service type", "resource", "product", "region", "first used", "last used", "charges", "payable", "settled"]
+    headers = [
+        "service type", "resource", "product", "region", "first used", "last used", "charges", "payable", "settled",
+    ]
     return head + "\n" + table(headers, rows, numeric_from=6)
 
 
 def authorization(result: Authorization) -> str:
     reseller = f", reseller {result.indirect_partner_id}" if result.indirect_partner_id else ""
     head = (
-        f"Authorization {result.id}: partner {result.partner_id}, customer {result.customer_id}{reseller}: {result.status}"
+        f"Authorization {result.id}: partner {result.partner_id}, customer {result.customer_id}{reseller}: "
+        f"{result.status}"
     )
-    return head + "\n" + table(["status", "at", "reason"], [(s.status, s.at, s.reason or "") for s in result.history], 99)
+    history = [(s.status, s.at, s.reason or "") for s in result.history]
+    return head + "\n" + table(["status", "at", "reason"], history, 99)
 
 
 def authorizations(result: AuthorizationList) -> str:
     if not result.authorizations:
         return "no authorization requests"
     rows = [
-        (a.id, a.partner_id, a.customer_id, a.indirect_partner_id or "", a.status, a.history[-1].at if a.history else "")
+        (a.id, a.partner_id, a.customer_id, a.indirect_partner_id or "", a.status, _since(a))
         for a in result.authorizations
     ]
     return table(["id", "partner", "customer", "reseller", "status", "since"], rows, numeric_from=99)
+
+
+def _since(authorization) -> str:
+    """When the request took its current status."""
+    return authorization.history[-1].at if authorization.history else ""
 
 
 def catalog_loaded(entries: list[ServiceTypeNames]) -> str:
     if not entries:
         return "catalogue loaded: empty (no service type has a name now)"
     rows = [(e.service_type, e.service_type_name or "", e.service_type_name_en or "") for e in entries]
-    return f"catalogue loaded: {len(entries)} service types\n" + table(["service type", "name", "English name"], rows, 99)
+    headers = ["service type", "name", "English name"]
+    return f"catalogue loaded: {len(entries)} service types\n" + table(headers, rows, 99)
 
 
 def service_types(result: ServiceTypeList) -> str:
     if not result.service_types:
         return "no service types"
-    rows = [(t.service_type, t.service_type_name or "", t.service_type_name_en or "", t.charges) for t in result.service_types]
+    rows = [
+        (t.service_type, t.service_type_name or "", t.service_type_name_en or "", t.charges)
+        for t in result.service_types
+    ]
     return table(["service type", "name", "English name", "charges"], rows, numeric_from=3)

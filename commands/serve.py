@@ -14,7 +14,8 @@ Exactly-once effect, in this order for every batch of records:
    each changed record goes out once a round, not once a batch; and within a second
    of the last batch in any case. (A batch smaller than the most a poll returns does
    not mean the service has caught up: the consumer hands over what it has
-   prefetched, and publishing then measured 40% of a busy service's time.)
+   prefetched, and publishing then took 40% of a busy service's time, measured on
+   2026-11-25.)
 With BILLING_CLOSE_AFTER set, a periodic turn closes the periods whose end plus that
 grace has passed (CONTRACT.md §7), in order, and publishes their statements.
 A crash between any two steps loses nothing and counts nothing twice. A failure in
@@ -23,46 +24,30 @@ batch that was not. Recording and publishing take turns, never overlap: both are
 Python work, and a thread recording a batch next to a busy one waits for the GIL at
 every row the database writes.
 
-Built by a factory, so `faststream run commands.serve:create_app --factory` works too.
+The service itself (recording, publishing, closing in turns) is
+commands/serve_service.py; this module builds the app around it: the broker, the batch
+subscriber, the rebalance listener. Built by a factory that is handed its settings and
+how to open the store (the composition root's `commands.bootstrap:serve_app` is the one `faststream run
+commands.bootstrap:serve_app --factory` runs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
-import time
-from collections.abc import Sequence
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, Topic
-from faststream.kafka.annotations import Consumer
 
-from commands.bootstrap import Engine, open_engine
-from commands.ingest import inline_projector
 from commands import serve_logging
-from commands.kafka_binding import inbound_value
 from commands.kafka_tools import check_reachable
-from commands.publisher import Outgoing, ViewPublisher
+from commands.serve_service import BillingService, Opener
 from commands.settings import Settings
-from commands.statements import close_due_periods
-from engine.errors import Refused
-from engine.ledger import InboundLine
-from engine.statements.schedule import parse_duration
 from schemas import topics
 
 log = logging.getLogger("billing.serve")
-DEFAULT_MAX_RECORDS = 5000
-PUBLISH_INTERVAL_SECONDS = 1.0
-PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
-FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
-CLOSE_CHECK_SECONDS = 1.0  # how often serve looks for a period due to close (BILLING_CLOSE_AFTER)
-
-
-def _int_setting(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):
@@ -88,190 +73,6 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
         log.info("assigned %s, continuing at %s", sorted(tp.partition for tp in assigned), stored)
 
 
-class BillingService:
-    """The consumer's handler with its engine and publisher."""
-
-    def __init__(self, settings: Settings, app: FastStream, broker: KafkaBroker,
-                 stop_requested: threading.Event | None = None):
-        self.settings = settings
-        self.stop_requested = stop_requested or threading.Event()
-        self.app = app
-        self.broker = broker
-        self.engine: Engine | None = None
-        self.publisher: ViewPublisher | None = None
-        self.failed = False
-        self.subscriber = None
-        self.max_records = _int_setting("BILLING_KAFKA_MAX_RECORDS", DEFAULT_MAX_RECORDS)
-        self._turn = asyncio.Lock()  # recording and publishing, one at a time
-        self._unpublished = False  # recorded since the last publication
-        self._last_published = 0.0  # when the last publishing round ended (monotonic)
-        self._last_round_seconds = 0.0
-        self._last_recorded = 0.0  # when the last batch was recorded (monotonic)
-        self._publish_when_idle_task: asyncio.Task | None = None
-        self._close_when_due_task: asyncio.Task | None = None
-        self._stopping = False
-        # Fails at once (exit 2) on a duration that can't be read.
-        self.close_after = parse_duration(settings.close_after) if settings.close_after else None
-
-    def consumer(self):
-        return getattr(self.subscriber, "consumer", None)
-
-    async def start(self) -> None:
-        if self.stop_requested.is_set():  # asked while loading, before the app's own handlers
-            self._stopping = True
-            self.app.exit()
-            return
-        self.engine = await asyncio.to_thread(open_engine, self.settings, create=True)
-        self.publisher = ViewPublisher(self.engine)
-
-    async def publish_backlog(self) -> None:
-        # Whatever a previous run (or `billing ingest`) recorded but did not publish.
-        async with self._turn:
-            if self._stopping or self.publisher is None:  # stopped while starting
-                return
-            await self._publish()
-        self._publish_when_idle_task = asyncio.create_task(self._publish_when_idle())
-        if self.close_after is not None:
-            self._close_when_due_task = asyncio.create_task(self._close_when_due())
-
-    async def _publish(self) -> None:
-        self._unpublished = False
-        started = time.monotonic()
-        try:
-            await self.publisher.publish_pending(self.send)
-        except Exception:
-            # The positions moved only for what the broker acknowledged: the rest is
-            # published on the next turn.
-            self._unpublished = True
-            raise
-        finally:
-            self._last_published = time.monotonic()
-            self._last_round_seconds = self._last_published - started
-
-    def _publishing_due(self) -> bool:
-        idle = time.monotonic() - self._last_published
-        return idle >= max(PUBLISH_INTERVAL_SECONDS, PUBLISH_IDLE_FACTOR * self._last_round_seconds)
-
-    async def _publish_when_idle(self) -> None:
-        """Publishes what the last batches recorded when no batch follows them."""
-        while True:
-            await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
-            quiet = time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
-            if self.failed or not quiet:
-                continue  # while batches keep coming, `handle` decides when to publish
-            # Other processes record too (a statement confirmed with `billing confirm`, a
-            # transfer's notification): whatever they recorded is published within a second.
-            if not self._unpublished and not await self._outside_work_waiting():
-                continue
-            async with self._turn:
-                try:
-                    await self._publish()
-                except Exception:
-                    log.exception("publishing failed; trying again in %s s", PUBLISH_INTERVAL_SECONDS)
-
-    async def _outside_work_waiting(self) -> bool:
-        """Whether other commands recorded something to publish (notifications)."""
-        try:
-            return await asyncio.to_thread(self.publisher.outside_work_waiting)
-        except Exception:
-            log.exception("checking for notifications to publish failed")
-            return False
-
-    async def _close_when_due(self) -> None:
-        """Closes the periods due (BILLING_CLOSE_AFTER), between batches, and publishes
-        their statements."""
-        while True:
-            await asyncio.sleep(CLOSE_CHECK_SECONDS)
-            if self.failed or self._stopping:
-                continue
-            async with self._turn:
-                try:
-                    closed = await asyncio.to_thread(close_due_periods, self.engine, self.close_after)
-                except Refused as refused:
-                    log.info("not closing yet: %s: %s", refused.code, refused.message)
-                    continue
-                except Exception:
-                    log.exception("closing a due period failed; trying again in %s s", CLOSE_CHECK_SECONDS)
-                    continue
-                for result in closed:
-                    log.info("closed %s at %s: %d statement(s)", result.period, result.issued_at, len(result.statements))
-                if closed:
-                    self._unpublished = True
-                    try:
-                        await self._publish()
-                    except Exception:
-                        log.exception("publishing the statements failed; the next round publishes them")
-
-    async def stop(self) -> None:
-        """The first step of shutting down, while the broker still runs: the last
-        publication, after the batch or publishing round in flight (if any)."""
-        self._stopping = True
-        async with self._turn:
-            for task in (self._publish_when_idle_task, self._close_when_due_task):
-                if task is not None:
-                    task.cancel()
-            if self._unpublished and not self.failed and self.publisher is not None:
-                try:
-                    await asyncio.wait_for(self._publish(), FINAL_PUBLISH_TIMEOUT_SECONDS)
-                except Exception:
-                    log.exception("publishing at shutdown failed; the next start publishes it")
-
-    async def close(self) -> None:
-        """The last step, once the broker has stopped and no batch can arrive."""
-        async with self._turn:
-            if self.engine is not None:
-                await asyncio.to_thread(self.engine.close)
-
-    async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
-        async with self._turn:
-            if self._stopping:
-                return  # not recorded, not committed: read again at the next start
-            await self._record(records, consumer)
-            if self.failed:
-                return
-            if self._publishing_due():
-                await self._publish()
-
-    async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
-        if self.failed or not records:
-            return  # after a failure, nothing may be recorded past the failed batch
-        lines = [
-            # A CloudEvents binary-mode record is read as its structured JSON.
-            InboundLine(inbound_value(record.value, record.headers),
-                        position=(record.topic, record.partition, record.offset))
-            for record in records
-        ]
-        try:
-            outcome = await asyncio.to_thread(self.engine.ledger.record_batch, lines, inline_projector(self.engine))
-        except Exception:
-            self.failed = True
-            log.exception("recording a batch failed; stopping so that nothing is recorded past it")
-            self.app.exit()
-            raise
-        next_offsets: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
-        await consumer.commit(next_offsets)
-        counts = outcome.counts
-        log.info(
-            "batch of %d: accepted %d, duplicates %d, rejected %d, redelivered %d",
-            len(records), counts.accepted, counts.duplicates, counts.rejected, outcome.redelivered,
-        )
-        self._unpublished = True
-        self._last_recorded = time.monotonic()
-
-    async def send(self, messages: list[Outgoing]) -> None:
-        """Publishes messages and waits until the broker acknowledged every one."""
-        futures = [
-            await self.broker.publish(
-                message.value, message.topic, key=message.key, headers=message.headers, no_confirm=True
-            )
-            for message in messages
-        ]
-        await asyncio.gather(*futures)
-
-
 def _raw_records(message) -> tuple[ConsumerRecord, ...]:
     # FastStream would parse each value as JSON; a bad line must reach the ledger as
     # the bytes it was, to be judged and kept as a rejection.
@@ -284,28 +85,29 @@ RETRY_BACKOFF_MS = 1000
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
+    opener: Opener,
     stop_requested: threading.Event | None = None,
     logger: logging.Logger | None = None,
 ) -> FastStream:
-    """The service: one broker, one batch subscriber, one engine opened at startup."""
-    settings = settings or Settings.from_environment()
+    """The service: one broker, one batch subscriber, one engine opened at startup (by
+    `opener`, for writing)."""
     logger = logger or log
     broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False,
                          retry_backoff_ms=RETRY_BACKOFF_MS, logger=logger)
     app = FastStream(broker, logger=logger)
-    service = BillingService(settings, app, broker, stop_requested)
+    service = BillingService(settings, opener, app, broker, stop_requested)
     subscriber = broker.subscriber(
         Topic(topics.EVENTS, declare=False),
         batch=True,
-        max_records=service.max_records,
+        max_records=settings.kafka_max_records,
         group_id=settings.group,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         listener=_SeekToStoredPositions(service),
         decoder=_raw_records,
-        session_timeout_ms=_int_setting("BILLING_KAFKA_SESSION_TIMEOUT_MS", 10000),
-        heartbeat_interval_ms=_int_setting("BILLING_KAFKA_HEARTBEAT_MS", 3000),
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_ms,
     )
     service.subscriber = subscriber
     subscriber(service.handle)
@@ -317,7 +119,7 @@ def create_app(
     return app
 
 
-def run_serve(settings: Settings, stop_requested: threading.Event | None = None) -> int:
+def run_serve(settings: Settings, opener: Opener, stop_requested: threading.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed. A store
     that can't be used or a broker that can't be reached at start is one line and
     exit 2, within seconds (commands/cli_failures.py). A malformed BILLING_CLOSE_AFTER is
@@ -325,7 +127,7 @@ def run_serve(settings: Settings, stop_requested: threading.Event | None = None)
     if settings.close_after:
         parse_duration(settings.close_after)
     check_reachable(settings.kafka)
-    open_engine(settings, create=True).close()  # the store's own problems, said plainly
-    app = create_app(settings, stop_requested, serve_logging.configure())
+    opener().close()  # the store's own problems, said plainly
+    app = create_app(settings, opener, stop_requested, serve_logging.configure())
     asyncio.run(app.run())
     return 1 if app.service.failed else 0

@@ -70,8 +70,3 @@ def damage_found(path: Path) -> str | None:
         return f"{found['problem']}, found {found['found']}"
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def clear_damage_mark(path: Path) -> None:
-    """For a check that found the store whole (`billing verify`)."""
-    _mark_path(path).unlink(missing_ok=True)

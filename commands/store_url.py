@@ -1,29 +1,26 @@
-"""Store URLs (CONTRACT.md §5) turned into eventsourcing persistence settings."""
+"""Store URLs (CONTRACT.md §5): parsed, shown without their password, turned into
+eventsourcing persistence settings, and the store they name checked before it is opened."""
 
 from __future__ import annotations
 
-import os
 import re
+import sqlite3
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from engine.errors import SettingsError
+from commands import sqlite_file
+from engine.errors import SettingsError, StoreError
+from engine.ledger import Ledger
+from engine.store import binding
+from engine.store.binding import Binding
 
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-# Small pools unless the environment says otherwise: a CLI command needs one connection,
-# `serve` a few (eventsourcing reads POSTGRES_* and BILLINGLEDGER_POSTGRES_* from it).
-_POSTGRES_DEFAULTS = {
-    "POSTGRES_POOL_SIZE": "2",
-    "POSTGRES_MAX_OVERFLOW": "4",
-    "POSTGRES_CONNECT_TIMEOUT": "5",
-    "POSTGRES_LOCK_TIMEOUT": "30",  # seconds a batch waits for the write lock (as on SQLite)
-    # A batch decides in Python between its statements; eventsourcing's default is 5 s.
-    "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +57,14 @@ class StoreLocation:
     postgres: PostgresAddress | None = None
 
     def exists(self) -> bool:
-        """Whether a file store (or memory) is there; PostgreSQL is asked by bootstrap."""
+        """Whether a file store (or memory) is there; PostgreSQL is asked by `postgres_checked`."""
         return self.kind in ("memory", "postgres") or (self.path is not None and self.path.is_file())
 
-    def persistence_env(self) -> dict[str, str]:
+    def persistence_env(self, postgres_tuning: Mapping[str, str] | None = None) -> dict[str, str]:
+        """eventsourcing's persistence settings for this store; `postgres_tuning` adds
+        the pool's sizes and timeouts (`Settings.postgres_tuning`) to a PostgreSQL one."""
         if self.postgres is not None:
-            return self._postgres_env(self.postgres)
+            return self._postgres_env(self.postgres) | dict(postgres_tuning or {})
         if self.kind == "memory":
             # A shared-cache name so every connection of this process sees one database.
             database = f"file:billing-{uuid.uuid4().hex}?mode=memory&cache=shared"
@@ -79,7 +78,6 @@ class StoreLocation:
 
     @staticmethod
     def _postgres_env(address: PostgresAddress) -> dict[str, str]:
-        tuning = {key: os.environ.get(key, default) for key, default in _POSTGRES_DEFAULTS.items()}
         return {
             "PERSISTENCE_MODULE": "engine.store.postgres:LedgerPostgresFactory",
             "POSTGRES_DBNAME": address.dbname,
@@ -89,7 +87,6 @@ class StoreLocation:
             "POSTGRES_PASSWORD": address.password,
             "POSTGRES_SCHEMA": address.schema,
             "BILLING_POSTGRES_OPTIONS": urlencode(address.options),
-            **tuning,
         }
 
 
@@ -180,3 +177,107 @@ def _split_host_port(hostport: str) -> tuple[str, str]:
         return host, rest.removeprefix(":")
     host, _, port = hostport.partition(":")
     return host, port
+
+
+# Checking a location before eventsourcing opens it: plain one-line errors instead of
+# the driver's, and a read that never creates anything.
+
+_SQLITE_TABLES = frozenset({"stored_events", "event_ids", "customer_states", "rejections", "tracking"})
+# On PostgreSQL eventsourcing names the log and tracking tables after the application.
+_POSTGRES_TABLES = frozenset(
+    {f"{Ledger.name.lower()}_events", f"{Ledger.name.lower()}_tracking", "event_ids", "customer_states", "rejections"}
+)
+_DDL_LOCK = 0x62696C6C  # "bill": the advisory lock key of creating a store's tables
+
+
+def check_location(location: StoreLocation, url: str, wanted: Binding, *, create: bool, allow_damaged: bool) -> None:
+    """Fails (StoreError) unless a command may use the store there: a read needs a store
+    that exists (memory:// never does), a write a folder to create it in and a file it
+    may write; a SQLite file must not be marked damaged (unless `allow_damaged`) and
+    must hold a billing store bound to `wanted` (or not bound yet). `url` is the safe
+    URL, for the messages."""
+    if not create and location.kind == "memory":
+        raise StoreError(
+            "memory:// is a store that lives for one command and is gone when it ends: a read of it "
+            "has nothing to read; name a file (sqlite:///billing.db) or a PostgreSQL database, or try "
+            "`billing demo --store memory://`, which writes and reads in one command"
+        )
+    if not create and not location.exists():
+        raise StoreError(f"no store at {url} (run `billing ingest` or `billing demo` first)")
+    path = location.path
+    if path is None:
+        return
+    if path.exists() and not path.is_file():
+        raise StoreError(f"store path {path} is not a file")
+    if create and not path.parent.exists():
+        raise StoreError(f"cannot create the store: folder {path.parent} does not exist")
+    problem = sqlite_file.write_problem(path)
+    if create and problem is not None:
+        raise StoreError(f"the store at {url} is read-only ({problem}); this command needs to write to it")
+    if path.exists():
+        damage = None if allow_damaged else sqlite_file.damage_found(path)
+        if damage is not None:
+            raise StoreError(f"the store at {url} is damaged ({damage}); restore it from a backup")
+        _check_sqlite_store(path, url, wanted, create=create)
+
+
+def _check_sqlite_store(path: Path, url: str, wanted: Binding, *, create: bool) -> None:
+    """Fails unless the file is a SQLite database (for a read: holding a billing store)
+    bound to the command's currency and time zone, or not bound yet."""
+    try:
+        with closing(sqlite3.connect(sqlite_file.read_only_uri(path), uri=True)) as connection:
+            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            stored = None
+            if binding.TABLE in names:
+                stored = Binding.from_rows(connection.execute(f"SELECT name, value FROM {binding.TABLE}").fetchall())
+    except sqlite3.Error as error:
+        raise StoreError(f"{url} is not a readable SQLite database ({error})") from None
+    missing = _SQLITE_TABLES - names
+    if missing and not create:
+        raise StoreError(f"{url} is not a billing store (no {', '.join(sorted(missing))} table)")
+    binding.check(stored, wanted, f"the store at {url}")
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (drivers' messages span several)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@contextmanager
+def postgres_checked(address: PostgresAddress, url: str, wanted: Binding, *, create: bool) -> Iterator[None]:
+    """Connects once, to say plainly when the server, the login or the database is wrong
+    (eventsourcing's pool would only time out); a read also needs the billing tables.
+
+    A writer holds an advisory lock on this connection while the store is opened, so
+    processes starting together do not race to create the same tables (PostgreSQL's
+    CREATE … IF NOT EXISTS and CREATE OR REPLACE are not safe against a concurrent one)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError("PostgreSQL stores need psycopg: pip install 'partner-billing[postgres]'") from None
+    try:
+        connection = psycopg.connect(**address.conninfo(), connect_timeout=5, autocommit=True)
+    except psycopg.Error as error:
+        raise StoreError(f"cannot reach the store at {url}: {one_line(error)}") from None
+    with connection:
+        try:
+            names = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema=%s", (address.schema,)
+                )
+            }
+            missing = _POSTGRES_TABLES - names
+            if not create and missing:
+                raise StoreError(
+                    f"{url} is not a billing store (no {', '.join(sorted(missing))} table in schema "
+                    f"{address.schema}; run `billing ingest` or `billing demo` first)"
+                )
+            if binding.TABLE in names:
+                rows = connection.execute(f'SELECT name, value FROM "{address.schema}".{binding.TABLE}').fetchall()
+                binding.check(Binding.from_rows(rows), wanted, f"the store at {url}")
+            if create:
+                connection.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_DDL_LOCK, address.schema))
+        except psycopg.Error as error:
+            raise StoreError(f"cannot use the store at {url}: {one_line(error)}") from None
+        yield  # the lock, if taken, goes with the connection

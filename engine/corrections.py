@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from engine.customer import CorrectedCharge, CustomerState, figures_of
 from engine.errors import Reason, Rejected
 from engine.judge import Candidate
-from engine.money import SCALE, multiply_half_up, truncate_to_minor
+from engine.money import SCALE, assert_settled, multiply_half_up, truncate_to_minor
 from schemas.inbound import CORRECTION_TYPES
 from schemas.recorded import ChargeFigures, ChargeRecorded, ChargeVoided, RecordedEvent, UsageAmended
 
@@ -148,8 +148,11 @@ def _amendment(
     rate = state.rate_units_at(usage.service_type, usage.at, SCALE)
     payable = multiply_half_up(list_units, rate)
     settled = truncate_to_minor(payable, rules.minor_digits)
+    assert_settled(payable, settled, payable - settled, rules.minor_digits)
     reversal = _reversed(standing)
-    assert reversal["payable_units"] == reversal["settled_units"] + reversal["rounding_off_units"]
+    assert_settled(
+        reversal["payable_units"], reversal["settled_units"], reversal["rounding_off_units"], rules.minor_digits
+    )
     return UsageAmended(
         **common,
         **_line_of(usage, "usage.amended"),

@@ -17,12 +17,7 @@ from engine.customer import CustomerState
 from engine.errors import Reason, Rejected
 from engine.instants import BillingCalendar, format_instant
 from engine.judge import Candidate
-from engine.money import (
-    SCALE,
-    format_units,
-    multiply_half_up,
-    truncate_to_minor,
-)
+from engine.money import SCALE, assert_settled, format_units, multiply_half_up, truncate_to_minor
 from schemas.inbound import CORRECTION_TYPES
 from schemas.recorded import (
     AccountManagerAssigned,
@@ -251,6 +246,7 @@ def _charge_event(
     attribution: tuple[str | None, str | None, str | None],
 ) -> ChargeRecorded:
     settled = truncate_to_minor(payable, rules.minor_digits)
+    assert_settled(payable, settled, payable - settled, rules.minor_digits)
     partner_id, account_manager_id, indirect_partner_id = attribution
     return ChargeRecorded(
         **common,

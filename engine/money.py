@@ -81,6 +81,16 @@ def truncate_to_minor(units: int, minor_digits: int) -> int:
     return kept if units >= 0 else -kept
 
 
+def assert_settled(payable: int, settled: int, rounding_off: int, minor_digits: int) -> None:
+    """The money identity of a decided charge (CONTRACT.md §2): payable = settled +
+    rounding-off, the rounding-off under one minor unit and of the payable's sign.
+    An assertion: only a bug in the engine can break it, never a user's input."""
+    assert payable == settled + rounding_off, f"payable {payable} != settled {settled} + rounding-off {rounding_off}"
+    assert abs(rounding_off) < 10 ** (SCALE_DIGITS - minor_digits) and rounding_off * payable >= 0, (
+        f"rounding-off {rounding_off} of payable {payable} is not under one minor unit ({minor_digits} digits)"
+    )
+
+
 def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
     """Writes a 10⁻⁸ figure with exactly `decimals` decimals; zero never has a sign.
 
@@ -89,8 +99,8 @@ def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
     """
     if decimals == SCALE_DIGITS:  # the hot path: one divmod, one %-format
         if units >= 0:
-            return "%d.%08d" % divmod(units, SCALE)
-        return "-%d.%08d" % divmod(-units, SCALE)
+            return "%d.%08d" % divmod(units, SCALE)  # noqa: UP031 (formats divmod's tuple as it is)
+        return "-%d.%08d" % divmod(-units, SCALE)  # noqa: UP031
     drop = SCALE_DIGITS - decimals
     magnitude = abs(units)
     if drop:

@@ -65,7 +65,8 @@ def authorization_record(rows: Rows, authorization_id: str) -> AuthorizationReco
 def standing_of(rows: Rows, customer_id: str, partner_id: str) -> list[AuthorizationRecord]:
     """The customer's requests of the partner that a disassociation still changes."""
     found = rows(
-        f"SELECT {_COLUMNS} FROM {{t}}authorizations WHERE customer_id=? AND partner_id=? AND status IN (?,?) ORDER BY seq",
+        f"SELECT {_COLUMNS} FROM {{t}}authorizations "
+        "WHERE customer_id=? AND partner_id=? AND status IN (?,?) ORDER BY seq",
         (customer_id, partner_id, PENDING, APPROVED),
     )
     return [AuthorizationRecord(*row) for row in found]

@@ -3,8 +3,8 @@
 The view tables lag the log: a writer holds its fold in memory and writes it every
 100,000 events (projector.py), and with BILLING_PROJECTIONS=separate another process
 writes them. A reader used to bring them up to date first, under the write lock, and
-so waited for a long ingest's batches (23-29 s measured, and the ingest took twice as
-long). Now a read takes one snapshot (a read transaction: SQLite WAL, PostgreSQL
+so waited for a long ingest's batches (23-29 s, measured on 2026-11-30, and the ingest
+took twice as long). Now a read takes one snapshot (a read transaction: SQLite WAL, PostgreSQL
 REPEATABLE READ), reads the view rows it needs and the log beyond the views' position
 in that snapshot, folds the latter in memory (the same fold as the writers') and adds
 it to the former. It writes nothing and takes no lock a writer waits for; it answers
@@ -54,7 +54,9 @@ class CommittedViews:
         indirect_partner_id: str | None = None,
     ) -> list[tuple[str, str, str, list[int]]]:
         """As the view's, scoped the same way (to charges carrying the ids given)."""
-        stored = self.view.partner_charge_rows(partner_id, period, account_manager_id, indirect_partner_id, c=self.cursor)
+        stored = self.view.partner_charge_rows(
+            partner_id, period, account_manager_id, indirect_partner_id, c=self.cursor
+        )
         merged = {row[:3]: row[3] for row in stored}
         for (partner, charge_period, customer_id, manager, reseller), sums in self.delta.partner_charges.items():
             if partner == partner_id and charge_period == period and _in_scope(

@@ -92,6 +92,10 @@ def build_bills(
 
 
 def _amounts(sums: list[int], minor_digits: int) -> dict[str, str]:
+    """A bill's or a line's amounts, from sums that must add up as each charge did
+    (CONTRACT.md §2): assertions, since only a bug in the views' sums can break them."""
+    assert sums[LIST] == sums[DISCOUNT] + sums[PAYABLE], f"list != discount + payable in {sums}"
+    assert sums[PAYABLE] == sums[SETTLED] + sums[ROUNDING_OFF], f"payable != settled + rounding-off in {sums}"
     return {
         "list_amount": format_units(sums[LIST]),
         "discount_amount": format_units(sums[DISCOUNT]),

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from msgspec import Struct
 
+# The log's `source` of every engine-recorded entry (CONTRACT.md §11).
 ENGINE_SOURCE = "billing"
 
 # Customer streams are named by customer ids, which are 1..64 characters of anything;

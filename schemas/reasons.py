@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Reason(str, Enum):
+class Reason(str, Enum):  # noqa: UP042 (StrEnum would change how a member prints; kept as it is stored)
     """Why an input was rejected, in the order the checks run."""
 
     MALFORMED_JSON = "malformed_json"

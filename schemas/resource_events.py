@@ -57,4 +57,5 @@ class CatalogLoaded(EngineEvent, kw_only=True):
     service_types: list[ServiceTypeNames]
 
 
+# Every authorization step, in the order a request can take them (the JSON Schema lists them).
 AUTHORIZATION_EVENT_TYPES = (AuthorizationRequested, AuthorizationApproved, AuthorizationRejected, AuthorizationRevoked)

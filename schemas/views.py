@@ -96,6 +96,12 @@ class IngestCounts(Struct):
     duplicates: int = 0
     rejected: int = 0
 
+    def add(self, other: IngestCounts) -> None:
+        """Adds another batch's counts to these (a running total)."""
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
 
 class BillsListing(Struct):
     """What `billing bills --json` prints: a period's bills, sorted by customer_id."""

@@ -19,12 +19,8 @@ def record(engine: Engine, events: Iterable[dict | str | bytes], batch_size: int
     raws = [e if isinstance(e, bytes) else line(e) for e in events]
     total = IngestCounts()
     for start in range(0, len(raws), batch_size):
-        counts = engine.ledger.record_batch(
-            [InboundLine(raw) for raw in raws[start : start + batch_size]], engine.projection
-        ).counts
-        total.accepted += counts.accepted
-        total.duplicates += counts.duplicates
-        total.rejected += counts.rejected
+        batch = [InboundLine(raw) for raw in raws[start : start + batch_size]]
+        total.add(engine.ledger.record_batch(batch, engine.projection).counts)
     engine.projection.bring_up_to_date(engine.ledger)
     return total
 
@@ -61,10 +57,9 @@ def store(open_store) -> Engine:
 
 
 # A real PostgreSQL server for the session (BILLING_TEST_POSTGRES, or a throwaway one).
-from tests.postgres_server import postgres_dsn, postgres_fresh_dsn  # noqa: E402, F401
-
 # A real Kafka-protocol broker for integration tests: $KAFKA_BOOTSTRAP, else an in-memory Tansu.
 from tests.kafka_broker import kafka_bootstrap  # noqa: E402, F401
+from tests.postgres_server import postgres_dsn, postgres_fresh_dsn  # noqa: E402, F401
 
 # Tests that use the real broker or the real PostgreSQL server are marked by the
 # fixtures they ask for, so `pytest -m "not kafka and not postgres"` runs without them.

@@ -49,7 +49,6 @@ _ROUTES = {
     "incentive": (lambda p: INCENTIVES, incentive_account),
     "payment": (incentive_account, lambda p: BANK),
 }
-TRANSFER_KINDS = tuple(_ROUTES)
 CALLER_KINDS = ("topup", "withdrawal", "incentive")  # what `billing transfer` takes
 # Kinds whose debited account may not go below zero available.
 _GUARDED = frozenset({"withdrawal", "payment"})

@@ -25,8 +25,6 @@ PERIOD_OUT_OF_ORDER = "period_out_of_order"
 EARLIER_CHARGES_OPEN = "earlier_charges_open"
 UNKNOWN_STATEMENT = "unknown_statement"
 INVALID_STATE = "invalid_state"
-REFUSAL_CODES = (PERIOD_NOT_ENDED, PERIOD_ALREADY_CLOSED, PERIOD_OUT_OF_ORDER, EARLIER_CHARGES_OPEN,
-                 UNKNOWN_STATEMENT, INVALID_STATE)
 
 REASON_MAX_CHARS = 512
 # Which status each status may become: a confirmed statement is final.

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import associated, line, month_of_events, order_paid, usage
-
-BILLING = str(Path(sys.executable).with_name("billing"))
+from testsupport.cli_runner import BILLING
 
 # What an auditor writes: nothing of the engine's, only `billing log` output.
 AUDITOR = r'''
@@ -37,7 +36,7 @@ print(f"{position}:{prev}")
 
 def _billing(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")} | settings
-    return subprocess.run([BILLING, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(BILLING), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _audit(log_output: str) -> subprocess.CompletedProcess:

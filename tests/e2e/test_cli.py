@@ -6,10 +6,8 @@ Every figure below is worked out by hand from CONTRACT.md, not read back from th
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
+from testsupport.cli_runner import billing
 
-BILLING = Path(sys.executable).with_name("billing")
-TIMEOUT_SECONDS = 60
 COUNT_KEYS = ["accepted", "duplicates", "rejected"]
 BILL_KEYS = [
     "customer_id", "period", "currency", "list_amount", "discount_amount", "payable_amount",
@@ -46,27 +43,7 @@ READ_COMMANDS = [
 ]
 
 
-# --- running the command --------------------------------------------------------------
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    """The caller's environment without any BILLING_* variable, plus `settings`."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BILLING_")}
-    env.update(settings)
-    return env
-
-
-def billing(cwd: Path, *args: str, stdin: bytes | None = None, **settings: str) -> subprocess.CompletedProcess:
-    """Runs `billing ARGS` in `cwd`; `settings` are extra environment variables."""
-    assert BILLING.is_file(), f"no `billing` executable beside {sys.executable}: install the package"
-    return subprocess.run(
-        [str(BILLING), *args],
-        cwd=cwd,
-        env=clean_env(**settings),
-        input=stdin if stdin is not None else b"",
-        capture_output=True,
-        timeout=TIMEOUT_SECONDS,
-    )
+# --- reading what the command printed -------------------------------------------------
 
 
 def out(result: subprocess.CompletedProcess) -> str:

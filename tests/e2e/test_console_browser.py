@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser_support import require_chromium, shot
-from tests.web_server import BILLING, billing_json, make_token, running_web
+from tests.web_server import billing_json, make_token, running_web
+from testsupport.cli_runner import billing
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +24,8 @@ def console(tmp_path_factory):
     require_chromium()
     folder = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{folder / 'billing.db'}"
-    import subprocess
-
-    demo = subprocess.run([str(BILLING), "--store", url, "demo", "--customers", "150", "--out",
-                           str(folder / "demo.jsonl")], capture_output=True, timeout=300)
+    demo = billing(None, "--store", url, "demo", "--customers", "150", "--out", str(folder / "demo.jsonl"),
+                   timeout=300)
     assert demo.returncode == 0, demo.stderr.decode()
     manager = billing_json(url, "performance", "--partner", PARTNER, "--period", PERIOD)["by_account_manager"][0]
     tokens = {

@@ -13,7 +13,8 @@ import subprocess
 import pytest
 
 from tests.browser_support import require_chromium, shot
-from tests.web_server import BILLING, billing_json, make_token, running_web
+from tests.web_server import billing_json, make_token, running_web
+from testsupport.cli_runner import BILLING
 
 pytestmark = pytest.mark.browser
 

@@ -14,18 +14,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tests import builders as b
+from testsupport.cli_runner import BILLING
 
 # Each test runs the `billing` executable several times: minutes in all, so not in the fast subset.
 pytestmark = pytest.mark.slow
 
-BILLING = Path(sys.executable).with_name("billing")
 OCT_20 = "2026-10-20T00:00:00+08:00"
 NOV_2 = "2026-11-02T00:00:00+08:00"  # 2026-11-01T16:00:00Z: after October's end in Asia/Shanghai
 NOV_10 = "2026-11-10T00:00:00+08:00"

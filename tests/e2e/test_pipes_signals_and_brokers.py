@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from commands.demo import generate_month
+from commands.demo_data import generate_month
 from tests import builders as b
-from tests.e2e.test_cli import BILLING, assert_usage_failure, billing, clean_env, counts_json, jsonl, out
+from tests.e2e.test_cli import assert_usage_failure, counts_json, jsonl, out
+from testsupport.cli_runner import BILLING, billing, clean_env
 
 
 def _month(path: Path, customers: int, events: int) -> Path:

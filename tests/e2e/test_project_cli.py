@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
-from commands.demo import generate_month
-
-BILLING = str(Path(sys.executable).with_name("billing"))
+from commands.demo_data import generate_month
+from testsupport.cli_runner import billing
 
 
 def _billing(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")} | env
-    return subprocess.run([BILLING, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
+    return billing(cwd, *args, text=True, timeout=120, **env)
 
 
 def _positions(db: Path) -> tuple[int, int]:
     with closing(sqlite3.connect(db)) as connection:
         (last,) = connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events").fetchone()
-        row = connection.execute("SELECT notification_id FROM tracking WHERE application_name='BillingLedger'").fetchone()
+        row = connection.execute(
+            "SELECT notification_id FROM tracking WHERE application_name='BillingLedger'"
+        ).fetchone()
     return last, row[0] if row else 0
 
 
@@ -47,7 +45,9 @@ def test_separate_projection_catches_up_resumes_and_equals_inline_views(tmp_path
     inline = {"BILLING_STORE": "sqlite:///inline.db"}
     _billing(tmp_path, "ingest", str(first), str(second), **inline)
     for period in ("2026-10", "2026-11"):
-        views = [_billing(tmp_path, "replay", "--period", period, "--json", **store).stdout for store in (separate, inline)]
+        views = [
+            _billing(tmp_path, "replay", "--period", period, "--json", **store).stdout for store in (separate, inline)
+        ]
         digests = [view[view.index('"digest"'):] for view in views]
         assert digests[0] == digests[1]
         check = _billing(tmp_path, "replay", "--period", period, "--check", **separate)

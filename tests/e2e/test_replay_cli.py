@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.builders import associated, line, order_paid, usage
-
-BILLING = str(Path(sys.executable).with_name("billing"))
+from testsupport.cli_runner import billing
 
 
 def _billing(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
-    return subprocess.run([BILLING, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return billing(cwd, *args, text=True)
 
 
 def _write(path: Path, events: list[dict]) -> str:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests import builders as b
+from testsupport.cli_runner import billing as run_billing
 
-BILLING = Path(sys.executable).with_name("billing")
 STATEMENT_KEYS = [
     "partner_id", "period", "status", "issued_at", "currency", "payable_amount", "settled_amount", "customers",
     "details", "adjustments", "adjustments_payable_amount", "adjustments_settled_amount", "total_payable_amount",
@@ -30,9 +28,7 @@ DEC_2 = "2026-12-02T08:00:00+08:00"
 
 
 def billing(cwd: Path, *args: str, now: str = NOV_5, **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
-    env.update(BILLING_NOW=now, **settings)
-    return subprocess.run([str(BILLING), *args], cwd=cwd, env=env, capture_output=True, timeout=60)
+    return run_billing(cwd, *args, BILLING_NOW=now, **settings)
 
 
 def out(result: subprocess.CompletedProcess) -> dict:

@@ -7,7 +7,7 @@ import os
 import shlex
 import subprocess
 
-from tests.e2e.test_cli import BILLING, clean_env
+from testsupport.cli_runner import BILLING, clean_env
 
 
 def test_the_try_next_lines_of_the_demo_run_as_printed(tmp_path):

@@ -82,7 +82,8 @@ def test_a_zero_threshold_warns_of_arrears(store):
 def test_an_issued_statement_notifies_its_partner(store):
     issue_statement(store, "p-1", "2026-10", "100.00")
     issue_statement(store, "p-2", "2026-10", "-3.00")
-    assert notices(store, "p-2") == [("statement.issued", "p-2", {"period": "2026-10", "total_settled_amount": "-3.00"})]
+    issued = {"period": "2026-10", "total_settled_amount": "-3.00"}
+    assert notices(store, "p-2") == [("statement.issued", "p-2", issued)]
     assert [n[1] for n in notices(store)] == ["p-1", "p-2"]
 
 
@@ -141,7 +142,7 @@ def test_transfers_recorded_together_see_each_other(store):
             record_transfer(decision, "topup", "p-1", 10 * UNIT, "t-1"),
         ]
 
-    first, withdrawn, repeated = store.ledger.record_decision(several)
+    _first, withdrawn, repeated = store.ledger.record_decision(several)
     assert repeated.repeated and not withdrawn.repeated
     assert balances(store)["prepaid:p-1"] == ("0.00", "0.00")
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.test_cli import BILLING, clean_env
+from testsupport.cli_runner import BILLING, clean_env
 
 WITHDRAWERS = 10
 

@@ -50,7 +50,7 @@ def test_every_malformed_amount_is_a_usage_error_and_records_nothing(cli, amount
 
 @pytest.mark.parametrize("amount", GOOD_EDGES)
 def test_amounts_at_the_edges_are_accepted(cli, amount):
-    status, stdout, stderr = cli("transfer", "topup", "--partner", "p-1", "--amount", amount, "--id", "t", "--json")
+    status, _stdout, stderr = cli("transfer", "topup", "--partner", "p-1", "--amount", amount, "--id", "t", "--json")
     assert status == 0, stderr
 
 

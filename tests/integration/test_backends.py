@@ -9,12 +9,9 @@ private in-memory SQLite store.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 import psycopg
@@ -41,11 +38,11 @@ from tests.builders import (
 )
 from tests.conftest import record
 from tests.postgres_server import fresh_database
+from testsupport.cli_runner import BILLING, billing, clean_env
 
 pytestmark = pytest.mark.timeout(120)
 
 PERIODS = ("2026-09", "2026-10", "2026-11")
-BILLING = Path(sys.executable).with_name("billing")
 
 
 def as_json(value: object) -> bytes:
@@ -102,7 +99,9 @@ class BackendContract:
             assert as_json(customer_counts(engine, partner, "2026-10")) == as_json(
                 customer_counts(expected, partner, "2026-10")
             )
-            assert as_json(performance(engine, partner, "2026-10")) == as_json(performance(expected, partner, "2026-10"))
+            assert as_json(performance(engine, partner, "2026-10")) == as_json(
+                performance(expected, partner, "2026-10")
+            )
         assert all_views(engine) == all_views(expected)
 
     # --- duplicates ----------------------------------------------------------------------
@@ -158,7 +157,8 @@ class BackendContract:
         assert (counts.accepted, counts.rejected) == (0, 4)
         kept = engine.ledger.recorder.select_rejections()
         assert [row.raw for row in kept] == raws
-        assert [row.reason for row in kept] == ["malformed_json", "currency_not_accepted", "unknown_order", "invalid_data"]
+        reasons = [row.reason for row in kept]
+        assert reasons == ["malformed_json", "currency_not_accepted", "unknown_order", "invalid_data"]
         assert [row.seq for row in kept] == sorted(row.seq for row in kept)
         assert [row.raw for row in engine.ledger.recorder.select_rejections(reason="unknown_order")] == [raws[2]]
 
@@ -311,11 +311,6 @@ class TestOnPostgres(BackendContract):
 # --- the command line on PostgreSQL ---------------------------------------------------------
 
 
-def billing(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("BILLING_", "POSTGRES_"))}
-    return subprocess.run([str(BILLING), *args], cwd=cwd, env=env, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
-
-
 def table_names(dsn: str) -> set[str]:
     with psycopg.connect(dsn) as connection:
         return {row[0] for row in connection.execute(
@@ -358,14 +353,15 @@ def test_a_bad_password_or_an_unreachable_server_is_one_line(tmp_path, postgres_
     message = assert_one_line_exit_2(billing(tmp_path, "--store", wrong, "ingest", "-"))
     assert "password" in message and "wrong-password" not in message
     nowhere = parts._replace(netloc=f"{parts.username}:x@127.0.0.1:1").geturl()
-    assert "cannot reach" in assert_one_line_exit_2(billing(tmp_path, "--store", nowhere, "bills", "--period", "2026-10"))
+    unreachable = billing(tmp_path, "--store", nowhere, "bills", "--period", "2026-10")
+    assert "cannot reach" in assert_one_line_exit_2(unreachable)
 
 
 def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_once(tmp_path, postgres_fresh_dsn,
                                                                                        reference):
     events = month_of_events(customers=6, usage_per_customer=8)
     (tmp_path / "in.jsonl").write_bytes(b"".join(line(event) + b"\n" for event in events))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("BILLING_", "POSTGRES_"))}
+    env = clean_env()
     command = [str(BILLING), "--store", postgres_fresh_dsn, "ingest", "in.jsonl", "--json"]
     processes = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(2)]
@@ -379,10 +375,10 @@ def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_o
 
 @pytest.mark.slow
 def test_serve_on_postgres_records_once_across_a_kill_and_publishes_the_live_bills(tmp_path, postgres_fresh_dsn):
-    from commands.demo import generate_month
+    from commands.demo_data import generate_month
     from schemas import topics
-    from tests.kafka_broker import running_tansu
-    from tests.serve_harness import billing_env, read_topic, run_billing, start_serve, stop, wait_until
+    from testsupport.serve_harness import billing_env, read_topic, run_billing, start_serve, stop, wait_until
+    from testsupport.tansu import running_tansu
 
     raws = [*generate_month(customers=40, seed=5, period="2026-10", events=2500), b"not json at all"]
     (tmp_path / "in.jsonl").write_bytes(b"\n".join(raws) + b"\n")

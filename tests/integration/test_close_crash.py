@@ -21,7 +21,8 @@ from commands.bootstrap import open_engine
 from commands.settings import Settings
 from commands.statements import get_statement, list_periods, list_statements
 from tests.builders import line, month_of_events
-from tests.serve_harness import BILLING, query_store
+from testsupport.cli_runner import BILLING, billing, clean_env
+from testsupport.serve_harness import query_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -30,14 +31,11 @@ TRIALS = 12
 
 
 def _env(store: Path) -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
-    return env | {"BILLING_STORE": f"sqlite:///{store}", "BILLING_NOW": NOW}
+    return clean_env(BILLING_STORE=f"sqlite:///{store}", BILLING_NOW=NOW)
 
 
 def _billing(store: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([BILLING, *args], env=_env(store), capture_output=True, text=True, timeout=120)
+    return billing(None, *args, env=_env(store), text=True, timeout=120)
 
 
 def _outcome(store: Path) -> dict:
@@ -58,7 +56,7 @@ def ingested(tmp_path_factory) -> Path:
     events.write_bytes(b"\n".join(line(e) for e in month_of_events(customers=300, usage_per_customer=60)) + b"\n")
     store = folder / "base.db"
     env = _env(store) | {"BILLING_PROJECTIONS": "separate"}
-    result = subprocess.run([BILLING, "ingest", str(events)], env=env, capture_output=True, text=True, timeout=300)
+    result = billing(None, "ingest", str(events), env=env, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return store
 

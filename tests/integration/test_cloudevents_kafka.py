@@ -15,8 +15,16 @@ from cloudevents.core.v1.event import CloudEvent
 from kafka import KafkaProducer
 
 from schemas import topics
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import billing_env, consumed_offsets, query_store, run_billing, start_serve, stop, wait_until
+from testsupport.serve_harness import (
+    billing_env,
+    consumed_offsets,
+    query_store,
+    run_billing,
+    start_serve,
+    stop,
+    wait_until,
+)
+from testsupport.tansu import running_tansu
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -11,8 +11,7 @@ import pytest
 from schemas import topics
 from tests.builders import line
 from tests.e2e.test_corrections_cli import CORRECTIONS, HISTORY
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import (
+from testsupport.serve_harness import (
     assert_downstream_equals_live,
     billing_env,
     consumed_offsets,
@@ -23,6 +22,7 @@ from tests.serve_harness import (
     stop,
     wait_until,
 )
+from testsupport.tansu import running_tansu
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from commands.queries import bills, period_views
-from projections import projector
 from engine.ledger import InboundLine
+from projections import projector
 from tests.builders import associated, line, usage
 from tests.conftest import record
 

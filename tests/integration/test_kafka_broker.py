@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka import TopicPartition as AioTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.kafka_broker import create_topics, unique_name
+from testsupport.tansu import create_topics, unique_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -197,7 +197,7 @@ class SeekToStoredPositions(ConsumerRebalanceListener):
             self.assigned_after = time.monotonic() - self.started
 
 
-def raw_records(message) -> tuple[ConsumerRecord, ...]:  # noqa: ANN001
+def raw_records(message) -> tuple[ConsumerRecord, ...]:
     """A decoder that hands over the batch untouched (FastStream would json-parse each value)."""
     return message.raw_message
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -22,10 +20,10 @@ from commands.settings import Settings
 from commands.verify import verify
 from engine.log_entries import ZERO_HASH
 from tests.unit.test_log_entries import reference_hash
+from testsupport.cli_runner import BILLING
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 
-BILLING = str(Path(sys.executable).with_name("billing"))
 WRITERS = 4
 
 
@@ -37,10 +35,10 @@ def test_concurrent_writers_on_one_postgres_store_make_one_gapless_chain_that_ve
         path.write_bytes(b"\n".join(lines[writer::WRITERS]) + b"\n")
         slices.append(path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")} | {"BILLING_STORE": postgres_fresh_dsn}
-    assert subprocess.run([BILLING, "ingest", str(slices[0]), "--batch-size", "1"], env=env,
+    assert subprocess.run([str(BILLING), "ingest", str(slices[0]), "--batch-size", "1"], env=env,
                           capture_output=True, timeout=120).returncode in (0, 1)  # creates the tables first
     writers = [
-        subprocess.Popen([BILLING, "ingest", "--json", "--batch-size", "25", str(path)], env=env,
+        subprocess.Popen([str(BILLING), "ingest", "--json", "--batch-size", "25", str(path)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for path in slices[1:]
     ]

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from schemas import topics
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import billing_env, query_store, read_topic, run_billing, start_serve, stop, wait_until
+from testsupport.serve_harness import billing_env, query_store, read_topic, run_billing, start_serve, stop, wait_until
+from testsupport.tansu import running_tansu
 
 
 def _published(store) -> int:

@@ -16,6 +16,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase, TrackingRecorderTestCase
 from eventsourcing.utils import Environment
 
+from commands.settings import Settings
 from commands.store_url import parse_store_url
 from projections.postgres_views import PostgresBillingViews
 from projections.sqlite_views import SQLiteBillingViews
@@ -23,7 +24,7 @@ from projections.sqlite_views import SQLiteBillingViews
 
 def _factory(url: str) -> InfrastructureFactory:
     env = {
-        **parse_store_url(url).persistence_env(),
+        **parse_store_url(url).persistence_env(Settings().postgres_tuning()),
         "ORIGINATOR_ID_TYPE": "text",
         "MAPPER_TOPIC": "engine.mapper:MsgspecMapper",
         "CREATE_TABLE": "y",

@@ -88,7 +88,7 @@ def test_digest_changes_when_one_amount_changes(open_store):
     events = month_of_events(customers=3, usage_per_customer=2)
     one, other = open_store("one.db"), open_store("other.db")
     record(one, events)
-    record(other, events + [usage("c-0000", quantity="1", unit_price="0.00000001", id="extra")])
+    record(other, [*events, usage("c-0000", quantity="1", unit_price="0.00000001", id="extra")])
     assert digest(_replay(one, "2026-10", one.ledger.now())) != digest(_replay(other, "2026-10", other.ledger.now()))
 
 
@@ -102,7 +102,10 @@ def test_replay_never_touches_the_live_views(store):
 def test_check_names_the_first_record_that_differs(store):
     record(store, month_of_events(customers=4, usage_per_customer=3))
     with store.ledger.recorder.write_transaction() as cursor:
-        cursor.execute("UPDATE view_bill_lines SET sums='100000000,0,100000000,100000000,0,1' WHERE customer_id='c-0002' AND period='2026-10'")
+        cursor.execute(
+            "UPDATE view_bill_lines SET sums='100000000,0,100000000,100000000,0,1' "
+            "WHERE customer_id='c-0002' AND period='2026-10'"
+        )
     difference = first_difference(_replay(store, "2026-10", store.ledger.now()), period_views(store, "2026-10"))
     assert difference is not None and difference.startswith("bill of c-0002 (2026-10) differs")
 

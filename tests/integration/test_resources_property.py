@@ -49,7 +49,9 @@ def sent_usage(draw, number: int) -> dict:
                        service_type=draw(st.sampled_from(("ECS", "OBS"))),
                        resource_id=draw(st.sampled_from(("i-1", "i-2", "I-1"))), time=time, data=extra),
         "instant": (moment, Decimal(f"0.{fraction or '0'}")),
-        "shown": moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction.rstrip('0')}" if fraction.rstrip("0") else "") + "Z",
+        "shown": moment.strftime("%Y-%m-%dT%H:%M:%S")
+        + (f".{fraction.rstrip('0')}" if fraction.rstrip("0") else "")
+        + "Z",
         "period": moment.astimezone(SHANGHAI).strftime("%Y-%m"),
         "payable": (quantity * unit_price).quantize(EIGHT, ROUND_HALF_UP),
     }
@@ -66,7 +68,7 @@ def recomputed(usages: list[dict], period: str | None) -> list[dict]:
     for (service_type, resource_id), members in sorted(by_resource.items()):
         by_time = sorted(members, key=lambda member: (member[1]["instant"], member[0]))
 
-        def latest(field: str):
+        def latest(field: str, by_time=by_time):
             having = [sent["event"]["data"][field] for _i, sent in by_time if sent["event"]["data"].get(field)]
             return having[-1] if having else None
 
@@ -85,7 +87,9 @@ def recomputed(usages: list[dict], period: str | None) -> list[dict]:
     return listed
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_resources_equal_a_plain_recomputation_from_the_usage_sent(open_store, data):
     usages = [data.draw(sent_usage(number)) for number in range(data.draw(st.integers(0, 20)))]

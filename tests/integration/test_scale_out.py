@@ -14,11 +14,10 @@ import psycopg
 import pytest
 
 from commands.bootstrap import open_engine
-from commands.demo import generate_month
+from commands.demo_data import generate_month
 from commands.queries import period_views
 from commands.settings import Settings
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import (
+from testsupport.serve_harness import (
     assert_downstream_equals_live,
     billing_env,
     run_billing,
@@ -26,6 +25,7 @@ from tests.serve_harness import (
     stop,
     wait_until,
 )
+from testsupport.tansu import running_tansu
 
 WORKERS = 3
 

@@ -16,12 +16,11 @@ import msgspec
 import pytest
 
 from commands.bootstrap import open_engine
-from commands.demo import generate_month
+from commands.demo_data import generate_month
 from commands.queries import period_views
 from commands.settings import Settings
 from schemas import topics
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import (
+from testsupport.serve_harness import (
     billing_env,
     consumed_offsets,
     fully_published,
@@ -32,6 +31,7 @@ from tests.serve_harness import (
     stop,
     wait_until,
 )
+from testsupport.tansu import running_tansu
 
 
 def _periods(store: Path) -> list[str]:
@@ -177,7 +177,7 @@ def test_serve_killed_at_random_moments_loses_nothing_and_counts_nothing_twice(t
             before = consumed_offsets(served)
             if chosen.random() < 0.25 or before >= published:
                 time.sleep(chosen.uniform(0.2, 2.0))  # a random moment of start-up
-            elif progressed_within(lambda: consumed_offsets(served) > before, 20):
+            elif progressed_within(lambda before=before: consumed_offsets(served) > before, 20):
                 killed_while_consuming += 1
                 time.sleep(chosen.uniform(0.0, 0.15))  # a random moment of consuming a share
             stop(serve, signal.SIGKILL)

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from commands.serve_logging import RepeatLimit
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import billing_env, run_billing, start_serve, stop, wait_until
+from testsupport.serve_harness import billing_env, run_billing, start_serve, stop, wait_until
+from testsupport.tansu import running_tansu
 
 QUIET_SECONDS = 12
 

@@ -12,8 +12,7 @@ import pytest
 
 from schemas import topics
 from tests import builders as b
-from tests.kafka_broker import running_tansu
-from tests.serve_harness import (
+from testsupport.serve_harness import (
     billing_env,
     consumed_offsets,
     fully_published,
@@ -24,6 +23,7 @@ from tests.serve_harness import (
     stop,
     wait_until,
 )
+from testsupport.tansu import running_tansu
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.timeout(300)]
 

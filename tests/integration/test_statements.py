@@ -267,7 +267,7 @@ class StatementContract:
         assert [c.period for c in closed] == ["2026-10"]
         closed = close_due_periods(at("2027-02-01T00:00:00+08:00"), grace)
         assert [c.period for c in closed] == ["2026-11", "2026-12"]  # not January: it has no charge
-        assert [c.statements for c in closed][0] == []
+        assert closed[0].statements == []
 
     def test_a_grace_in_months_waits_for_the_end_of_the_month_that_many_months_later(self, at):
         record(at(NOV_5), october())

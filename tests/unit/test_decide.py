@@ -341,7 +341,7 @@ def test_a_discount_is_in_force_from_valid_from_inclusive_to_valid_to_exclusive(
     customer.record(
         discount_granted(rate="0.5", valid_from="2026-10-01T00:00:00+08:00", valid_to="2026-10-10T00:00:00+08:00")
     )
-    rate_at = lambda time: customer.charge(usage(time=time)).rate_text  # noqa: E731
+    rate_at = lambda time: customer.charge(usage(time=time)).rate_text
     assert rate_at("2026-09-30T15:59:59.999999999Z") == "1.00000000"
     assert rate_at("2026-09-30T16:00:00Z") == "0.50000000"
     assert rate_at("2026-10-09T15:59:59.999Z") == "0.50000000"

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from commands.demo import generate_month, run_demo
+from commands.demo import run_demo
+from commands.demo_data import generate_month
 from commands.settings import Settings
 from engine.errors import SettingsError
 from engine.instants import parse_instant
@@ -96,7 +97,7 @@ def test_a_redelivered_line_is_an_exact_copy_and_every_other_id_is_unique_per_so
     redelivered = [line for line, times in copies.items() if times > 1]
     assert 3 <= len(redelivered) <= 25
     assert all(times == 2 for times in copies.values() if times > 1)
-    pairs = Counter((e["source"], e["id"]) for e in {line: e for line, e in zip(lines, events)}.values())
+    pairs = Counter((e["source"], e["id"]) for e in {line: e for line, e in zip(lines, events, strict=True)}.values())
     assert max(pairs.values()) == 1
 
 

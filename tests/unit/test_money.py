@@ -13,6 +13,7 @@ from engine.currencies import minor_unit_digits
 from engine.errors import FieldError, SettingsError
 from engine.money import (
     SCALE,
+    assert_settled,
     divide_half_up,
     format_units,
     multiply_half_up,
@@ -192,6 +193,25 @@ def test_the_rounding_off_is_under_one_minor_unit_with_the_sign_of_the_amount(un
         assert 0 <= rounding_off < minor_unit
     else:
         assert -minor_unit < rounding_off <= 0
+
+
+@given(UNITS, st.sampled_from([0, 2, 3]))
+def test_every_settled_charge_passes_the_engines_own_money_assertion(units, digits):
+    settled = truncate_to_minor(units, digits)
+    assert_settled(units, settled, units - settled, digits)  # raises AssertionError if it fails
+
+
+@pytest.mark.parametrize(
+    ("payable", "settled", "rounding_off"),
+    [
+        (1_234_567, 1_000_000, 234_568),  # the sum is off by one unit
+        (3_000_000, 1_000_000, 2_000_000),  # two minor units (CNY) left as rounding-off
+        (-1_500_000, -2_000_000, 500_000),  # rounded away from zero: the sign differs
+    ],
+)
+def test_a_broken_money_identity_is_an_assertion_error_a_bug_not_a_refusal(payable, settled, rounding_off):
+    with pytest.raises(AssertionError):
+        assert_settled(payable, settled, rounding_off, 2)
 
 
 # Formatting --------------------------------------------------------------------------

@@ -10,13 +10,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from commands.queries import rejection_entry
 from engine.errors import REASON_CODES
 from engine.mapper import TOPICS
-from schemas.recorded import RECORDED_EVENT_TYPES
-from commands.queries import rejection_entry
 from engine.store.rows import RejectionRow
 from schemas import export
 from schemas.inbound import AMOUNT_PATTERN, EVENT_TYPES, InboundEvent
+from schemas.recorded import RECORDED_EVENT_TYPES
 from schemas.views import RejectionEntry
 from tests import builders
 
@@ -58,7 +58,7 @@ def _json_schema_texts() -> dict[str, str]:
 
 def test_every_document_is_draft_2020_12_with_an_id_and_a_title():
     ids = set()
-    for filename, text in _json_schema_texts().items():
+    for text in _json_schema_texts().values():
         document = json.loads(text)
         assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert document["$id"].startswith("urn:partner-billing:schema:")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from commands.settings import Settings
 from commands.store_url import parse_store_url, safe_url
 from engine.errors import SettingsError
 
 
-def test_a_postgresql_url_names_the_ledgers_factory_and_every_postgres_key(monkeypatch):
-    monkeypatch.delenv("POSTGRES_POOL_SIZE", raising=False)
-    monkeypatch.setenv("POSTGRES_MAX_OVERFLOW", "9")
-    env = parse_store_url("postgresql://bill%40ing:p%3Ass@db.example:6543/ledger").persistence_env()
+def test_a_postgresql_url_names_the_ledgers_factory_and_every_postgres_key():
+    tuning = Settings.from_environment({"POSTGRES_MAX_OVERFLOW": "9"}).postgres_tuning()
+    env = parse_store_url("postgresql://bill%40ing:p%3Ass@db.example:6543/ledger").persistence_env(tuning)
     assert env["PERSISTENCE_MODULE"] == "engine.store.postgres:LedgerPostgresFactory"
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("bill@ing", "p:ss")
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == ("db.example", "6543", "ledger")
@@ -44,7 +44,10 @@ def test_a_postgresql_url_with_a_bad_part_is_a_settings_error(url):
     ("postgresql://%2Fvar%2Frun%2Fpg/db", {"host": "/var/run/pg", "dbname": "db"}),
     ("postgresql://localhost/db", {"host": "localhost", "dbname": "db"}),
     ("postgresql://[::1]:6000/db", {"host": "::1", "port": 6000, "dbname": "db"}),
-    ("postgresql://u@h/db?port=6432&password=p%40ss", {"host": "h", "port": 6432, "user": "u", "password": "p@ss", "dbname": "db"}),
+    (
+        "postgresql://u@h/db?port=6432&password=p%40ss",
+        {"host": "h", "port": 6432, "user": "u", "password": "p@ss", "dbname": "db"},
+    ),
 ])
 def test_postgresql_urls_are_read_as_libpq_reads_them(url, conninfo):
     assert parse_store_url(url).postgres.conninfo() == conninfo

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -14,11 +12,12 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
-BILLING = str(Path(sys.executable).with_name("billing"))
+from testsupport.cli_runner import BILLING, billing, clean_env
 
 
 def billing_env(store: Path, bootstrap: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+    """A clean environment for `billing` on a SQLite store and a broker."""
+    env = clean_env()
     env.update(
         BILLING_STORE=f"sqlite:///{store}",
         BILLING_KAFKA=bootstrap,
@@ -31,12 +30,14 @@ def billing_env(store: Path, bootstrap: str, **extra: str) -> dict[str, str]:
 
 
 def run_billing(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([BILLING, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    """`billing ARGS` in `env` (a `billing_env`), its output as text."""
+    return billing(None, *args, env=env, text=True, timeout=timeout)
 
 
 def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`billing serve` in the background, its output appended to `log`."""
     with log.open("ab") as out:
-        return subprocess.Popen([BILLING, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([str(BILLING), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
@@ -90,7 +91,8 @@ def fully_published(store: Path) -> bool:
     tracked = dict(query_store(store, "SELECT application_name, notification_id FROM tracking"))
     if not events:
         return False
-    return tracked.get("published:views", 0) >= events[0][0] and tracked.get("published:rejections", 0) >= rejected[0][0]
+    views_published = tracked.get("published:views", 0) >= events[0][0]
+    return views_published and tracked.get("published:rejections", 0) >= rejected[0][0]
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 20) -> list:
@@ -131,7 +133,7 @@ def assert_downstream_equals_live(bootstrap: str, store_url: str) -> int:
         for record in read_topic(bootstrap, topic):
             value = json.loads(record.value)
             latest[(topic, record.key.decode(), value["period"])] = value
-    encode = lambda value: json.loads(msgspec_json(value))  # noqa: E731
+    encode = lambda value: json.loads(msgspec_json(value))
     with open_engine(Settings(store_url=store_url), create=False) as engine:
         for (topic, key, period), value in latest.items():
             if topic == topics.BILLS:

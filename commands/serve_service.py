@@ -1,0 +1,222 @@
+"""The service behind `billing serve` (commands/serve.py builds the app around it): each
+batch recorded, then published in rounds; the periods due closed by a periodic turn
+(BILLING_CLOSE_AFTER). Recording, publishing and closing take turns, never overlap."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import Consumer
+
+from commands.ingest import inline_projector
+from commands.kafka_binding import inbound_value
+from commands.publisher import Outgoing, ViewPublisher
+from commands.settings import Settings
+from commands.statements import close_due_periods
+from engine.errors import Refused
+from engine.ledger import InboundLine
+from engine.statements.schedule import parse_duration
+
+if TYPE_CHECKING:
+    from commands.bootstrap import Engine
+
+Opener = Callable[[], "Engine"]  # opens the store for writing; the caller closes what it returns
+
+log = logging.getLogger("billing.serve")  # the service's log lines, as `billing serve` writes them
+PUBLISH_INTERVAL_SECONDS = 1.0
+PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
+FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
+CLOSE_CHECK_SECONDS = 1.0  # how often serve looks for a period due to close (BILLING_CLOSE_AFTER)
+
+
+class BillingService:
+    """The consumer's handler with its engine and publisher."""
+
+    def __init__(self, settings: Settings, opener: Opener, app: FastStream, broker: KafkaBroker,
+                 stop_requested: threading.Event | None = None):
+        self.settings = settings
+        self.opener = opener
+        self.stop_requested = stop_requested or threading.Event()
+        self.app = app
+        self.broker = broker
+        self.engine: Engine | None = None
+        self.publisher: ViewPublisher | None = None
+        self.failed = False
+        self.subscriber = None
+        self._turn = asyncio.Lock()  # recording and publishing, one at a time
+        self._unpublished = False  # recorded since the last publication
+        self._last_published = 0.0  # when the last publishing round ended (monotonic)
+        self._last_round_seconds = 0.0
+        self._last_recorded = 0.0  # when the last batch was recorded (monotonic)
+        self._publish_when_idle_task: asyncio.Task | None = None
+        self._close_when_due_task: asyncio.Task | None = None
+        self._stopping = False
+        # Fails at once (exit 2) on a duration that can't be read.
+        self.close_after = parse_duration(settings.close_after) if settings.close_after else None
+
+    def consumer(self):
+        return getattr(self.subscriber, "consumer", None)
+
+    async def start(self) -> None:
+        if self.stop_requested.is_set():  # asked while loading, before the app's own handlers
+            self._stopping = True
+            self.app.exit()
+            return
+        self.engine = await asyncio.to_thread(self.opener)
+        self.publisher = ViewPublisher(self.engine)
+
+    async def publish_backlog(self) -> None:
+        # Whatever a previous run (or `billing ingest`) recorded but did not publish.
+        async with self._turn:
+            if self._stopping or self.publisher is None:  # stopped while starting
+                return
+            await self._publish()
+        self._publish_when_idle_task = asyncio.create_task(self._publish_when_idle())
+        if self.close_after is not None:
+            self._close_when_due_task = asyncio.create_task(self._close_when_due())
+
+    async def _publish(self) -> None:
+        self._unpublished = False
+        started = time.monotonic()
+        try:
+            await self.publisher.publish_pending(self.send)
+        except Exception:
+            # The positions moved only for what the broker acknowledged: the rest is
+            # published on the next turn.
+            self._unpublished = True
+            raise
+        finally:
+            self._last_published = time.monotonic()
+            self._last_round_seconds = self._last_published - started
+
+    def _publishing_due(self) -> bool:
+        idle = time.monotonic() - self._last_published
+        return idle >= max(PUBLISH_INTERVAL_SECONDS, PUBLISH_IDLE_FACTOR * self._last_round_seconds)
+
+    async def _publish_when_idle(self) -> None:
+        """Publishes what the last batches recorded when no batch follows them."""
+        while True:
+            await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
+            quiet = time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
+            if self.failed or not quiet:
+                continue  # while batches keep coming, `handle` decides when to publish
+            # Other processes record too (a statement confirmed with `billing confirm`, a
+            # transfer's notification): whatever they recorded is published within a second.
+            if not self._unpublished and not await self._outside_work_waiting():
+                continue
+            async with self._turn:
+                try:
+                    await self._publish()
+                except Exception:
+                    log.exception("publishing failed; trying again in %s s", PUBLISH_INTERVAL_SECONDS)
+
+    async def _outside_work_waiting(self) -> bool:
+        """Whether other commands recorded something to publish (notifications)."""
+        try:
+            return await asyncio.to_thread(self.publisher.outside_work_waiting)
+        except Exception:
+            log.exception("checking for notifications to publish failed")
+            return False
+
+    async def _close_when_due(self) -> None:
+        """Closes the periods due (BILLING_CLOSE_AFTER), between batches, and publishes
+        their statements."""
+        while True:
+            await asyncio.sleep(CLOSE_CHECK_SECONDS)
+            if self.failed or self._stopping:
+                continue
+            async with self._turn:
+                try:
+                    closed = await asyncio.to_thread(close_due_periods, self.engine, self.close_after)
+                except Refused as refused:
+                    log.info("not closing yet: %s: %s", refused.code, refused.message)
+                    continue
+                except Exception:
+                    log.exception("closing a due period failed; trying again in %s s", CLOSE_CHECK_SECONDS)
+                    continue
+                for result in closed:
+                    log.info("closed %s at %s: %d statement(s)",
+                             result.period, result.issued_at, len(result.statements))
+                if closed:
+                    self._unpublished = True
+                    try:
+                        await self._publish()
+                    except Exception:
+                        log.exception("publishing the statements failed; the next round publishes them")
+
+    async def stop(self) -> None:
+        """The first step of shutting down, while the broker still runs: the last
+        publication, after the batch or publishing round in flight (if any)."""
+        self._stopping = True
+        async with self._turn:
+            for task in (self._publish_when_idle_task, self._close_when_due_task):
+                if task is not None:
+                    task.cancel()
+            if self._unpublished and not self.failed and self.publisher is not None:
+                try:
+                    await asyncio.wait_for(self._publish(), FINAL_PUBLISH_TIMEOUT_SECONDS)
+                except Exception:
+                    log.exception("publishing at shutdown failed; the next start publishes it")
+
+    async def close(self) -> None:
+        """The last step, once the broker has stopped and no batch can arrive."""
+        async with self._turn:
+            if self.engine is not None:
+                await asyncio.to_thread(self.engine.close)
+
+    async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+        async with self._turn:
+            if self._stopping:
+                return  # not recorded, not committed: read again at the next start
+            await self._record(records, consumer)
+            if self.failed:
+                return
+            if self._publishing_due():
+                await self._publish()
+
+    async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+        if self.failed or not records:
+            return  # after a failure, nothing may be recorded past the failed batch
+        lines = [
+            # A CloudEvents binary-mode record is read as its structured JSON.
+            InboundLine(inbound_value(record.value, record.headers),
+                        position=(record.topic, record.partition, record.offset))
+            for record in records
+        ]
+        try:
+            outcome = await asyncio.to_thread(self.engine.ledger.record_batch, lines, inline_projector(self.engine))
+        except Exception:
+            self.failed = True
+            log.exception("recording a batch failed; stopping so that nothing is recorded past it")
+            self.app.exit()
+            raise
+        next_offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
+        await consumer.commit(next_offsets)
+        counts = outcome.counts
+        log.info(
+            "batch of %d: accepted %d, duplicates %d, rejected %d, redelivered %d",
+            len(records), counts.accepted, counts.duplicates, counts.rejected, outcome.redelivered,
+        )
+        self._unpublished = True
+        self._last_recorded = time.monotonic()
+
+    async def send(self, messages: list[Outgoing]) -> None:
+        """Publishes messages and waits until the broker acknowledged every one."""
+        futures = [
+            await self.broker.publish(
+                message.value, message.topic, key=message.key, headers=message.headers, no_confirm=True
+            )
+            for message in messages
+        ]
+        await asyncio.gather(*futures)
