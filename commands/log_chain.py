@@ -7,6 +7,7 @@ shows up to anyone who recomputes its entry's hash from the output alone.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ def log_entries(engine: Engine, first: int = 1, last: int | None = None) -> Iter
     if first > 1:
         prev_hash = next(links)[2]  # the entry before `first`: only its hash is needed
     while True:
-        chunk = [link for _, link in zip(range(_EVENTS_A_READ), links)]
+        chunk = list(itertools.islice(links, _EVENTS_A_READ))
         if not chunk:
             return
         with recorder.read_transaction() as c:

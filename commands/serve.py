@@ -122,10 +122,8 @@ def create_app(
 def run_serve(settings: Settings, opener: Opener, stop_requested: threading.Event | None = None) -> int:
     """Runs until SIGINT/SIGTERM; 1 if it stopped because recording failed. A store
     that can't be used or a broker that can't be reached at start is one line and
-    exit 2, within seconds (commands/cli_failures.py). A malformed BILLING_CLOSE_AFTER is
-    said first: it is wrong whatever state the broker is in."""
-    if settings.close_after:
-        parse_duration(settings.close_after)
+    exit 2, within seconds (commands/cli_failures.py). (A malformed BILLING_CLOSE_AFTER
+    was said before, when the settings were read.)"""
     check_reachable(settings.kafka)
     opener().close()  # the store's own problems, said plainly
     app = create_app(settings, opener, stop_requested, serve_logging.configure())

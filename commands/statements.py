@@ -7,7 +7,6 @@ raises `Refused` (exit 1 / HTTP 409) or `FieldError` (a usage error / HTTP 400).
 
 from __future__ import annotations
 
-
 from commands.bootstrap import Engine
 from engine.errors import FieldError, Refused
 from engine.instants import InvalidTime, instant_from_datetime, parse_instant, parse_period

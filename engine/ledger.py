@@ -21,8 +21,8 @@ from eventsourcing.persistence import IntegrityError
 from engine.corrections import correction_targets, target_pair
 from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
-from engine.errors import Reason, Rejected
 from engine.difference import first_difference
+from engine.errors import Reason, Rejected
 from engine.instants import instant_from_datetime, recorded_time, recorded_time_after
 from engine.judge import Candidate, Rejection, judge_line
 from engine.mapper import decode_event, stored_row

@@ -19,6 +19,7 @@ from web.errors import bad_request
 from web.params import AsOf, OptionalId, Period, RequiredId
 from web.route_support import ERROR_RESPONSES, call, engine_of, principal_of, view_answer
 
+
 @get("/bills", summary="Bills of a period", responses=ERROR_RESPONSES,
      description="`billing bills --json`. A partner token sees the bills of the charges attributed to its "
      "partner; a reseller or account-manager token those of the charges carrying its id.")

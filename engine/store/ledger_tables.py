@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.store.log_chain import LogChainTables
 from engine.store.rows import PendingRejection, RejectionRow
@@ -25,7 +25,7 @@ class SQLDialect:
 
     table_prefix = ""  # "" (SQLite) or '"schema".' (PostgreSQL)
     # Column types of the features' portable DDL (`engine.store.feature_tables`).
-    ddl_types: dict[str, str] = {}
+    ddl_types: ClassVar[dict[str, str]] = {}
 
     def sql(self, text: str) -> str:
         """The statement in this backend's placeholder style, with table names qualified."""

@@ -278,7 +278,7 @@ def test_resources_are_sorted_by_service_type_then_resource_id_with_first_and_la
     # orders are no resources; code point order ("I-0" < "i-1" < "i-10")
     assert [(r["service_type"], r["resource_id"]) for r in listed["resources"]] == [
         ("AAA", "z"), ("ECS", "I-0"), ("ECS", "i-1"), ("ECS", "i-10")]
-    aaa, voided, i1, i10 = listed["resources"]
+    aaa, _voided, i1, i10 = listed["resources"]
     assert (i10["first_used"], i10["last_used"]) == ("2026-10-05T00:00:00.1234567891234Z",
                                                       "2026-10-05T00:00:00.1234567891235Z")
     # u-2 (lower-case t and z) is first; u-3 (".000") is last; the amendment's own time plays no part

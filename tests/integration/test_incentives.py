@@ -248,7 +248,7 @@ assignments = st.lists(st.tuples(st.sampled_from(MANAGERS[:3]), st.sampled_from(
 def _events(steps, moves):
     """Associations (each step associates, or re-associates after leaving) and usage on
     day N from September 22, and assignments on their days."""
-    day = lambda n: f"2026-{9 + (n + 21) // 30:02d}-{(n + 21) % 30 + 1:02d}T12:00:00+08:00"  # noqa: E731
+    day = lambda n: f"2026-{9 + (n + 21) // 30:02d}-{(n + 21) % 30 + 1:02d}T12:00:00+08:00"
     events, open_ = [], {}
     for n, (customer, manager, kind, offset, quantity) in enumerate(steps):
         at = day(offset)

@@ -274,7 +274,7 @@ def test_a_store_read_before_it_has_a_chain_says_so_at_position_one(filled, open
 def test_an_accepted_event_whose_pair_is_not_taken_fails_the_store_check(filled, tmp_path):
     with _db(tmp_path) as db:
         db.execute("DELETE FROM event_ids WHERE id='u-2'")
-    with pytest.raises(StoreDamaged, match="position 6.*'u-2'.*could be accepted again"):
+    with pytest.raises(StoreDamaged, match=r"position 6.*'u-2'.*could be accepted again"):
         verify(filled)
 
 
@@ -283,7 +283,7 @@ def test_a_live_view_that_differs_from_the_replay_fails_the_store_check(filled, 
     with _db(tmp_path) as db:
         db.execute("UPDATE view_bill_lines SET sums='1000000,0,1000000,1000000,0,1' WHERE customer_id='c-2'")
     filled.projection.view._sums_cache = {}
-    with pytest.raises(StoreDamaged, match="live views differ from a replay.*c-2"):
+    with pytest.raises(StoreDamaged, match=r"live views differ from a replay.*c-2"):
         verify(filled)
 
 

@@ -61,7 +61,7 @@ def test_each_reward_is_truncated_once_not_each_step():
 
 rising_tiers = st.lists(
     st.tuples(st.integers(0, 10**6), st.integers(0, 10**9)), min_size=1, max_size=6, unique_by=lambda t: t[0]
-).map(lambda pairs: [Tier(f * SCALE // 100, r) for f, r in zip(sorted(p[0] for p in pairs), sorted(p[1] for p in pairs))])
+).map(lambda pairs: [Tier(f * SCALE // 100, r) for f, r in zip(sorted(p[0] for p in pairs), sorted(p[1] for p in pairs), strict=True)])
 values = st.integers(-(10**8), 10**16)
 
 
@@ -77,7 +77,7 @@ def test_with_rising_rates_stepped_never_exceeds_whole_and_both_grow_with_the_va
 @given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**9)), min_size=1, max_size=6), values, values)
 def test_stepped_grows_with_the_value_whatever_the_rates(pairs, v1, v2):
     starts = sorted({f for f, _ in pairs})
-    tiers_ = [Tier(f * SCALE, r) for f, (_, r) in zip(starts, pairs)]
+    tiers_ = [Tier(f * SCALE, r) for f, (_, r) in zip(starts, pairs, strict=False)]
     low, high = sorted((v1, v2))
     assert reward_units(low, tiers_, "stepped", CNY) <= reward_units(high, tiers_, "stepped", CNY)
 

@@ -37,7 +37,7 @@ class AuditNoted(EngineEvent, kw_only=True):
 
     LOG_TYPE = "audit.noted"
     note: str
-    amounts: dict[str, str] = {}
+    amounts: dict[str, str] = {}  # noqa: RUF012 (msgspec copies a default per instance)
 
 
 def reference_hash(entry_dict: dict) -> str:

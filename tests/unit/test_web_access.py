@@ -116,7 +116,7 @@ def test_a_token_is_stored_as_its_sha256_and_only_our_shape_is_looked_up():
 
 
 def test_every_label_has_chinese_and_english_and_the_language_follows_cookie_then_browser():
-    assert all(zh and en and zh != en or key in ("none",) for key, (zh, en) in LABELS.items())
+    assert all((zh and en and zh != en) or key in ("none",) for key, (zh, en) in LABELS.items())
     assert choose_language("en", "zh-CN") == "en"
     assert choose_language(None, "en-US,en;q=0.9") == "en"
     assert choose_language(None, "zh-CN,zh;q=0.9") == "zh" and choose_language("xx", None) == "zh"
