@@ -14,7 +14,8 @@ from __future__ import annotations
 import fcntl
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import (
@@ -29,6 +30,11 @@ from engine.store.ledger_tables import LedgerTables, SQLDialect
 from engine.store.rows import StoredRow
 
 _PAGE_CACHE_KIB = 256 * 1024
+# Pages of a new store's file (SQLite's default is 4 KiB). The log's rows are ~600
+# bytes and arrive in batches of thousands: with 16 KiB pages SQLite spent ~20% less
+# CPU inserting the benchmark's events and their (source, id) pairs (5.0-5.5 µs a
+# row against 6.6, measured). A store keeps the page size it was made with.
+NEW_STORE_PAGE_SIZE = 16384
 
 
 class SQLiteDialect(SQLDialect):
@@ -165,8 +171,10 @@ class LedgerSQLiteFactory(SQLiteFactory):
     tracking_recorder_class = SQLiteTrackingRecorder
 
     def __init__(self, env):
-        super().__init__(env)
+        super().__init__(env)  # the pool connects on first use, not here
         pool = self.datastore.pool
+        if not pool.is_sqlite_memory_mode and self.env_create_table():
+            _prepare_new_file(pool.db_name)
         if not pool.is_sqlite_memory_mode:
             # Keep one idle connection, not eventsourcing's five: the pool hands them out
             # in turn, and each one that ever wrote a batch holds its own large page cache
@@ -175,6 +183,19 @@ class LedgerSQLiteFactory(SQLiteFactory):
             # of concurrent use are closed when returned. (A memory store keeps
             # eventsourcing's pool: its database lives only while a connection is open.)
             pool.pool_size = 1
+
+
+def _prepare_new_file(db_name: str) -> None:
+    """Gives a store's file, if it is new, its page size, before eventsourcing turns on
+    WAL (after which SQLite no longer changes the page size)."""
+    if not db_name or db_name.startswith("file:") or ":memory:" in db_name:
+        return  # a URI (memory, read-only): nothing to make
+    path = Path(db_name)
+    if path.exists() and path.stat().st_size > 0:
+        return
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute(f"PRAGMA page_size={NEW_STORE_PAGE_SIZE}")
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 Factory = LedgerSQLiteFactory

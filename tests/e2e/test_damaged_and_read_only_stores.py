@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -88,11 +90,14 @@ def test_a_read_only_store_answers_reads_and_refuses_writes_in_one_line(open_cop
 
 
 def _damage(store: Path) -> None:
-    """Overwrites pages in the middle of the file, as a failing disk would."""
+    """Overwrites pages in the middle of the file, as a failing disk would (whole pages
+    of the store's size: new stores have 16 KiB pages)."""
     size = store.stat().st_size
+    with closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as connection:
+        (page,) = connection.execute("PRAGMA page_size").fetchone()
     with store.open("r+b") as file:
-        file.seek(size // 2 // 4096 * 4096)
-        file.write(bytes(range(256)) * 16 * 16)
+        file.seek(size // 2 // page * page)
+        file.write(bytes(range(256)) * 16 * 16 * (page // 4096))
 
 
 @pytest.mark.parametrize(
