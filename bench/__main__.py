@@ -55,14 +55,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--period", default="2026-10", help="the log's month, replayed in step 4")
     parser.add_argument("--out", default="bench-results.json", help="where to write the figures as JSON")
-    parser.add_argument("--workdir", help="where logs are kept and reused, and stores made "
-                        "(default: a partner-billing-bench folder in the temporary folder)")
+    parser.add_argument(
+        "--workdir",
+        help="where logs are kept and reused, and stores made "
+        "(default: a partner-billing-bench folder in the temporary folder)",
+    )
     parser.add_argument("--skip-naive", action="store_true", help="don't measure the naive eventsourcing peer")
     parser.add_argument("--naive-sample", type=int, default=NAIVE_SAMPLE, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="keep the ingested store (and serve's) in the work folder")
-    parser.add_argument("--kafka", metavar="HOST:PORT|tansu",
-                        help="a Kafka broker for the Kafka figures (its billing.events empty or absent), "
-                        "or 'tansu' to start the test broker for the run (needs the test extra)")
+    parser.add_argument(
+        "--kafka",
+        metavar="HOST:PORT|tansu",
+        help="a Kafka broker for the Kafka figures (its billing.events empty or absent), "
+        "or 'tansu' to start the test broker for the run (needs the test extra)",
+    )
     args = parser.parse_args(argv)
     if args.events < 1:
         parser.error("--events must be at least 1")
@@ -111,16 +117,25 @@ def main(argv: list[str] | None = None) -> int:
     figures += kafka_figures(kafka)
     notes = _notes(log, counts, stored, args.skip_naive) + _close_notes(closed, replayed) + kafka_notes(kafka, log)
     if tree_state() != code_at_start:
-        notes.append("ODD: the repository's tracked files changed during the run: "
-                     "the figures may mix versions of the code")
+        notes.append(
+            "ODD: the repository's tracked files changed during the run: the figures may mix versions of the code"
+        )
     results = {
-        "bench": {"version": 1, "started": started, "argv": sys.argv[1:] if argv is None else list(argv),
-                  "workdir": str(workdir)},
+        "bench": {
+            "version": 1,
+            "started": started,
+            "argv": sys.argv[1:] if argv is None else list(argv),
+            "workdir": str(workdir),
+        },
         "machine": facts,
         "log": log.as_json(),
         "figures": as_json(figures),
-        "ingest": counts | {"exit_status": ingest.returncode, "stored_events": stored,
-                            "counts_match_generator": _counts_match(log, counts)},
+        "ingest": counts
+        | {
+            "exit_status": ingest.returncode,
+            "stored_events": stored,
+            "counts_match_generator": _counts_match(log, counts),
+        },
         "replay": replayed,
         "close": closed,
         "raw": {"engine_rows": engine_rows_info, "line_rows": line_rows_info},
@@ -146,8 +161,9 @@ def _naive(log: EventLog, sample: int, workdir: Path) -> dict:
 
 
 def _ingest(log: EventLog, store: Path) -> tuple:
-    run = run_measured(billing("--store", f"sqlite:///{store}", "ingest", "--json", log.path),
-                       f"billing ingest ({log.lines:,} lines)")
+    run = run_measured(
+        billing("--store", f"sqlite:///{store}", "ingest", "--json", log.path), f"billing ingest ({log.lines:,} lines)"
+    )
     run.check((0, 1))  # 1: some lines were rejected, as the generator intends
     counts = json.loads(run.stdout)
     with closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as connection:
@@ -156,13 +172,19 @@ def _ingest(log: EventLog, store: Path) -> tuple:
 
 
 def _replay(store: Path, period: str) -> tuple:
-    run = run_measured(billing("--store", f"sqlite:///{store}", "replay", "--period", period, "--json"),
-                       f"billing replay --period {period}").check()
+    run = run_measured(
+        billing("--store", f"sqlite:///{store}", "replay", "--period", period, "--json"),
+        f"billing replay --period {period}",
+    ).check()
     output = json.loads(run.stdout)
     payable = sum(parse_amount("payable_amount", p["payable_amount"]) for p in output["performance"])
-    summary = {"period": output["period"], "bills": len(output["bills"]),
-               "partners": len(output["performance"]), "digest": output["digest"],
-               "performance_payable_amount": format_units(payable)}
+    summary = {
+        "period": output["period"],
+        "bills": len(output["bills"]),
+        "partners": len(output["performance"]),
+        "digest": output["digest"],
+        "performance_payable_amount": format_units(payable),
+    }
     return run, summary
 
 
@@ -170,18 +192,29 @@ def _raw_limits(store: Path, log: EventLog, workdir: Path) -> tuple[dict, dict]:
     """The raw insert of the engine's stored rows exactly, then of the log's lines as the state."""
     target = workdir / "bench-raw.db"
     measured = []
-    for label, load in (("the engine's stored rows", lambda: raw.engine_rows(store)),
-                        ("the log's lines as rows", lambda: raw.line_rows(log.path))):
+    for label, load in (
+        ("the engine's stored rows", lambda: raw.engine_rows(store)),
+        ("the log's lines as rows", lambda: raw.line_rows(log.path)),
+    ):
         rows = load()
         with ticking(f"raw sqlite3 insert of {label} ({len(rows):,}, best of {RAW_REPEATS})"):
             rate, runs = raw.best_rate(rows, target, RAW_REPEATS)
-        measured.append({"rows": len(rows), "mean_state_bytes": raw.mean_state_bytes(rows),
-                         "runs_seconds": runs, "rows_per_s": rate})
+        measured.append(
+            {
+                "rows": len(rows),
+                "mean_state_bytes": raw.mean_state_bytes(rows),
+                "runs_seconds": runs,
+                "rows_per_s": rate,
+            }
+        )
         if not measured[1:]:  # the engine's rows again, committed batch by batch as the engine does
             with ticking(f"raw sqlite3 insert of {label}, {BATCH_SIZE:,} rows per transaction"):
                 seconds = raw.insert_seconds(rows, target, batch=BATCH_SIZE)
-            measured[0] |= {"batch_rows": BATCH_SIZE, "batched_seconds": seconds,
-                            "batched_rows_per_s": len(rows) / seconds}
+            measured[0] |= {
+                "batch_rows": BATCH_SIZE,
+                "batched_seconds": seconds,
+                "batched_rows_per_s": len(rows) / seconds,
+            }
         del rows
     return measured[0], measured[1]
 
@@ -190,8 +223,10 @@ def _kafka_line(kafka: dict | None) -> str:
     if kafka is None:
         return "kafka: not measured (no --kafka given)"
     broker = kafka["broker"]
-    return (f"kafka: {broker['kind']} broker at {broker['bootstrap']}, {kafka['topic']} with "
-            f"{kafka['partitions']} partitions, {kafka['published']:,} messages")
+    return (
+        f"kafka: {broker['kind']} broker at {broker['bootstrap']}, {kafka['topic']} with "
+        f"{kafka['partitions']} partitions, {kafka['published']:,} messages"
+    )
 
 
 def _figures(log, startup_s, naive, ingest, replay, stored, engine_raw, line_raw) -> list[Figure]:
@@ -203,54 +238,118 @@ def _figures(log, startup_s, naive, ingest, replay, stored, engine_raw, line_raw
     return [
         figure("raw_rows_per_s", "raw insert: engine's stored rows", engine_raw["rows_per_s"], "rows/s"),
         figure("raw_line_rows_per_s", "raw insert: log lines as rows", line_raw["rows_per_s"], "rows/s"),
-        figure("raw_batched_rows_per_s", f"raw insert: engine's rows, {engine_raw['batch_rows']:,} a commit",
-               engine_raw["batched_rows_per_s"], "rows/s"),
+        figure(
+            "raw_batched_rows_per_s",
+            f"raw insert: engine's rows, {engine_raw['batch_rows']:,} a commit",
+            engine_raw["batched_rows_per_s"],
+            "rows/s",
+        ),
         figure("naive_events_per_s", f"naive eventsourcing peer ({sample})", naive_rate, "events/s"),
-        figure("ingest_events_per_s", "billing ingest", ingest_rate, "events/s",
-               at_least=INGEST_TARGET_EVENTS_PER_S, target=f"≥ {INGEST_TARGET_EVENTS_PER_S:,}"),
+        figure(
+            "ingest_events_per_s",
+            "billing ingest",
+            ingest_rate,
+            "events/s",
+            at_least=INGEST_TARGET_EVENTS_PER_S,
+            target=f"≥ {INGEST_TARGET_EVENTS_PER_S:,}",
+        ),
         figure("ingest_seconds", "billing ingest, wall clock", ingest.seconds, "s"),
-        figure("ingest_vs_raw", "ingest / raw (engine's rows)", ingest_rate / engine_raw["rows_per_s"], "×",
-               at_least=INGEST_TARGET_VS_RAW, target=f"≥ {INGEST_TARGET_VS_RAW}"),
+        figure(
+            "ingest_vs_raw",
+            "ingest / raw (engine's rows)",
+            ingest_rate / engine_raw["rows_per_s"],
+            "×",
+            at_least=INGEST_TARGET_VS_RAW,
+            target=f"≥ {INGEST_TARGET_VS_RAW}",
+        ),
         figure("ingest_vs_raw_lines", "ingest / raw (log lines)", ingest_rate / line_raw["rows_per_s"], "×"),
-        figure("ingest_vs_raw_batched", "ingest / raw (engine's rows, batched)",
-               ingest_rate / engine_raw["batched_rows_per_s"], "×"),
-        figure("ingest_vs_naive", "ingest / naive peer", ingest_rate / naive_rate if naive_rate else None, "×",
-               at_least=INGEST_TARGET_VS_NAIVE, target=f"≥ {INGEST_TARGET_VS_NAIVE}"),
-        figure("ingest_peak_rss_mib", "billing ingest, peak RSS", ingest.peak_rss_bytes / MIB, "MiB",
-               at_most=MEMORY_LIMIT_MIB, target=memory_target),
-        figure("replay_events_per_s", f"billing replay ({stored:,} stored events)", stored / replay.seconds,
-               "events/s"),
+        figure(
+            "ingest_vs_raw_batched",
+            "ingest / raw (engine's rows, batched)",
+            ingest_rate / engine_raw["batched_rows_per_s"],
+            "×",
+        ),
+        figure(
+            "ingest_vs_naive",
+            "ingest / naive peer",
+            ingest_rate / naive_rate if naive_rate else None,
+            "×",
+            at_least=INGEST_TARGET_VS_NAIVE,
+            target=f"≥ {INGEST_TARGET_VS_NAIVE}",
+        ),
+        figure(
+            "ingest_peak_rss_mib",
+            "billing ingest, peak RSS",
+            ingest.peak_rss_bytes / MIB,
+            "MiB",
+            at_most=MEMORY_LIMIT_MIB,
+            target=memory_target,
+        ),
+        figure(
+            "replay_events_per_s", f"billing replay ({stored:,} stored events)", stored / replay.seconds, "events/s"
+        ),
         figure("replay_seconds", "billing replay, wall clock", replay.seconds, "s"),
-        figure("replay_seconds_per_million", "billing replay, per million events", replay_per_million, "s/M",
-               at_most=REPLAY_TARGET_SECONDS_PER_MILLION, target=f"≤ {REPLAY_TARGET_SECONDS_PER_MILLION}"),
-        figure("replay_peak_rss_mib", "billing replay, peak RSS", replay.peak_rss_bytes / MIB, "MiB",
-               at_most=MEMORY_LIMIT_MIB, target=memory_target),
+        figure(
+            "replay_seconds_per_million",
+            "billing replay, per million events",
+            replay_per_million,
+            "s/M",
+            at_most=REPLAY_TARGET_SECONDS_PER_MILLION,
+            target=f"≤ {REPLAY_TARGET_SECONDS_PER_MILLION}",
+        ),
+        figure(
+            "replay_peak_rss_mib",
+            "billing replay, peak RSS",
+            replay.peak_rss_bytes / MIB,
+            "MiB",
+            at_most=MEMORY_LIMIT_MIB,
+            target=memory_target,
+        ),
         figure("cli_startup_seconds", "CLI start-up (in both wall clocks)", startup_s, "s"),
     ]
 
 
 def _close_figures(close, closed: dict, log: EventLog) -> list[Figure]:
     return [
-        figure("close_seconds", f"billing close --period {closed['period']} ({closed['statements']} statements, "
-               f"{log.customers:,} customers)", close.seconds, "s", at_most=CLOSE_TARGET_SECONDS,
-               target=f"≤ {CLOSE_TARGET_SECONDS} (at 1M, 10k customers)"),
-        figure("close_peak_rss_mib", "billing close, peak RSS", close.peak_rss_bytes / MIB, "MiB",
-               at_most=MEMORY_LIMIT_MIB, target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)"),
+        figure(
+            "close_seconds",
+            f"billing close --period {closed['period']} ({closed['statements']} statements, "
+            f"{log.customers:,} customers)",
+            close.seconds,
+            "s",
+            at_most=CLOSE_TARGET_SECONDS,
+            target=f"≤ {CLOSE_TARGET_SECONDS} (at 1M, 10k customers)",
+        ),
+        figure(
+            "close_peak_rss_mib",
+            "billing close, peak RSS",
+            close.peak_rss_bytes / MIB,
+            "MiB",
+            at_most=MEMORY_LIMIT_MIB,
+            target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)",
+        ),
     ]
 
 
 def _close_notes(closed: dict, replayed: dict) -> list[str]:
-    notes = [f"the close's wall clock includes the interpreter's start-up; "
-             f"{closed['earlier_months_closed_first']} earlier month(s) were closed first, untimed"]
+    notes = [
+        f"the close's wall clock includes the interpreter's start-up; "
+        f"{closed['earlier_months_closed_first']} earlier month(s) were closed first, untimed"
+    ]
     if closed["total_payable_amount"] != replayed["performance_payable_amount"]:
-        notes.append(f"ODD: the month's statements carry {closed['total_payable_amount']} payable, "
-                     f"replay's performance {replayed['performance_payable_amount']}")
+        notes.append(
+            f"ODD: the month's statements carry {closed['total_payable_amount']} payable, "
+            f"replay's performance {replayed['performance_payable_amount']}"
+        )
     return notes
 
 
 def _counts_match(log: EventLog, counts: dict) -> bool:
     return (counts["accepted"], counts["duplicates"], counts["rejected"]) == (
-        log.expected_accepted, log.duplicates, log.bad_lines)
+        log.expected_accepted,
+        log.duplicates,
+        log.bad_lines,
+    )
 
 
 def _notes(log: EventLog, counts: dict, stored: int, skipped_naive: bool) -> list[str]:
@@ -262,8 +361,10 @@ def _notes(log: EventLog, counts: dict, stored: int, skipped_naive: bool) -> lis
         f"the batched raw figure is one run committing every {BATCH_SIZE:,} rows, as the engine's batches do",
     ]
     if not _counts_match(log, counts):
-        notes.append(f"ODD: ingest counts {counts} differ from the generator's "
-                     f"(accepted {log.expected_accepted}, duplicates {log.duplicates}, rejected {log.bad_lines})")
+        notes.append(
+            f"ODD: ingest counts {counts} differ from the generator's "
+            f"(accepted {log.expected_accepted}, duplicates {log.duplicates}, rejected {log.bad_lines})"
+        )
     if stored != counts["accepted"]:
         notes.append(f"ODD: {stored} stored events but {counts['accepted']} accepted")
     if skipped_naive:
@@ -272,8 +373,10 @@ def _notes(log: EventLog, counts: dict, stored: int, skipped_naive: bool) -> lis
 
 
 def _header(log: EventLog, facts: dict) -> str:
-    return (f"\nbench: {log.lines:,} events ({log.bytes / MIB:,.1f} MiB), {log.customers:,} customers, "
-            f"seed {log.seed}, period {log.period}\n{machine_line(facts)}\n")
+    return (
+        f"\nbench: {log.lines:,} events ({log.bytes / MIB:,.1f} MiB), {log.customers:,} customers, "
+        f"seed {log.seed}, period {log.period}\n{machine_line(facts)}\n"
+    )
 
 
 def _remove_database(path: Path) -> None:

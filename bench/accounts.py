@@ -39,8 +39,11 @@ def _requests(rules, count: int, partners: int) -> list:
     kinds = ("withdrawal", "incentive", "topup")
     for n in range(count - partners):
         kind = kinds[n % 3]
-        requests.append(accounts.transfer_request(rules, kind, f"p-{n % partners}", "1.25", f"x-{n}",
-                                                  "bench" if n % 10 == 0 else None))
+        requests.append(
+            accounts.transfer_request(
+                rules, kind, f"p-{n % partners}", "1.25", f"x-{n}", "bench" if n % 10 == 0 else None
+            )
+        )
     return requests
 
 
@@ -71,9 +74,14 @@ def measure_cli(store_url: str, count: int) -> tuple[float, float]:
     wall clock and by the children's CPU time."""
     started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     for n in range(count):
-        done = subprocess.run(billing("--store", store_url, "transfer", "topup", "--partner", "p-cli",
-                                      "--amount", "10", "--id", f"cli-{n}"),
-                              cwd=REPO, capture_output=True, timeout=60)
+        done = subprocess.run(
+            billing(
+                "--store", store_url, "transfer", "topup", "--partner", "p-cli", "--amount", "10", "--id", f"cli-{n}"
+            ),
+            cwd=REPO,
+            capture_output=True,
+            timeout=60,
+        )
         if done.returncode != 0:
             raise RuntimeError(done.stderr.decode())
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -83,7 +91,9 @@ def measure_cli(store_url: str, count: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.accounts", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--transfers", type=int, default=100_000, help="transfers through the handler (default 100,000)")
+    parser.add_argument(
+        "--transfers", type=int, default=100_000, help="transfers through the handler (default 100,000)"
+    )
     parser.add_argument("--batch", type=int, default=5_000, help="transfers a transaction (default 5,000)")
     parser.add_argument("--partners", type=int, default=100, help="partners the transfers spread over (default 100)")
     parser.add_argument("--cli", type=int, default=50, help="transfers through the CLI, one process each (default 50)")
@@ -98,18 +108,27 @@ def main(argv: list[str] | None = None) -> int:
         per_s, per_cpu_s = measure_handler(handler_url, args.transfers, args.batch, args.partners)
         cli_per_s, cli_per_cpu_s = measure_cli(cli_url, args.cli) if args.cli else (None, None)
     figures = [
-        figure("transfers_per_s_handler", f"transfers through the handler, batches of {args.batch:,}", per_s,
-               "transfers/s", at_least=HANDLER_TARGET_PER_S, target=f"≥ {HANDLER_TARGET_PER_S:,}"),
+        figure(
+            "transfers_per_s_handler",
+            f"transfers through the handler, batches of {args.batch:,}",
+            per_s,
+            "transfers/s",
+            at_least=HANDLER_TARGET_PER_S,
+            target=f"≥ {HANDLER_TARGET_PER_S:,}",
+        ),
         figure("transfers_per_cpu_s_handler", "  the same, by the process's CPU time", per_cpu_s, "transfers/s"),
-        figure("transfers_per_s_cli", "transfers through `billing transfer`, one process each", cli_per_s,
-               "transfers/s"),
+        figure(
+            "transfers_per_s_cli", "transfers through `billing transfer`, one process each", cli_per_s, "transfers/s"
+        ),
         figure("transfers_per_cpu_s_cli", "  the same, by the processes' CPU time", cli_per_cpu_s, "transfers/s"),
     ]
     facts = machine()
     print(machine_line(facts))
     print(table(figures))
-    Path(args.out).write_text(json.dumps({"machine": facts, "figures": as_json(figures),
-                                          "settings": vars(args)}, indent=2) + "\n", encoding="utf-8")
+    Path(args.out).write_text(
+        json.dumps({"machine": facts, "figures": as_json(figures), "settings": vars(args)}, indent=2) + "\n",
+        encoding="utf-8",
+    )
     return 0 if all(f.met is not False for f in figures) else 1
 
 

@@ -35,13 +35,21 @@ WARM_UP_SECONDS = 2.0
 
 
 def cli_json(store_url: str, *args: str) -> dict:
-    result = subprocess.run([str(BILLING), "--store", store_url, *args, "--json"], capture_output=True, check=True,
-                            env=clean_env())
+    result = subprocess.run(
+        [str(BILLING), "--store", store_url, *args, "--json"], capture_output=True, check=True, env=clean_env()
+    )
     return json.loads(result.stdout)
 
 
-async def _client(host: str, port: int, requests: list[tuple[str, bytes]], stop_at: float, warm_until: float,
-                  latencies: dict[str, list[float]], failures: list[str]) -> None:
+async def _client(
+    host: str,
+    port: int,
+    requests: list[tuple[str, bytes]],
+    stop_at: float,
+    warm_until: float,
+    latencies: dict[str, list[float]],
+    failures: list[str],
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     index = 0
     try:
@@ -69,8 +77,10 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 def _requests(host: str, token: str, partner: str, period: str, customers: list[str]) -> list[tuple[str, bytes]]:
     def get(path: str) -> bytes:
-        return (f"GET /api/v1/{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-                "Accept: application/json\r\n\r\n").encode()
+        return (
+            f"GET /api/v1/{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            "Accept: application/json\r\n\r\n"
+        ).encode()
 
     requests = []
     for customer in customers:
@@ -87,9 +97,14 @@ def run_load(base: str, requests: list[tuple[str, bytes]], clients: int, seconds
     async def run() -> None:
         start = time.perf_counter()
         warm_until, stop_at = start + WARM_UP_SECONDS, start + WARM_UP_SECONDS + seconds
-        await asyncio.gather(*(
-            _client(host.strip("[]"), int(port), requests[i:] + requests[:i], stop_at, warm_until, latencies, failures)
-            for i in range(clients)))
+        await asyncio.gather(
+            *(
+                _client(
+                    host.strip("[]"), int(port), requests[i:] + requests[:i], stop_at, warm_until, latencies, failures
+                )
+                for i in range(clients)
+            )
+        )
 
     asyncio.run(run())
     return _figures(latencies, failures, seconds, clients)
@@ -102,23 +117,40 @@ def _figures(latencies: dict[str, list[float]], failures: list[str], seconds: fl
         def pick(q: float) -> float:
             return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if ordered else 0.0
 
-        return {"requests": len(ordered), "requests_per_s": round(len(ordered) / seconds, 1),
-                "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": pick(1.0)}
+        return {
+            "requests": len(ordered),
+            "requests_per_s": round(len(ordered) / seconds, 1),
+            "p50_ms": pick(0.50),
+            "p90_ms": pick(0.90),
+            "p99_ms": pick(0.99),
+            "max_ms": pick(1.0),
+        }
 
     every = [value for values in latencies.values() for value in values]
     overall = summary(every)
     return {
-        "clients": clients, "seconds": seconds, "failures": len(failures), "failure_examples": failures[:5],
-        "overall": overall, "endpoints": {name: summary(values) for name, values in latencies.items()},
-        "targets": {"requests_per_s": TARGET_REQUESTS_PER_S, "p99_ms": TARGET_P99_MS,
-                    "met": overall["requests_per_s"] >= TARGET_REQUESTS_PER_S and overall["p99_ms"] <= TARGET_P99_MS},
+        "clients": clients,
+        "seconds": seconds,
+        "failures": len(failures),
+        "failure_examples": failures[:5],
+        "overall": overall,
+        "endpoints": {name: summary(values) for name, values in latencies.items()},
+        "targets": {
+            "requests_per_s": TARGET_REQUESTS_PER_S,
+            "p99_ms": TARGET_P99_MS,
+            "met": overall["requests_per_s"] >= TARGET_REQUESTS_PER_S and overall["p99_ms"] <= TARGET_P99_MS,
+        },
     }
 
 
 def demo_store(folder: Path, customers: int) -> str:
     url = f"sqlite:///{folder / 'billing.db'}"
-    subprocess.run([str(BILLING), "--store", url, "demo", "--customers", str(customers), "--out",
-                    str(folder / "demo.jsonl")], capture_output=True, check=True, env=clean_env())
+    subprocess.run(
+        [str(BILLING), "--store", url, "demo", "--customers", str(customers), "--out", str(folder / "demo.jsonl")],
+        capture_output=True,
+        check=True,
+        env=clean_env(),
+    )
     return url
 
 
@@ -131,26 +163,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default %(default)s)")
     parser.add_argument("--out", default="bench-api.json", help="where the figures go (default %(default)s)")
-    parser.add_argument("--transfer-seconds", type=float, default=20,
-                        help="seconds of POST /transfers after the reads; 0 skips them (default %(default)s)")
-    parser.add_argument("--no-cache", action="store_true", help="serve with `billing web --no-cache` "
-                        "(every answer computed afresh; default: answers kept while the log stands still)")
+    parser.add_argument(
+        "--transfer-seconds",
+        type=float,
+        default=20,
+        help="seconds of POST /transfers after the reads; 0 skips them (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="serve with `billing web --no-cache` "
+        "(every answer computed afresh; default: answers kept while the log stands still)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as temporary:
         folder = Path(temporary)
         url = args.store or demo_store(folder, args.customers)
-        token = cli_json(url, "token", "create", "--role", "partner", "--partner", args.partner,
-                         "--name", "bench.api")["token"]
+        token = cli_json(url, "token", "create", "--role", "partner", "--partner", args.partner, "--name", "bench.api")[
+            "token"
+        ]
         details = cli_json(url, "performance", "--partner", args.partner, "--period", args.period)["details"]
         customers = [row["customer_id"] for row in details] or ["nobody"]
         with serve_web(url, folder / "web.log", *(["--no-cache"] if args.no_cache else [])) as base:
             host = base.removeprefix("http://")
-            figures = run_load(base, _requests(host, token, args.partner, args.period, customers),
-                               args.clients, args.seconds)
+            figures = run_load(
+                base, _requests(host, token, args.partner, args.period, customers), args.clients, args.seconds
+            )
             if args.transfer_seconds > 0:
                 figures["transfers"] = _transfers(base, url, args.clients, args.transfer_seconds)
-    figures |= {"store": "demo" if args.store is None else "given", "partner": args.partner, "period": args.period,
-                "view_cache": not args.no_cache}
+    figures |= {
+        "store": "demo" if args.store is None else "given",
+        "partner": args.partner,
+        "period": args.period,
+        "view_cache": not args.no_cache,
+    }
     Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     print(_table(figures))
     writes_ok = "transfers" not in figures or figures["transfers"]["ok"]
@@ -165,32 +211,52 @@ def _transfers(base: str, url: str, clients: int, seconds: float) -> dict:
     checked = check_ledger(tally, partner, lambda *args: cli_json(url, *args))
     answered = len(tally.latencies)
     summary = _figures({"transfers": tally.latencies}, tally.failures, seconds, clients)["overall"]
-    return {**summary, "seconds": seconds, "answers": answered, "failures": len(tally.failures),
-            "failure_examples": tally.failures[:5],
-            "partner": partner, **checked, "ok": transfers_ok(checked) and not tally.failures}
+    return {
+        **summary,
+        "seconds": seconds,
+        "answers": answered,
+        "failures": len(tally.failures),
+        "failure_examples": tally.failures[:5],
+        "partner": partner,
+        **checked,
+        "ok": transfers_ok(checked) and not tally.failures,
+    }
 
 
 def _table(figures: dict) -> str:
     rows = [("endpoint", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms")]
     for name, values in [*figures["endpoints"].items(), ("overall", figures["overall"])]:
-        rows.append((name, values["requests"], values["requests_per_s"], values["p50_ms"], values["p90_ms"],
-                     values["p99_ms"], values["max_ms"]))
+        rows.append(
+            (
+                name,
+                values["requests"],
+                values["requests_per_s"],
+                values["p50_ms"],
+                values["p90_ms"],
+                values["p99_ms"],
+                values["max_ms"],
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     target = figures["targets"]
     if "transfers" in figures:
         w = figures["transfers"]
-        lines.append(f"POST /transfers: {w['answers']} answers in {w['seconds']} s ({w['requests_per_s']} req/s, "
-                     f"p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms); "
-                     f"recorded {w['recorded']} of {w['answered_201']} answered 201, lost {w['lost']}, "
-                     f"doubled {w['doubled']}, repeats {w['repeats']} (mismatched {w['repeat_mismatches']}), "
-                     f"refused {w['refused']}; balance {w['balance']} (expected {w['expected_balance']}), "
-                     f"ledger total {w['ledger_total']}: {'OK' if w['ok'] else 'FAILED'}")
+        lines.append(
+            f"POST /transfers: {w['answers']} answers in {w['seconds']} s ({w['requests_per_s']} req/s, "
+            f"p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms); "
+            f"recorded {w['recorded']} of {w['answered_201']} answered 201, lost {w['lost']}, "
+            f"doubled {w['doubled']}, repeats {w['repeats']} (mismatched {w['repeat_mismatches']}), "
+            f"refused {w['refused']}; balance {w['balance']} (expected {w['expected_balance']}), "
+            f"ledger total {w['ledger_total']}: {'OK' if w['ok'] else 'FAILED'}"
+        )
     cache = "on" if figures["view_cache"] else "off"
-    lines.append(f"{figures['clients']} clients, {figures['seconds']} s, view cache {cache}, "
-                 f"failures {figures['failures']}; "
-                 f"target >= {target['requests_per_s']} req/s with p99 <= {target['p99_ms']} ms: "
-                 f"{'met' if target['met'] else 'NOT met'}")
+    lines.append(
+        f"{figures['clients']} clients, {figures['seconds']} s, view cache {cache}, "
+        f"failures {figures['failures']}; "
+        f"target >= {target['requests_per_s']} req/s with p99 <= {target['p99_ms']} ms: "
+        f"{'met' if target['met'] else 'NOT met'}"
+    )
     return "\n".join(lines)
 
 

@@ -37,8 +37,10 @@ class Tally:
 
 
 def _request(host: str, token: str, body: bytes) -> bytes:
-    return (f"POST /api/v1/transfers HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST /api/v1/transfers HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def _transfer(run: str, client: int, number: int, partner: str) -> dict:
@@ -50,8 +52,9 @@ def _transfer(run: str, client: int, number: int, partner: str) -> dict:
     return {"kind": kind, "partner_id": partner, "amount": str(amount), "id": f"{run}-{client}-{number}"}
 
 
-async def _client(host: str, port: int, token: str, run: str, client: int, partner: str, stop_at: float,
-                  tally: Tally, read_response) -> None:
+async def _client(
+    host: str, port: int, token: str, run: str, client: int, partner: str, stop_at: float, tally: Tally, read_response
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     number = 0
     try:
@@ -87,8 +90,12 @@ def run_transfers(base: str, token: str, partner: str, clients: int, seconds: fl
 
     async def run_all() -> None:
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(_client(host.strip("[]"), int(port), token, run, i, partner, stop_at, tally,
-                                       read_response) for i in range(clients)))
+        await asyncio.gather(
+            *(
+                _client(host.strip("[]"), int(port), token, run, i, partner, stop_at, tally, read_response)
+                for i in range(clients)
+            )
+        )
 
     asyncio.run(run_all())
     return tally
@@ -96,26 +103,37 @@ def run_transfers(base: str, token: str, partner: str, clients: int, seconds: fl
 
 def check_ledger(tally: Tally, partner: str, cli_json) -> dict:
     """Compares what the clients were answered with what the store holds."""
-    recorded = [t for t in cli_json("transfers", "--partner", partner)["transfers"]
-                if t["id"].startswith(tally.run + "-")]
+    recorded = [
+        t for t in cli_json("transfers", "--partner", partner)["transfers"] if t["id"].startswith(tally.run + "-")
+    ]
     ids = [t["id"] for t in recorded]
     answered = set(tally.recorded)
-    expected_balance = sum((amount if kind == "topup" else -amount for kind, amount in tally.recorded.values()),
-                           Decimal(0))
+    expected_balance = sum(
+        (amount if kind == "topup" else -amount for kind, amount in tally.recorded.values()), Decimal(0)
+    )
     account = cli_json("account", "--partner", partner)
     ledger = cli_json("ledger")
     return {
-        "answered_201": len(answered), "recorded": len(ids),
-        "lost": len(answered - set(ids)), "unanswered_but_recorded": len(set(ids) - answered),
-        "doubled": len(ids) - len(set(ids)), "repeats": tally.repeats,
-        "repeat_mismatches": len(tally.repeat_mismatches), "refused": tally.refused,
-        "balance": account["prepaid"]["balance"], "expected_balance": f"{expected_balance:.2f}",
+        "answered_201": len(answered),
+        "recorded": len(ids),
+        "lost": len(answered - set(ids)),
+        "unanswered_but_recorded": len(set(ids) - answered),
+        "doubled": len(ids) - len(set(ids)),
+        "repeats": tally.repeats,
+        "repeat_mismatches": len(tally.repeat_mismatches),
+        "refused": tally.refused,
+        "balance": account["prepaid"]["balance"],
+        "expected_balance": f"{expected_balance:.2f}",
         "balance_matches": Decimal(account["prepaid"]["balance"]) == expected_balance,
         "ledger_total": ledger["total"],
     }
 
 
 def transfers_ok(checked: dict) -> bool:
-    return (checked["lost"] == checked["unanswered_but_recorded"] == checked["doubled"] == 0
-            and checked["repeat_mismatches"] == 0 and checked["balance_matches"]
-            and Decimal(checked["ledger_total"]) == 0 and Decimal(checked["balance"]) >= 0)
+    return (
+        checked["lost"] == checked["unanswered_but_recorded"] == checked["doubled"] == 0
+        and checked["repeat_mismatches"] == 0
+        and checked["balance_matches"]
+        and Decimal(checked["ledger_total"]) == 0
+        and Decimal(checked["balance"]) >= 0
+    )

@@ -35,8 +35,13 @@ class Broker:
     startup_seconds: float | None = None  # Tansu's, until it answered a metadata request
 
     def as_json(self) -> dict:
-        return {"bootstrap": self.bootstrap, "kind": self.kind, "session_timeout_ms": self.session_timeout_ms,
-                "heartbeat_ms": self.heartbeat_ms, "startup_seconds": self.startup_seconds}
+        return {
+            "bootstrap": self.bootstrap,
+            "kind": self.kind,
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_ms": self.heartbeat_ms,
+            "startup_seconds": self.startup_seconds,
+        }
 
 
 def check_early(spec: str) -> None:

@@ -63,8 +63,12 @@ def run_measured(argv: list[str], label: str, env: Mapping[str, str] | None = No
     kept (so no progress bar of the child costs time), and measures it; `env` adds
     variables to the child's environment."""
     env = _child_env(env)
-    with (tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err,
-          tempfile.NamedTemporaryFile("r", suffix=".json") as report, ticking(label)):
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".json") as report,
+        ticking(label),
+    ):
         # Through bench.peak, so the peak RSS is the command's own, not floored at the
         # bench's (see the module docstring); its start-up is inside the wall clock.
         launcher = [sys.executable, "-m", "bench.peak", report.name, *argv]
@@ -144,15 +148,17 @@ class LiveChild:
 
 
 @contextmanager
-def running_measured(argv: list[str], label: str, env: Mapping[str, str] | None = None,
-                     grace_seconds: float = 30.0) -> Iterator[LiveChild]:
+def running_measured(
+    argv: list[str], label: str, env: Mapping[str, str] | None = None, grace_seconds: float = 30.0
+) -> Iterator[LiveChild]:
     """Starts a long-running command as `run_measured` would; on leaving the block it
     is sent SIGTERM (SIGKILL after `grace_seconds`) and `.result` holds its exit
     status, wall clock up to its exit, peak RSS and output."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, ticking(label):
         start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   env=_child_env(env))
+        process = subprocess.Popen(
+            argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env(env)
+        )
         child = LiveChild(argv, process, start, out, err)
         try:
             yield child

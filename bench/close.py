@@ -30,19 +30,22 @@ def measure_close(store: Path, period: str) -> tuple[ChildRun, dict]:
     """Closes the months before `period` (untimed), then times the close of `period`."""
     env = {"BILLING_NOW": clock_after(period)}
     url = f"sqlite:///{store}"
-    periods = json.loads(run_measured(billing("--store", url, "periods", "--json"), "billing periods",
-                                      env).check().stdout)["periods"]
+    periods = json.loads(
+        run_measured(billing("--store", url, "periods", "--json"), "billing periods", env).check().stdout
+    )["periods"]
     earlier = [p["period"] for p in periods if p["period"] < period]
     month = earlier[0] if earlier else period
     closed_first = 0
     with ticking(f"closing the {len(earlier)} earlier month(s) with charges, and the gaps between, untimed"):
         while month < period:
-            run_measured(billing("--store", url, "close", "--period", month), f"billing close --period {month}",
-                         env).check()
+            run_measured(
+                billing("--store", url, "close", "--period", month), f"billing close --period {month}", env
+            ).check()
             closed_first += 1
             month = following_period(month)
-    run = run_measured(billing("--store", url, "close", "--period", period, "--json"),
-                       f"billing close --period {period}", env).check()
+    run = run_measured(
+        billing("--store", url, "close", "--period", period, "--json"), f"billing close --period {period}", env
+    ).check()
     result = json.loads(run.stdout)
     summary = {
         "period": result["period"],

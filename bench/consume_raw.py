@@ -48,8 +48,14 @@ async def consume(bootstrap: str, topic: str, wanted: int, timeout_seconds: floa
         highwater = {tp.partition: consumer.highwater(tp) for tp in partitions}
     finally:
         await consumer.stop()
-    return {"messages": messages, "bytes": size, "seconds": last - first,
-            "wall_seconds": time.perf_counter() - STARTED, "partitions": len(partitions), "highwater": highwater}
+    return {
+        "messages": messages,
+        "bytes": size,
+        "seconds": last - first,
+        "wall_seconds": time.perf_counter() - STARTED,
+        "partitions": len(partitions),
+        "highwater": highwater,
+    }
 
 
 def main(argv: list[str]) -> int:

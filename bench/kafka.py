@@ -37,8 +37,9 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
     with kafka_broker(spec, workdir / "tansu") as broker:
         _create_topics(broker)
         partitions = _empty_partitions(broker)
-        publish = run_measured(billing("publish", "--kafka", broker.bootstrap, log.path),
-                               f"billing publish ({log.lines:,} lines)").check()
+        publish = run_measured(
+            billing("publish", "--kafka", broker.bootstrap, log.path), f"billing publish ({log.lines:,} lines)"
+        ).check()
         sent = int(re.search(rb"published: (\d+)", publish.stdout).group(1))
         raw = _raw_consume(broker, sent)
         serve = measure_serve(broker, sent, store, timeout_seconds=120 + sent / 1_000)
@@ -47,7 +48,9 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
         _remove_store(store)
     return {
         "broker": broker.as_json() | {"spec": spec},
-        "topic": topics.EVENTS, "partitions": partitions, "published": sent,
+        "topic": topics.EVENTS,
+        "partitions": partitions,
+        "published": sent,
         "publish": {"seconds": publish.seconds, "msgs_per_s": sent / publish.seconds},
         "raw_consume": raw | {"msgs_per_s": raw["messages"] / raw["seconds"]},
         "serve": serve | {"counts_match_generator": _serve_matches(log, serve)},
@@ -55,8 +58,10 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
 
 
 def _create_topics(broker: Broker) -> None:
-    run = run_measured(billing("topics", "create", "--kafka", broker.bootstrap, "--partitions", str(PARTITIONS)),
-                       "billing topics create")
+    run = run_measured(
+        billing("topics", "create", "--kafka", broker.bootstrap, "--partitions", str(PARTITIONS)),
+        "billing topics create",
+    )
     if run.returncode != 0:  # the CLI's one-line message says why (unreachable, refused)
         message = run.stderr.decode(errors="replace").strip().splitlines() or [f"exit {run.returncode}"]
         raise BrokerUnavailable(f"billing topics create on {broker.bootstrap} failed: {message[-1]}")
@@ -75,13 +80,21 @@ def _empty_partitions(broker: Broker) -> int:
     if held:
         raise BrokerUnavailable(
             f"{topics.EVENTS} on {broker.bootstrap} already holds messages (at least {held:,}); the Kafka step needs "
-            "it empty (billing serve reads that fixed topic): delete the topic, or use --kafka tansu")
+            "it empty (billing serve reads that fixed topic): delete the topic, or use --kafka tansu"
+        )
     return len(ends)
 
 
 def _raw_consume(broker: Broker, messages: int) -> dict:
-    argv = [sys.executable, "-m", "bench.consume_raw", broker.bootstrap, topics.EVENTS, str(messages),
-            str(60 + messages / 10_000)]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.consume_raw",
+        broker.bootstrap,
+        topics.EVENTS,
+        str(messages),
+        str(60 + messages / 10_000),
+    ]
     run = run_measured(argv, f"raw aiokafka consume ({messages:,} messages)").check()
     return json.loads(run.stdout)
 
@@ -89,7 +102,9 @@ def _raw_consume(broker: Broker, messages: int) -> dict:
 def _serve_matches(log: EventLog, serve: dict) -> bool:
     logged = serve["logged"]
     return (logged["accepted"], logged["duplicates"], logged["rejected"]) == (
-        log.expected_accepted, log.duplicates, log.bad_lines
+        log.expected_accepted,
+        log.duplicates,
+        log.bad_lines,
     ) and (serve["stored_events"], serve["rejections"]) == (log.expected_accepted, log.bad_lines)
 
 
@@ -115,12 +130,23 @@ def kafka_figures(kafka: dict | None) -> list[Figure]:
         figure("kafka_raw_consume_msgs_per_s", "raw consume (aiokafka, no group)", raw, "msgs/s"),
         figure("serve_events_per_s", "billing serve, end to end (start-up to recorded)", end_to_end, "events/s"),
         figure("serve_events_per_s_after_join", "billing serve, from partition assignment", after_join, "events/s"),
-        figure("serve_vs_raw_consume", "serve end to end / raw consume", _ratio(end_to_end, raw), "×",
-               at_least=SERVE_TARGET_VS_RAW, target=f"≥ {SERVE_TARGET_VS_RAW}"),
-        figure("serve_vs_raw_consume_after_join", "serve after assignment / raw consume",
-               _ratio(after_join, raw), "×"),
-        figure("serve_peak_rss_mib", "billing serve, peak RSS", peak, "MiB",
-               at_most=MEMORY_LIMIT_MIB, target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)"),
+        figure(
+            "serve_vs_raw_consume",
+            "serve end to end / raw consume",
+            _ratio(end_to_end, raw),
+            "×",
+            at_least=SERVE_TARGET_VS_RAW,
+            target=f"≥ {SERVE_TARGET_VS_RAW}",
+        ),
+        figure("serve_vs_raw_consume_after_join", "serve after assignment / raw consume", _ratio(after_join, raw), "×"),
+        figure(
+            "serve_peak_rss_mib",
+            "billing serve, peak RSS",
+            peak,
+            "MiB",
+            at_most=MEMORY_LIMIT_MIB,
+            target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)",
+        ),
     ]
 
 
@@ -135,23 +161,29 @@ def kafka_notes(kafka: dict | None, log: EventLog) -> list[str]:
     notes = [
         "Kafka: serve end to end runs from its launch (interpreter start-up and group join included) until "
         "the store has recorded every message; 'from partition assignment' starts at its 'assigned' log line; "
-        "the raw consume runs from its first fetch to its last message"]
+        "the raw consume runs from its first fetch to its last message"
+    ]
     if sent != log.lines:
         notes.append(f"ODD: billing publish sent {sent:,} messages for {log.lines:,} lines")
     if raw["messages"] != sent or sum(raw["highwater"].values()) != sent:
-        notes.append(f"ODD: the raw consume read {raw['messages']:,} messages (high watermarks summing to "
-                     f"{sum(raw['highwater'].values()):,}) of {sent:,} published")
+        notes.append(
+            f"ODD: the raw consume read {raw['messages']:,} messages (high watermarks summing to "
+            f"{sum(raw['highwater'].values()):,}) of {sent:,} published"
+        )
     if not serve["counts_match_generator"]:
-        notes.append(f"ODD: serve's counts {serve['logged']} (stored events {serve['stored_events']}, rejections "
-                     f"{serve['rejections']}) differ from the generator's (accepted {log.expected_accepted}, "
-                     f"duplicates {log.duplicates}, rejected {log.bad_lines})")
+        notes.append(
+            f"ODD: serve's counts {serve['logged']} (stored events {serve['stored_events']}, rejections "
+            f"{serve['rejections']}) differ from the generator's (accepted {log.expected_accepted}, "
+            f"duplicates {log.duplicates}, rejected {log.bad_lines})"
+        )
     if serve["recorded_messages"] != sent:
         notes.append(f"ODD: serve's store records {serve['recorded_messages']} messages of {sent} published")
     if serve["assigned_after_s"] is None:
         notes.append("ODD: serve's 'assigned' log line was not seen: no figure from partition assignment")
     if serve["published_after_s"] is None:
-        notes.append("ODD: serve had not published every view within "
-                     "bench.serve_run.PUBLISH_WAIT_SECONDS after recording")
+        notes.append(
+            "ODD: serve had not published every view within bench.serve_run.PUBLISH_WAIT_SECONDS after recording"
+        )
     if serve["exit_status"] != 0:
         notes.append(f"ODD: billing serve exited with {serve['exit_status']} on SIGTERM")
     return notes

@@ -29,8 +29,15 @@ class Figure:
     met: bool | None = None
 
 
-def figure(key: str, label: str, value: float | None, unit: str, at_least: float | None = None,
-           at_most: float | None = None, target: str | None = None) -> Figure:
+def figure(
+    key: str,
+    label: str,
+    value: float | None,
+    unit: str,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    target: str | None = None,
+) -> Figure:
     met = None
     if value is not None and at_least is not None:
         met = value >= at_least
@@ -56,8 +63,13 @@ def _shown(value: float | None, unit: str) -> str:
 def table(figures: list[Figure]) -> str:
     headers = ("figure", "value", "unit", "target", "met?")
     rows = [
-        (f.label, _shown(f.value, f.unit), f.unit, f.target or "—",
-         "—" if f.met is None else ("yes" if f.met else "NO"))
+        (
+            f.label,
+            _shown(f.value, f.unit),
+            f.unit,
+            f.target or "—",
+            "—" if f.met is None else ("yes" if f.met else "NO"),
+        )
         for f in figures
     ]
     widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
@@ -135,7 +147,9 @@ def _git(*args: str) -> str:
 
 
 def machine_line(facts: dict) -> str:
-    return (f"machine: {facts['cpu']}, {facts['cores']} cores ({facts['cores_usable']} usable), "
-            f"{facts['memory_mib'] or 0:,} MiB; {facts['python']}; SQLite {facts['sqlite']}; "
-            f"eventsourcing {facts['eventsourcing']}, msgspec {facts['msgspec']}; commit {facts['commit']}; "
-            f"{sys.platform}")
+    return (
+        f"machine: {facts['cpu']}, {facts['cores']} cores ({facts['cores_usable']} usable), "
+        f"{facts['memory_mib'] or 0:,} MiB; {facts['python']}; SQLite {facts['sqlite']}; "
+        f"eventsourcing {facts['eventsourcing']}, msgspec {facts['msgspec']}; commit {facts['commit']}; "
+        f"{sys.platform}"
+    )

@@ -33,9 +33,11 @@ def measure_serve(broker: Broker, messages: int, store: Path, timeout_seconds: f
     """Runs serve until `messages` are recorded and their views published; returns the
     moments (seconds after the launch), the counts it logged and its exit."""
     group = f"bench-{uuid.uuid4().hex[:12]}"  # never an earlier run's committed offsets
-    env = {"BILLING_KAFKA_SESSION_TIMEOUT_MS": str(broker.session_timeout_ms),
-           "BILLING_KAFKA_HEARTBEAT_MS": str(broker.heartbeat_ms),
-           "BILLING_KAFKA_MAX_RECORDS": str(MAX_RECORDS)}
+    env = {
+        "BILLING_KAFKA_SESSION_TIMEOUT_MS": str(broker.session_timeout_ms),
+        "BILLING_KAFKA_HEARTBEAT_MS": str(broker.heartbeat_ms),
+        "BILLING_KAFKA_MAX_RECORDS": str(MAX_RECORDS),
+    }
     argv = billing("--store", f"sqlite:///{store}", "serve", "--kafka", broker.bootstrap, "--group", group)
     with running_measured(argv, f"billing serve ({messages:,} messages)", env) as child:
         moments = _watch(child, store, messages, timeout_seconds)
@@ -43,12 +45,21 @@ def measure_serve(broker: Broker, messages: int, store: Path, timeout_seconds: f
     run = child.result
     logged = [tuple(map(int, m.groups())) for m in _BATCH.finditer(run.stderr)]
     return moments | {
-        "group": group, "max_records": MAX_RECORDS, "exit_status": run.returncode,
-        "seconds_until_exit": run.seconds, "batches": len(logged),
+        "group": group,
+        "max_records": MAX_RECORDS,
+        "exit_status": run.returncode,
+        "seconds_until_exit": run.seconds,
+        "batches": len(logged),
         # the service's own peak (see bench/child.py: ru_maxrss has the bench's as a floor)
-        "peak_rss_bytes": child.own_peak_rss_bytes or run.peak_rss_bytes, "rusage_maxrss_bytes": run.peak_rss_bytes,
-        "logged": dict(zip(("accepted", "duplicates", "rejected", "redelivered"),
-                           (sum(column) for column in zip(*logged, strict=True)) if logged else (0,) * 4, strict=True)),
+        "peak_rss_bytes": child.own_peak_rss_bytes or run.peak_rss_bytes,
+        "rusage_maxrss_bytes": run.peak_rss_bytes,
+        "logged": dict(
+            zip(
+                ("accepted", "duplicates", "rejected", "redelivered"),
+                (sum(column) for column in zip(*logged, strict=True)) if logged else (0,) * 4,
+                strict=True,
+            )
+        ),
         "stderr_tail": run.stderr.decode(errors="replace")[-1500:] if run.returncode else None,
     }
 
@@ -65,11 +76,17 @@ def _watch(child: LiveChild, store: Path, messages: int, timeout_seconds: float)
         if recorded and first is None:
             first, first_count = now, recorded
         if recorded >= messages:
-            return {"recorded_after_s": now, "assigned_after_s": assigned,
-                    "first_recorded_after_s": first, "first_recorded_messages": first_count}
+            return {
+                "recorded_after_s": now,
+                "assigned_after_s": assigned,
+                "first_recorded_after_s": first,
+                "first_recorded_messages": first_count,
+            }
         time.sleep(POLL_SECONDS)
-    raise RuntimeError(f"billing serve recorded {consumed_offsets(store):,} of {messages:,} messages "
-                       f"in {timeout_seconds:.0f} s:\n{child.stderr_tail()}")
+    raise RuntimeError(
+        f"billing serve recorded {consumed_offsets(store):,} of {messages:,} messages "
+        f"in {timeout_seconds:.0f} s:\n{child.stderr_tail()}"
+    )
 
 
 def _wait_published(child: LiveChild, store: Path) -> float | None:
@@ -86,9 +103,11 @@ def _wait_published(child: LiveChild, store: Path) -> float | None:
 def stored_counts(store: Path) -> dict:
     """What the store holds once serve has stopped."""
     counts = {}
-    for key, statement in (("stored_events", "SELECT COUNT(*) FROM stored_events"),
-                           ("rejections", "SELECT COUNT(*) FROM rejections"),
-                           ("recorded_messages", "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions")):
+    for key, statement in (
+        ("stored_events", "SELECT COUNT(*) FROM stored_events"),
+        ("rejections", "SELECT COUNT(*) FROM rejections"),
+        ("recorded_messages", "SELECT COALESCE(SUM(next_offset), 0) FROM consumer_positions"),
+    ):
         rows = query_store(store, statement)
         counts[key] = rows[0][0] if rows else None
     return counts

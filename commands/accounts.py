@@ -53,8 +53,9 @@ class PaymentRequest:
     id: str
 
 
-def transfer_request(deployment: Rules, kind: str, partner_id: str, amount: str, transfer_id: str,
-                     note: str | None = None) -> TransferRequest:
+def transfer_request(
+    deployment: Rules, kind: str, partner_id: str, amount: str, transfer_id: str, note: str | None = None
+) -> TransferRequest:
     if kind not in rules.CALLER_KINDS:
         raise FieldError("kind", f"must be one of {', '.join(rules.CALLER_KINDS)}, not {kind!r}")
     return TransferRequest(
@@ -92,8 +93,11 @@ def reject_reason(reason: str | None) -> str:
 
 def transfer(engine: Engine, request: TransferRequest) -> Outcome:
     """Records a transfer (or finds it already recorded: `repeated`)."""
-    return engine.ledger.record_decision(lambda d: recording.record_transfer(
-        d, request.kind, request.partner_id, request.amount_units, request.id, request.note, from_caller=True))
+    return engine.ledger.record_decision(
+        lambda d: recording.record_transfer(
+            d, request.kind, request.partner_id, request.amount_units, request.id, request.note, from_caller=True
+        )
+    )
 
 
 def transfer_batch(engine: Engine, requests: Sequence[TransferRequest]) -> list[Outcome | Refused]:
@@ -102,13 +106,15 @@ def transfer_batch(engine: Engine, requests: Sequence[TransferRequest]) -> list[
 
     def decide(decision) -> list[Outcome | Refused]:
         s = recording.session(decision)
-        s.preload([r.id for r in requests],
-                  [name for r in requests for name in rules.route(r.kind, r.partner_id)])
+        s.preload([r.id for r in requests], [name for r in requests for name in rules.route(r.kind, r.partner_id)])
         results: list[Outcome | Refused] = []
         for r in requests:
             try:
-                results.append(recording.record_transfer(decision, r.kind, r.partner_id, r.amount_units, r.id,
-                                                         r.note, from_caller=True))
+                results.append(
+                    recording.record_transfer(
+                        decision, r.kind, r.partner_id, r.amount_units, r.id, r.note, from_caller=True
+                    )
+                )
             except Refused as refused:
                 results.append(refused)
         return results
@@ -118,7 +124,8 @@ def transfer_batch(engine: Engine, requests: Sequence[TransferRequest]) -> list[
 
 def submit_payment(engine: Engine, request: PaymentRequest) -> Outcome:
     return engine.ledger.record_decision(
-        lambda d: recording.submit_payment(d, request.partner_id, request.amount_units, request.id))
+        lambda d: recording.submit_payment(d, request.partner_id, request.amount_units, request.id)
+    )
 
 
 def step_payment(engine: Engine, payment_id: str, step: str, reason: str | None = None) -> Outcome:
@@ -150,8 +157,9 @@ def _amount(engine: Engine, units: int) -> str:
 
 
 def _balances(engine: Engine, balances: Balances) -> AccountBalances:
-    return AccountBalances(_amount(engine, balances.balance), _amount(engine, balances.pending),
-                           _amount(engine, balances.available))
+    return AccountBalances(
+        _amount(engine, balances.balance), _amount(engine, balances.pending), _amount(engine, balances.available)
+    )
 
 
 def account(engine: Engine, partner_id: str) -> Account:
@@ -164,8 +172,13 @@ def account(engine: Engine, partner_id: str) -> Account:
     found, warnings = _read(engine, read)
     below, _ = warnings.get(partner_id, (None, False))
     prepaid, incentive = (found.get(name, Balances()) for name in names)
-    return Account(partner_id, engine.rules.currency, _balances(engine, prepaid), _balances(engine, incentive),
-                   None if below is None else _amount(engine, below))
+    return Account(
+        partner_id,
+        engine.rules.currency,
+        _balances(engine, prepaid),
+        _balances(engine, incentive),
+        None if below is None else _amount(engine, below),
+    )
 
 
 def transfers(engine: Engine, partner_id: str | None = None) -> TransferList:
@@ -179,8 +192,9 @@ def ledger(engine: Engine) -> LedgerListing:
     for name in rules.CLOUD_ACCOUNTS:
         found.setdefault(name, Balances())
     total = sum(balances.balance for balances in found.values())
-    accounts = [LedgerAccount(name, _amount(engine, b.balance), _amount(engine, b.pending))
-                for name, b in sorted(found.items())]
+    accounts = [
+        LedgerAccount(name, _amount(engine, b.balance), _amount(engine, b.pending)) for name, b in sorted(found.items())
+    ]
     return LedgerListing(accounts, _amount(engine, total))
 
 

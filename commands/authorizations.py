@@ -94,13 +94,17 @@ def request_authorization(
         )
         step = AuthorizationStep(record.status, decision.recorded_at, None)
         return AuthorizationResult(
-            Authorization(record.id, record.partner_id, record.customer_id, record.indirect_partner_id, record.status, [step])
+            Authorization(
+                record.id, record.partner_id, record.customer_id, record.indirect_partner_id, record.status, [step]
+            )
         )
 
     return engine.ledger.record_decision(decide)
 
 
-def answer_authorization(engine: Engine, authorization_id: str, step: str, reason: str | None = None) -> AuthorizationResult:
+def answer_authorization(
+    engine: Engine, authorization_id: str, step: str, reason: str | None = None
+) -> AuthorizationResult:
     """The customer's answer, recorded on its behalf: `approve`, `reject` (with a
     reason) or `revoke`. Prints the authorization after the change."""
     check_id("id", authorization_id)

@@ -71,18 +71,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser = _with_parents(commands.add_parser, [common])
 
     ingest = commands.add_parser("ingest", help="record the events of JSON Lines files ('-' for stdin)")
-    ingest.add_argument("files", nargs="+", metavar="FILE",
-                        help="JSON Lines files, gzip-compressed or not; '-' reads stdin")
+    ingest.add_argument(
+        "files", nargs="+", metavar="FILE", help="JSON Lines files, gzip-compressed or not; '-' reads stdin"
+    )
     add_json_option(ingest, "print the counts as JSON")
-    ingest.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
-                        help="lines per store transaction (default: %(default)s)")
+    ingest.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        metavar="N",
+        help="lines per store transaction (default: %(default)s)",
+    )
 
     rejected = commands.add_parser("rejected", help="list kept rejections, or judge them again")
-    rejected.add_argument("--reason", choices=REASON_CODES, metavar="CODE",
-                          help=f"only rejections with this reason code, one of: {', '.join(REASON_CODES)} "
-                          "(default: all)")
-    rejected.add_argument("--retry", action="store_true",
-                          help="judge every rejection not yet accepted again, in arrival order, and print the counts")
+    rejected.add_argument(
+        "--reason",
+        choices=REASON_CODES,
+        metavar="CODE",
+        help=f"only rejections with this reason code, one of: {', '.join(REASON_CODES)} (default: all)",
+    )
+    rejected.add_argument(
+        "--retry",
+        action="store_true",
+        help="judge every rejection not yet accepted again, in arrival order, and print the counts",
+    )
     add_json_option(rejected)
 
     bills = commands.add_parser("bills", help="customers' bills for a period")
@@ -91,16 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     bills.add_argument("--summary", action="store_true", help="one row a bill, without its lines (table and --csv)")
     add_output_options(bills, csv=True)
 
-    customers = commands.add_parser("customers",
-                                    help="a partner's customer dashboard for a period, or the customers known")
+    customers = commands.add_parser(
+        "customers", help="a partner's customer dashboard for a period, or the customers known"
+    )
     customers.add_argument("--partner", metavar="ID", help="the partner (required unless --list)")
     add_period_option(customers, required=False, help_="the billing period (required unless --list)")
-    customers.add_argument("--account-manager", metavar="ID",
-                           help="count only this account manager's customers (default: all)")
+    customers.add_argument(
+        "--account-manager", metavar="ID", help="count only this account manager's customers (default: all)"
+    )
     customers.add_argument("--reseller", metavar="ID", help="count only this reseller's customers (default: all)")
-    customers.add_argument("--list", action="store_true",
-                           help="list every customer with its latest association instead "
-                           "(--partner: only its customers)")
+    customers.add_argument(
+        "--list",
+        action="store_true",
+        help="list every customer with its latest association instead (--partner: only its customers)",
+    )
     add_json_option(customers)
 
     performance = commands.add_parser("performance", help="a partner's performance for a period")
@@ -110,22 +126,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="rebuild a period's views from the log, as known at a moment")
     add_period_option(replay)
-    replay.add_argument("--as-of", type=moment, metavar="RFC3339",
-                        help="use only events recorded at or before this time, with its offset (default: now)")
+    replay.add_argument(
+        "--as-of",
+        type=moment,
+        metavar="RFC3339",
+        help="use only events recorded at or before this time, with its offset (default: now)",
+    )
     replay.add_argument("--check", action="store_true", help="compare with the live views; exit 1 on a difference")
     add_json_option(replay)
 
     _COMMANDS.update(cli_services.add_commands(commands.add_parser))  # serve, project, publish, topics, lag
 
     demo = commands.add_parser("demo", help="write a month of sample events, ingest them, show dashboards")
-    demo.add_argument("--out", default="billing-demo.jsonl", metavar="FILE",
-                      help="where to write the events (default: %(default)s)")
-    demo.add_argument("--customers", type=int, default=300, metavar="N",
-                      help="customers in the sample (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=7,
-                      help="the random seed: the same seed, the same month (default: %(default)s)")
-    demo.add_argument("--period", type=period, default="2026-10", metavar="YYYY-MM",
-                      help="the month of the sample (default: %(default)s)")
+    demo.add_argument(
+        "--out", default="billing-demo.jsonl", metavar="FILE", help="where to write the events (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--customers", type=int, default=300, metavar="N", help="customers in the sample (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=7, help="the random seed: the same seed, the same month (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--period",
+        type=period,
+        default="2026-10",
+        metavar="YYYY-MM",
+        help="the month of the sample (default: %(default)s)",
+    )
     for module_name in FEATURE_CLIS:
         module = importlib.import_module(module_name)
         _COMMANDS.update(module.add_commands(commands.add_parser))

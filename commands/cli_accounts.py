@@ -25,8 +25,16 @@ if TYPE_CHECKING:  # the handlers are imported when a command of theirs runs (st
     from commands import accounts
     from schemas.accounts import Account, LedgerListing, NotificationList, Payment, PaymentList, Transfer, TransferList
 
-_OPTION_OF_FIELD = {"partner_id": "--partner", "amount": "--amount", "id": "--id", "note": "--note",
-                    "reason": "--reason", "below": "--below", "status": "--status", "kind": "KIND"}
+_OPTION_OF_FIELD = {
+    "partner_id": "--partner",
+    "amount": "--amount",
+    "id": "--id",
+    "note": "--note",
+    "reason": "--reason",
+    "below": "--below",
+    "status": "--status",
+    "kind": "KIND",
+}
 
 
 def _checked(check: Callable[[], object]):
@@ -46,9 +54,12 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     account.add_argument("--partner", required=True, metavar="ID", help="the partner (required)")
 
     transfer = with_json(add_parser("transfer", help="record a top-up, withdrawal or incentive credit"))
-    transfer.add_argument("kind", choices=rules.CALLER_KINDS, metavar="KIND",
-                          help="topup (bank → prepaid), withdrawal (prepaid → bank) or incentive "
-                          "(cloud incentives → incentive)")
+    transfer.add_argument(
+        "kind",
+        choices=rules.CALLER_KINDS,
+        metavar="KIND",
+        help="topup (bank → prepaid), withdrawal (prepaid → bank) or incentive (cloud incentives → incentive)",
+    )
     _request_options(transfer, "transfer")
     transfer.add_argument("--note", help="free text kept with the transfer, 0..512 characters (default: none)")
 
@@ -60,9 +71,12 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     warn = with_json(add_parser("warn", help="set or clear a partner's balance warning (余额预警)"))
     warn.add_argument("--partner", required=True, metavar="ID", help="the partner (required)")
     threshold = warn.add_mutually_exclusive_group(required=True)
-    threshold.add_argument("--below", metavar="AMOUNT",
-                           help="warn when the prepaid available falls below this amount (0 warns of arrears); "
-                           "one of --below and --off is required")
+    threshold.add_argument(
+        "--below",
+        metavar="AMOUNT",
+        help="warn when the prepaid available falls below this amount (0 warns of arrears); "
+        "one of --below and --off is required",
+    )
     threshold.add_argument("--off", action="store_true", help="clear the threshold")
 
     _payment_commands(add_parser)
@@ -74,17 +88,29 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     notifications = with_json(add_parser("notifications", help="notifications to partners in recorded order"))
     notifications.add_argument("--partner", metavar="ID", help="only this partner's (default: all)")
 
-    return {"account": _account, "transfer": _transfer, "transfers": _transfers, "ledger": _ledger,
-            "warn": _warn, "payment": _payment, "payments": _payments, "notifications": _notifications}
+    return {
+        "account": _account,
+        "transfer": _transfer,
+        "transfers": _transfers,
+        "ledger": _ledger,
+        "warn": _warn,
+        "payment": _payment,
+        "payments": _payments,
+        "notifications": _notifications,
+    }
 
 
 def _request_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--partner", required=True, metavar="ID", help="the partner, 1..64 characters (required)")
-    parser.add_argument("--amount", required=True, metavar="AMOUNT",
-                        help="a plain decimal above zero, at most the currency's minor digits and "
-                        "999999999999 (required)")
-    parser.add_argument("--id", required=True, metavar="ID",
-                        help=f"the {what}'s id, 1..64 characters: its idempotency key (required)")
+    parser.add_argument(
+        "--amount",
+        required=True,
+        metavar="AMOUNT",
+        help="a plain decimal above zero, at most the currency's minor digits and 999999999999 (required)",
+    )
+    parser.add_argument(
+        "--id", required=True, metavar="ID", help=f"the {what}'s id, 1..64 characters: its idempotency key (required)"
+    )
 
 
 def _payment_commands(add_parser: AddParser) -> None:
@@ -93,9 +119,11 @@ def _payment_commands(add_parser: AddParser) -> None:
     steps.add_parser = _with_global_options(steps.add_parser, payment)
     submit = steps.add_parser("submit", help="apply to be paid from the incentive account (under review)")
     _request_options(submit, "application")
-    for name, text in (("approve", "approve an application under review"),
-                       ("reject", "reject an application under review, voiding its reservation"),
-                       ("pay", "pay an approved application")):
+    for name, text in (
+        ("approve", "approve an application under review"),
+        ("reject", "reject an application under review, voiding its reservation"),
+        ("pay", "pay an approved application"),
+    ):
         step = steps.add_parser(name, help=text)
         step.add_argument("--id", required=True, metavar="ID", help="the application's id (required)")
         if name == "reject":
@@ -126,16 +154,20 @@ def _show(args: argparse.Namespace, value: object, render: Callable[[object], st
 
 def _repeated(outcome: accounts.Outcome, what: str) -> None:
     if outcome.repeated:
-        print(f"billing: {what} {outcome.value.id!r} was already recorded with the same kind, partner and amount; "
-              "nothing changed", file=sys.stderr)
+        print(
+            f"billing: {what} {outcome.value.id!r} was already recorded with the same kind, partner and amount; "
+            "nothing changed",
+            file=sys.stderr,
+        )
 
 
 def _transfer(args: argparse.Namespace, settings: Settings) -> int:
     from commands import accounts
 
     deployment = build_rules(settings)
-    request = _checked(lambda: accounts.transfer_request(deployment, args.kind, args.partner, args.amount,
-                                                         args.id, args.note))
+    request = _checked(
+        lambda: accounts.transfer_request(deployment, args.kind, args.partner, args.amount, args.id, args.note)
+    )
     with open_engine(settings, create=True) as engine:
         outcome = accounts.transfer(engine, request)
     _show(args, outcome.value, _render_transfers)
@@ -212,21 +244,27 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _render_account(account: Account) -> str:
-    rows = [(name, b.balance, b.pending, b.available)
-            for name, b in (("prepaid", account.prepaid), ("incentive", account.incentive))]
+    rows = [
+        (name, b.balance, b.pending, b.available)
+        for name, b in (("prepaid", account.prepaid), ("incentive", account.incentive))
+    ]
     warning = account.warn_below if account.warn_below is not None else "not set"
-    return (f"partner {account.partner_id} ({account.currency})\n"
-            + table(["account", "balance", "pending", "available"], rows)
-            + f"\nwarn below: {warning}")
+    return (
+        f"partner {account.partner_id} ({account.currency})\n"
+        + table(["account", "balance", "pending", "available"], rows)
+        + f"\nwarn below: {warning}"
+    )
 
 
 def _render_transfers(value: Transfer | TransferList) -> str:
     transfers = value.transfers if hasattr(value, "transfers") else [value]  # a listing, or one transfer
     if not transfers:
         return "no transfers"
-    return table(["id", "kind", "debit", "credit", "amount", "status", "at", "note"],
-                 [(t.id, t.kind, t.debit, t.credit, t.amount, t.status, t.at, t.note) for t in transfers],
-                 numeric_from=99)
+    return table(
+        ["id", "kind", "debit", "credit", "amount", "status", "at", "note"],
+        [(t.id, t.kind, t.debit, t.credit, t.amount, t.status, t.at, t.note) for t in transfers],
+        numeric_from=99,
+    )
 
 
 def _render_ledger(listing: LedgerListing) -> str:
@@ -238,15 +276,23 @@ def _render_payments(value: Payment | PaymentList) -> str:
     payments = value.payments if hasattr(value, "payments") else [value]  # a listing, or one application
     if not payments:
         return "no payment applications"
-    rows = [(p.id, p.partner_id, p.amount, p.status,
-             "; ".join(f"{h.status} {h.at}" + (f" ({h.reason})" if h.reason else "") for h in p.history))
-            for p in payments]
+    rows = [
+        (
+            p.id,
+            p.partner_id,
+            p.amount,
+            p.status,
+            "; ".join(f"{h.status} {h.at}" + (f" ({h.reason})" if h.reason else "") for h in p.history),
+        )
+        for p in payments
+    ]
     return table(["id", "partner", "amount", "status", "history"], rows, numeric_from=99)
 
 
 def _render_notifications(listing: NotificationList) -> str:
     if not listing.notifications:
         return "no notifications"
-    rows = [(n.at, n.type, n.partner_id, ", ".join(f"{k}={v}" for k, v in n.data.items()))
-            for n in listing.notifications]
+    rows = [
+        (n.at, n.type, n.partner_id, ", ".join(f"{k}={v}" for k, v in n.data.items())) for n in listing.notifications
+    ]
     return table(["at", "type", "partner", "data"], rows, numeric_from=99)

@@ -36,17 +36,22 @@ def _head(text: str) -> tuple[int, str]:
 
 def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     log = add_parser("log", help="the log's entries as JSON Lines, each with its place in the hash chain")
-    log.add_argument("--from", dest="first", type=_position, metavar="N",
-                     help="first position, inclusive (default: 1)")
-    log.add_argument("--to", dest="last", type=_position, metavar="N",
-                     help="last position, inclusive (default: the head)")
-    log.add_argument("--head", action="store_true",
-                     help="print only {position, hash} of the last entry (not with --from/--to)")
+    log.add_argument("--from", dest="first", type=_position, metavar="N", help="first position, inclusive (default: 1)")
+    log.add_argument(
+        "--to", dest="last", type=_position, metavar="N", help="last position, inclusive (default: the head)"
+    )
+    log.add_argument(
+        "--head", action="store_true", help="print only {position, hash} of the last entry (not with --from/--to)"
+    )
     log.add_argument("--json", action="store_true", help="accepted for symmetry: the output is always JSON")
 
     verify = add_parser("verify", help="recompute the hash chain and check the store itself")
-    verify.add_argument("--head", type=_head, metavar="POSITION:HASH",
-                        help="also check that this head (e.g. a statement's log_head) is in the chain (default: none)")
+    verify.add_argument(
+        "--head",
+        type=_head,
+        metavar="POSITION:HASH",
+        help="also check that this head (e.g. a statement's log_head) is in the chain (default: none)",
+    )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     return {"log": _log, "verify": _verify}
 
@@ -101,8 +106,10 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
             with count_progress(total, "verify") as progress:
                 report = verify(engine, args.head, progress)
     except (StoreDamaged, _Damaged) as damaged:
-        print(f"billing: {damaged}" if isinstance(damaged, StoreDamaged) else
-              f"billing: the store is damaged: {damaged}", file=sys.stderr)
+        print(
+            f"billing: {damaged}" if isinstance(damaged, StoreDamaged) else f"billing: the store is damaged: {damaged}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.json:
         print_json(report)
@@ -112,6 +119,8 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         head = report.head
         print(f"verified: {head.position} entries, head {head.position}:{head.hash}")
-        print(f"store: integrity check passed; event ids taken; live views equal a replay of "
-              f"{len(report.periods)} period(s)")
+        print(
+            f"store: integrity check passed; event ids taken; live views equal a replay of "
+            f"{len(report.periods)} period(s)"
+        )
     return EXIT_OK

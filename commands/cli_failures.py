@@ -93,11 +93,19 @@ def _sqlite_problem(error: BaseException, url: str) -> tuple[str, str, str]:
     name = getattr(error, "sqlite_errorname", "") or ""
     text = _one_line(error)
     if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
-        return "damaged", text, f"the store at {url} is damaged ({text}); nothing was answered from it: restore it from a backup"
+        return (
+            "damaged",
+            text,
+            f"the store at {url} is damaged ({text}); nothing was answered from it: restore it from a backup",
+        )
     if name == "SQLITE_NOTADB" or "not a database" in text:
         return "not-a-store", text, f"the store at {url} is damaged or not a SQLite database ({text})"
     if name.startswith("SQLITE_READONLY") or "readonly database" in text:
-        return "read-only", text, f"the store at {url} is read-only ({text}); this command needs to write to it (reads work)"
+        return (
+            "read-only",
+            text,
+            f"the store at {url} is read-only ({text}); this command needs to write to it (reads work)",
+        )
     if name.startswith("SQLITE_BUSY") or "database is locked" in text:
         return "busy", text, f"the store at {url} stayed locked by another writer ({text}); try again"
     if name == "SQLITE_FULL" or "disk is full" in text:

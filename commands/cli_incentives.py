@@ -71,7 +71,9 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     calendar.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", parser_class=Parser)
     calendar_commands.add_parser = with_global_options(calendar_commands.add_parser, calendar)
-    load = calendar_commands.add_parser("load", help="record a year's official schedule (JSON: year, holidays, working_days, source)")
+    load = calendar_commands.add_parser(
+        "load", help="record a year's official schedule (JSON: year, holidays, working_days, source)"
+    )
     load.add_argument("file", metavar="FILE", help="the schedule file ('-' for stdin)")
     load.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
@@ -83,12 +85,16 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     plan.add_argument("--deal", required=True, type=_identifier, metavar="ID", help="the registered deal (required)")
     plan.add_argument("--milestone", required=True, type=_identifier, metavar="ID", help="the milestone (required)")
     plan.add_argument("--planned", required=True, type=_day, metavar="YYYY-MM-DD", help="the planned date (required)")
-    plan.add_argument("--amount", required=True, metavar="A", help="the subsidy, at most the currency's minor digits (required)")
+    plan.add_argument(
+        "--amount", required=True, metavar="A", help="the subsidy, at most the currency's minor digits (required)"
+    )
     plan.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     deliver = steps.add_parser("deliver", help="record a milestone's delivery and decide its subsidy (once)")
     deliver.add_argument("--deal", required=True, type=_identifier, metavar="ID", help="the deal (required)")
     deliver.add_argument("--milestone", required=True, type=_identifier, metavar="ID", help="the milestone (required)")
-    deliver.add_argument("--delivered", required=True, type=_day, metavar="YYYY-MM-DD", help="the delivery date (required)")
+    deliver.add_argument(
+        "--delivered", required=True, type=_day, metavar="YYYY-MM-DD", help="the delivery date (required)"
+    )
     deliver.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
     listing = add_parser("subsidies", help="milestones and their subsidies, by deal then milestone")
@@ -97,13 +103,22 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     listing.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
     incentives = add_parser(
-        "incentives", help="a partner's incentive for a period (the incentive dashboard), load a policy, or settle a period"
+        "incentives",
+        help="a partner's incentive for a period (the incentive dashboard), load a policy, or settle a period",
     )
     incentives.add_argument("--partner", metavar="ID", help="the partner (required without a subcommand)")
-    incentives.add_argument("--period", type=period, metavar="YYYY-MM", help="the period (required without a subcommand)")
+    incentives.add_argument(
+        "--period", type=period, metavar="YYYY-MM", help="the period (required without a subcommand)"
+    )
     scope = incentives.add_mutually_exclusive_group()
-    scope.add_argument("--account-manager", metavar="ID", help="only what carries this account manager (default: the whole partner)")
-    scope.add_argument("--supervisor", metavar="ID", help="only what carries this supervisor's account managers (default: the whole partner)")
+    scope.add_argument(
+        "--account-manager", metavar="ID", help="only what carries this account manager (default: the whole partner)"
+    )
+    scope.add_argument(
+        "--supervisor",
+        metavar="ID",
+        help="only what carries this supervisor's account managers (default: the whole partner)",
+    )
     incentives.add_argument("--json", action="store_true", help="print JSON (default: the dashboard)")
     policy_commands = incentives.add_subparsers(dest="incentives_command", parser_class=Parser)
     policy_commands.add_parser = with_global_options(policy_commands.add_parser, incentives)

@@ -43,11 +43,13 @@ def _status_table(result: dict) -> str:
         lines.append(f"views: {result['views_behind']:,} events not yet written to the view tables (reads fold them)")
     if result["periods"]:
         lines.append("")
-        lines.append(render.table(
-            ["period", "bills", "charges", "status"],
-            [(p["period"], f"{p['bills']:,}", f"{p['charges']:,}", p["status"] or "-") for p in result["periods"]],
-            numeric_from=1,
-        ))
+        lines.append(
+            render.table(
+                ["period", "bills", "charges", "status"],
+                [(p["period"], f"{p['bills']:,}", f"{p['charges']:,}", p["status"] or "-") for p in result["periods"]],
+                numeric_from=1,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -56,8 +58,10 @@ def _partners_table(result: dict) -> str:
         return "no partners yet (no association or attributed charge recorded)"
     return render.table(
         ["partner", "customers now", "associations", "periods with charges"],
-        [(p["partner_id"], f"{p['customers']:,}", f"{p['associations']:,}", _periods(p["periods"]))
-         for p in result["partners"]],
+        [
+            (p["partner_id"], f"{p['customers']:,}", f"{p['associations']:,}", _periods(p["periods"]))
+            for p in result["partners"]
+        ],
         numeric_from=1,
     )
 

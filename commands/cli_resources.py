@@ -35,53 +35,99 @@ def _global_options() -> argparse.ArgumentParser:
     """The global options, accepted after a second-level command too
     (`billing authorization approve --id A --store …`), as the first level accepts them."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", default=argparse.SUPPRESS,
-                        help="store URL (default: $BILLING_STORE or sqlite:///billing.db)")
-    common.add_argument("--kafka", default=argparse.SUPPRESS, metavar="HOST:PORT[,…]",
-                        help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)")
-    common.add_argument("--group", default=argparse.SUPPRESS, help="consumer group (default: $BILLING_GROUP or billing)")
+    common.add_argument(
+        "--store", default=argparse.SUPPRESS, help="store URL (default: $BILLING_STORE or sqlite:///billing.db)"
+    )
+    common.add_argument(
+        "--kafka",
+        default=argparse.SUPPRESS,
+        metavar="HOST:PORT[,…]",
+        help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)",
+    )
+    common.add_argument(
+        "--group", default=argparse.SUPPRESS, help="consumer group (default: $BILLING_GROUP or billing)"
+    )
     return common
 
 
 def add_commands(add_parser) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
     resources = add_parser("resources", help="a customer's on-demand resources, from its usage")
     resources.add_argument("--customer", required=True, type=identifier, metavar="ID", help="the customer (required)")
-    resources.add_argument("--period", type=period, metavar="YYYY-MM", help="only this period's usage (default: every period)")
-    resources.add_argument("--as-partner", type=identifier, metavar="ID",
-                           help="read as this partner: refused unless it holds an approved authorization (default: read as the operator)")
-    resources.add_argument("--reseller", type=identifier, metavar="ID",
-                           help="with --as-partner: the reseller its authorization request named (default: none)")
+    resources.add_argument(
+        "--period", type=period, metavar="YYYY-MM", help="only this period's usage (default: every period)"
+    )
+    resources.add_argument(
+        "--as-partner",
+        type=identifier,
+        metavar="ID",
+        help="read as this partner: refused unless it holds an approved authorization (default: read as the operator)",
+    )
+    resources.add_argument(
+        "--reseller",
+        type=identifier,
+        metavar="ID",
+        help="with --as-partner: the reseller its authorization request named (default: none)",
+    )
     resources.add_argument("--json", action="store_true", help=_JSON_HELP)
 
-    authorization = add_parser("authorization", help="a partner's request for a customer's authorization, and the customer's answers")
+    authorization = add_parser(
+        "authorization", help="a partner's request for a customer's authorization, and the customer's answers"
+    )
     common = [_global_options()]
     steps = authorization.add_subparsers(dest="authorization_command", required=True, parser_class=type(authorization))
-    request = steps.add_parser("request", parents=common, help="a partner asks a customer it is associated with now (status pending)")
-    request.add_argument("--partner", required=True, type=identifier, metavar="ID", help="the partner asking (required)")
-    request.add_argument("--customer", required=True, type=identifier, metavar="ID", help="the customer asked (required)")
-    request.add_argument("--id", required=True, type=identifier, metavar="ID", help="the request's id, its idempotency key (required)")
-    request.add_argument("--reseller", type=identifier, metavar="ID",
-                         help="the reseller of a reseller's sub-customer, as its association names it (default: none)")
-    for name, text in (("approve", "pending -> approved"), ("reject", "pending -> rejected"), ("revoke", "approved -> revoked")):
+    request = steps.add_parser(
+        "request", parents=common, help="a partner asks a customer it is associated with now (status pending)"
+    )
+    request.add_argument(
+        "--partner", required=True, type=identifier, metavar="ID", help="the partner asking (required)"
+    )
+    request.add_argument(
+        "--customer", required=True, type=identifier, metavar="ID", help="the customer asked (required)"
+    )
+    request.add_argument(
+        "--id", required=True, type=identifier, metavar="ID", help="the request's id, its idempotency key (required)"
+    )
+    request.add_argument(
+        "--reseller",
+        type=identifier,
+        metavar="ID",
+        help="the reseller of a reseller's sub-customer, as its association names it (default: none)",
+    )
+    for name, text in (
+        ("approve", "pending -> approved"),
+        ("reject", "pending -> rejected"),
+        ("revoke", "approved -> revoked"),
+    ):
         step = steps.add_parser(name, parents=common, help=f"the customer's answer, recorded on its behalf: {text}")
         step.add_argument("--id", required=True, type=identifier, metavar="ID", help="the request's id (required)")
         if name == "reject":
-            step.add_argument("--reason", required=True, type=reason_text, metavar="TEXT", help="why, 1..512 characters (required)")
+            step.add_argument(
+                "--reason", required=True, type=reason_text, metavar="TEXT", help="why, 1..512 characters (required)"
+            )
     for parser in (request, *(steps.choices[name] for name in ("approve", "reject", "revoke"))):
         parser.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     listing = add_parser("authorizations", help="authorization requests with their histories, in request order")
     listing.add_argument("--partner", type=identifier, metavar="ID", help="only this partner's (default: all)")
     listing.add_argument("--customer", type=identifier, metavar="ID", help="only of this customer (default: all)")
-    listing.add_argument("--status", choices=STATUSES, metavar="STATUS",
-                         help=f"only in this status: {', '.join(STATUSES)} (default: all)")
+    listing.add_argument(
+        "--status",
+        choices=STATUSES,
+        metavar="STATUS",
+        help=f"only in this status: {', '.join(STATUSES)} (default: all)",
+    )
     listing.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     catalog = add_parser("catalog", help="the service catalogue: names of service types")
     catalog_steps = catalog.add_subparsers(dest="catalog_command", required=True, parser_class=type(catalog))
-    load = catalog_steps.add_parser("load", parents=common, help="record a catalogue file; it replaces the whole catalogue")
-    load.add_argument("file", metavar="FILE",
-                      help='JSON: {"service_types": [{"service_type", "service_type_name", "service_type_name_en"}]} (- for stdin)')
+    load = catalog_steps.add_parser(
+        "load", parents=common, help="record a catalogue file; it replaces the whole catalogue"
+    )
+    load.add_argument(
+        "file",
+        metavar="FILE",
+        help='JSON: {"service_types": [{"service_type", "service_type_name", "service_type_name_en"}]} (- for stdin)',
+    )
     load.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     types = add_parser("service-types", help="every service type seen in a charge or named in the catalogue")
@@ -123,7 +169,11 @@ def _authorization(args: argparse.Namespace, settings: Settings) -> int:
     with open_engine(settings, create=True) as engine:
         if args.authorization_command == "request":
             result = request_authorization(
-                engine, authorization_id=args.id, partner_id=args.partner, customer_id=args.customer, reseller=args.reseller
+                engine,
+                authorization_id=args.id,
+                partner_id=args.partner,
+                customer_id=args.customer,
+                reseller=args.reseller,
             )
         else:
             result = answer_authorization(engine, args.id, args.authorization_command, getattr(args, "reason", None))

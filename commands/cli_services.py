@@ -29,24 +29,35 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     add_kafka_options(serve, group=True)
 
     project = add_parser("project", help="run the projections as their own process, following the log")
-    project.add_argument("--once", action="store_true",
-                         help="stop once the views have caught up (default: keep following)")
+    project.add_argument(
+        "--once", action="store_true", help="stop once the views have caught up (default: keep following)"
+    )
 
     publish = add_parser("publish", help="send JSON Lines files to billing.events as they are")
-    publish.add_argument("files", nargs="+", metavar="FILE",
-                         help="JSON Lines files, gzip-compressed or not; '-' reads stdin")
+    publish.add_argument(
+        "files", nargs="+", metavar="FILE", help="JSON Lines files, gzip-compressed or not; '-' reads stdin"
+    )
     add_kafka_options(publish)
 
     topics_ = add_parser("topics", help="Kafka topic administration")
     topic_commands = topics_.add_subparsers(
         dest="topics_command", metavar="{create}", required=True, parser_class=Parser
     )
-    create = topic_commands.add_parser("create", help="create the engine's topics (existing ones are kept)",
-                                       description="Create the engine's topics (existing ones are kept).")
-    create.add_argument("--partitions", type=int, default=6, metavar="N",
-                        help="partitions of each topic (default: %(default)s)")
-    create.add_argument("--replication-factor", type=int, default=1, metavar="N",
-                        help="replicas of each partition (default: %(default)s)")
+    create = topic_commands.add_parser(
+        "create",
+        help="create the engine's topics (existing ones are kept)",
+        description="Create the engine's topics (existing ones are kept).",
+    )
+    create.add_argument(
+        "--partitions", type=int, default=6, metavar="N", help="partitions of each topic (default: %(default)s)"
+    )
+    create.add_argument(
+        "--replication-factor",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replicas of each partition (default: %(default)s)",
+    )
     add_kafka_options(create)
 
     lag = add_parser("lag", help="the consumer group's lag per partition of billing.events")
@@ -107,7 +118,11 @@ def _lag(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({"lag": total, "partitions": [dataclasses.asdict(p) for p in partitions]})
     else:
-        print(render.table(["topic", "partition", "committed", "end", "lag"],
-                           [(p.topic, p.partition, p.committed, p.end, p.lag) for p in partitions]))
+        print(
+            render.table(
+                ["topic", "partition", "committed", "end", "lag"],
+                [(p.topic, p.partition, p.committed, p.end, p.lag) for p in partitions],
+            )
+        )
         print(f"total lag: {total}")
     return EXIT_OK

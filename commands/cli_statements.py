@@ -41,12 +41,19 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     _json(add_parser("periods", help="every period with a charge, open or closed"))
     listing = add_parser("statements", help="statement summaries, by period then partner")
     listing.add_argument("--partner", metavar="ID", help="only this partner's (default: every partner's)")
-    listing.add_argument("--period", type=period, metavar="YYYY-MM", help="only this period's (default: every period's)")
+    listing.add_argument(
+        "--period", type=period, metavar="YYYY-MM", help="only this period's (default: every period's)"
+    )
     listing.add_argument("--status", choices=STATUSES, help="only statements in this status (default: any)")
-    listing.add_argument("--issued-from", type=rfc3339, metavar="RFC3339",
-                         help="only those issued at or after this time (default: no bound)")
-    listing.add_argument("--issued-to", type=rfc3339, metavar="RFC3339",
-                         help="only those issued before this time (default: no bound)")
+    listing.add_argument(
+        "--issued-from",
+        type=rfc3339,
+        metavar="RFC3339",
+        help="only those issued at or after this time (default: no bound)",
+    )
+    listing.add_argument(
+        "--issued-to", type=rfc3339, metavar="RFC3339", help="only those issued before this time (default: no bound)"
+    )
     _json(listing)
     one = add_parser("statement", help="one whole statement")
     _statement_key(one)
@@ -56,8 +63,9 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     _json(confirm)
     dispute = add_parser("dispute", help="dispute a statement, with a reason")
     _statement_key(dispute)
-    dispute.add_argument("--reason", required=True, type=reason, metavar="TEXT",
-                         help=f"why (1..{REASON_MAX_CHARS} characters; required)")
+    dispute.add_argument(
+        "--reason", required=True, type=reason, metavar="TEXT", help=f"why (1..{REASON_MAX_CHARS} characters; required)"
+    )
     _json(dispute)
     return {
         "close": _writing(lambda engine, args: handlers.close_period(engine, args.period), _close_table),
@@ -122,15 +130,20 @@ def _close_table(result: CloseResult) -> str:
 def _periods_table(result: PeriodList) -> str:
     if not result.periods:
         return "no period has a charge yet"
-    return table(["period", "status", "closed at"], [(p.period, p.status, p.closed_at or "") for p in result.periods],
-                 numeric_from=99)
+    return table(
+        ["period", "status", "closed at"],
+        [(p.period, p.status, p.closed_at or "") for p in result.periods],
+        numeric_from=99,
+    )
 
 
 def _statements_table(result: StatementList) -> str:
     if not result.statements:
         return "no statements"
-    rows = [(s.period, s.partner_id, s.status, s.issued_at, s.total_payable_amount, s.total_settled_amount)
-            for s in result.statements]
+    rows = [
+        (s.period, s.partner_id, s.status, s.issued_at, s.total_payable_amount, s.total_settled_amount)
+        for s in result.statements
+    ]
     return table(["period", "partner", "status", "issued at", "total payable", "total settled"], rows, numeric_from=4)
 
 
@@ -144,12 +157,23 @@ def statement_text(s: Statement) -> str:
         f"log head {s.log_head.position}:{s.log_head.hash}\ndigest {s.digest}",
     ]
     if s.details:
-        parts.append(table(["customer", "payable", "settled"],
-                           [(d.customer_id, d.payable_amount, d.settled_amount) for d in s.details]))
+        parts.append(
+            table(
+                ["customer", "payable", "settled"],
+                [(d.customer_id, d.payable_amount, d.settled_amount) for d in s.details],
+            )
+        )
     if s.adjustments:
-        parts.append("adjustments\n" + table(
-            ["period", "customer", "payable", "settled"],
-            [(a.period, a.customer_id, a.payable_amount, a.settled_amount) for a in s.adjustments], numeric_from=2))
-    parts.append("history\n" + table(["status", "at", "reason"], [(h.status, h.at, h.reason or "") for h in s.history],
-                                     numeric_from=99))
+        parts.append(
+            "adjustments\n"
+            + table(
+                ["period", "customer", "payable", "settled"],
+                [(a.period, a.customer_id, a.payable_amount, a.settled_amount) for a in s.adjustments],
+                numeric_from=2,
+            )
+        )
+    parts.append(
+        "history\n"
+        + table(["status", "at", "reason"], [(h.status, h.at, h.reason or "") for h in s.history], numeric_from=99)
+    )
     return "\n\n".join(parts)

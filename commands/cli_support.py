@@ -36,7 +36,9 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, self.prog)
 
 
-def add_json_option(parser: argparse.ArgumentParser, help_: str = "print JSON (the contract's shape) instead of a table") -> None:
+def add_json_option(
+    parser: argparse.ArgumentParser, help_: str = "print JSON (the contract's shape) instead of a table"
+) -> None:
     parser.add_argument("--json", action="store_true", help=help_)
 
 
@@ -48,15 +50,20 @@ def add_output_options(parser: argparse.ArgumentParser, *, csv: bool = False) ->
         outputs.add_argument("--csv", action="store_true", help="print CSV (a header row, then one row a record)")
 
 
-def add_period_option(parser: argparse.ArgumentParser, *, required: bool = True,
-                      help_: str = "the billing period: a calendar month in BILLING_TIMEZONE") -> None:
+def add_period_option(
+    parser: argparse.ArgumentParser,
+    *,
+    required: bool = True,
+    help_: str = "the billing period: a calendar month in BILLING_TIMEZONE",
+) -> None:
     parser.add_argument("--period", required=required, type=period, metavar="YYYY-MM", help=help_)
 
 
 def add_kafka_options(parser: argparse.ArgumentParser, *, group: bool = False) -> None:
     """--kafka (and --group), for the commands that talk to the broker."""
-    parser.add_argument("--kafka", metavar="HOST:PORT[,…]",
-                        help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)")
+    parser.add_argument(
+        "--kafka", metavar="HOST:PORT[,…]", help="Kafka brokers (default: $BILLING_KAFKA or localhost:9092)"
+    )
     if group:
         parser.add_argument("--group", help="the consumer group (default: $BILLING_GROUP or billing)")
 

@@ -19,9 +19,15 @@ def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     actions = token.add_subparsers(dest="token_command", required=True, parser_class=Parser)
     create = actions.add_parser("create", help="create a token and print it once (the store keeps only its hash)")
     create.add_argument("--role", required=True, choices=ROLES, help="what the token may do (required)")
-    create.add_argument("--partner", metavar="ID", help="the partner (roles partner, reseller, account_manager; default: none)")
-    create.add_argument("--reseller", metavar="ID", help="the reseller's indirect_partner_id (role reseller; default: none)")
-    create.add_argument("--account-manager", metavar="ID", help="the account manager (role account_manager; default: none)")
+    create.add_argument(
+        "--partner", metavar="ID", help="the partner (roles partner, reseller, account_manager; default: none)"
+    )
+    create.add_argument(
+        "--reseller", metavar="ID", help="the reseller's indirect_partner_id (role reseller; default: none)"
+    )
+    create.add_argument(
+        "--account-manager", metavar="ID", help="the account manager (role account_manager; default: none)"
+    )
     create.add_argument("--name", metavar="TEXT", help="a note saying whose token it is (default: none)")
     revoke = actions.add_parser("revoke", help="revoke a token: requests carrying it get 401 from now on")
     revoke.add_argument("--id", required=True, metavar="TOKEN_ID", help="the token's id (required)")
@@ -60,8 +66,12 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
 
 def _new_token_text(token: NewToken) -> str:
     lines = [f"token_id: {token.token_id}", f"role: {token.role}"]
-    for label, value in (("partner", token.partner_id), ("reseller", token.indirect_partner_id),
-                         ("account manager", token.account_manager_id), ("name", token.name)):
+    for label, value in (
+        ("partner", token.partner_id),
+        ("reseller", token.indirect_partner_id),
+        ("account manager", token.account_manager_id),
+        ("name", token.name),
+    ):
         if value is not None:
             lines.append(f"{label}: {value}")
     lines += [f"token: {token.token}", "(shown only this once: the store keeps only its hash)"]
@@ -79,7 +89,18 @@ def _tokens_table(result: TokenList) -> str:
         return "no tokens"
     return render.table(
         ["token_id", "role", "partner", "reseller", "account manager", "name", "created", "revoked"],
-        [(t.token_id, t.role, t.partner_id, t.indirect_partner_id, t.account_manager_id, t.name, t.created_at,
-          t.revoked_at) for t in result.tokens],
+        [
+            (
+                t.token_id,
+                t.role,
+                t.partner_id,
+                t.indirect_partner_id,
+                t.account_manager_id,
+                t.name,
+                t.created_at,
+                t.revoked_at,
+            )
+            for t in result.tokens
+        ],
         numeric_from=99,
     )

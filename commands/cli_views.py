@@ -46,8 +46,9 @@ def customers(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     missing = [option for option, value in (("--partner", args.partner), ("--period", args.period)) if value is None]
     if missing:
-        raise UsageError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required (or --list)",
-                         "billing customers")
+        raise UsageError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required (or --list)", "billing customers"
+        )
     return with_engine(_customer_counts, render.customer_counts)(args, settings)
 
 

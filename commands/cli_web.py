@@ -14,10 +14,15 @@ from commands.settings import Settings
 def add_commands(add_parser: AddParser) -> dict[str, Handler]:
     web = add_parser("web", help="serve the JSON API (/api/v1/) and the web console (/) over the store")
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    web.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)")
+    web.add_argument(
+        "--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)"
+    )
     web.add_argument("--access-log", action="store_true", help="log every request on stderr (default: errors only)")
-    web.add_argument("--no-cache", action="store_true",
-                     help="compute every view answer afresh (default: answers are kept while the log stands still)")
+    web.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every view answer afresh (default: answers are kept while the log stands still)",
+    )
     return {"web": _web}
 
 

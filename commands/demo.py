@@ -41,8 +41,10 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
         print(f"Wrote {written:,} events ({period}, {customers} customers, seed {seed}) to {out}")
         with byte_progress([out], force=settings.progress) as progress:
             counts = ingest_streams(engine, open_inputs([out]), BATCH_SIZE, progress)
-        print(f"Ingested into {settings.store_url}: accepted {counts.accepted:,}, "
-              f"duplicates {counts.duplicates:,}, rejected {counts.rejected:,} (3 bad lines are there on purpose)\n")
+        print(
+            f"Ingested into {settings.store_url}: accepted {counts.accepted:,}, "
+            f"duplicates {counts.duplicates:,}, rejected {counts.rejected:,} (3 bad lines are there on purpose)\n"
+        )
         print(_dashboards(engine, period))
         print("\n" + _close_month(engine, period))
     if settings.store_url == "memory://":
@@ -51,13 +53,15 @@ def run_demo(settings: Settings, out: str, customers: int, seed: int, period: st
     billing = _invocation() + ("" if settings.store_url == DEFAULT_STORE else f" --store {settings.store_url}")
     year, month = parse_period(period)
     partner, resellers = PARTNERS[0][:2]
-    print(f"\nTry next:\n  {billing} bills --period {period} --customer c-00001"
-          f"\n  {billing} bills --period {year + month // 12:04d}-{month % 12 + 1:02d}"
-          "   # CDN metered in UTC: its last hours fall in the next period"
-          f"\n  {billing} customers --partner {partner} --period {period} --reseller {resellers[0]}"
-          f"\n  {billing} performance --partner {partner} --period {period}"
-          f"\n  {billing} bills --period {period} --summary\n  {billing} status"
-          f"\n  {billing} statement --partner {partner} --period {period}\n  {billing} rejected")
+    print(
+        f"\nTry next:\n  {billing} bills --period {period} --customer c-00001"
+        f"\n  {billing} bills --period {year + month // 12:04d}-{month % 12 + 1:02d}"
+        "   # CDN metered in UTC: its last hours fall in the next period"
+        f"\n  {billing} customers --partner {partner} --period {period} --reseller {resellers[0]}"
+        f"\n  {billing} performance --partner {partner} --period {period}"
+        f"\n  {billing} bills --period {period} --summary\n  {billing} status"
+        f"\n  {billing} statement --partner {partner} --period {period}\n  {billing} rejected"
+    )
     return 0
 
 
@@ -85,7 +89,8 @@ def _close_month(engine: Engine, period: str) -> str:
     result = results[-1]
     return f"Statements (对账单), {period}: closed at {result.issued_at}{earlier}\n" + table(
         ["partner", "total payable", "total settled"],
-        [(s.partner_id, s.total_payable_amount, s.total_settled_amount) for s in result.statements])
+        [(s.partner_id, s.total_payable_amount, s.total_settled_amount) for s in result.statements],
+    )
 
 
 def _dashboards(engine: Engine, period: str) -> str:
@@ -100,17 +105,33 @@ def _dashboards(engine: Engine, period: str) -> str:
     )
     top = sorted(bill_list, key=lambda b: (-units_from_fixed8(b.payable_amount), b.customer_id))[:5]
     currency, digits = engine.rules.currency, engine.rules.minor_digits
-    return "\n\n".join([
-        f"Customer dashboard, {period}\n" + table(
-            ["partner", "customers", "associations", "consuming", "new enterprise this quarter"],
-            [(c.partner_id, c.total_customers, c.association_count, c.consuming_customers,
-              c.new_enterprise_customers_quarter) for c in counts]),
-        f"Performance (业绩), {period}, {currency}\n" + table(
-            ["partner", "payable", "settled", "customers"],
-            [(p.partner_id, p.payable_amount, p.settled_amount, p.customers) for p in tallies]),
-        f"Bills, {period}: {len(bill_list):,} bills, payable {format_units(payable)}, settled "
-        f"{format_units(settled, digits)}, rounding-off {format_units(rounding_off)} {currency}\n"
-        "Top 5 customers by payable\n" + table(
-            ["customer", "payable", "settled", "rounding-off", "charges"],
-            [(b.customer_id, b.payable_amount, b.settled_amount, b.rounding_off_amount, b.charges) for b in top]),
-    ])
+    return "\n\n".join(
+        [
+            f"Customer dashboard, {period}\n"
+            + table(
+                ["partner", "customers", "associations", "consuming", "new enterprise this quarter"],
+                [
+                    (
+                        c.partner_id,
+                        c.total_customers,
+                        c.association_count,
+                        c.consuming_customers,
+                        c.new_enterprise_customers_quarter,
+                    )
+                    for c in counts
+                ],
+            ),
+            f"Performance (业绩), {period}, {currency}\n"
+            + table(
+                ["partner", "payable", "settled", "customers"],
+                [(p.partner_id, p.payable_amount, p.settled_amount, p.customers) for p in tallies],
+            ),
+            f"Bills, {period}: {len(bill_list):,} bills, payable {format_units(payable)}, settled "
+            f"{format_units(settled, digits)}, rounding-off {format_units(rounding_off)} {currency}\n"
+            "Top 5 customers by payable\n"
+            + table(
+                ["customer", "payable", "settled", "rounding-off", "charges"],
+                [(b.customer_id, b.payable_amount, b.settled_amount, b.rounding_off_amount, b.charges) for b in top],
+            ),
+        ]
+    )

@@ -61,8 +61,14 @@ def settle_incentives(engine: Engine, period: str) -> Outcome:
 
     def decide(decision: Decision) -> list:
         return [
-            record_transfer(decision, "incentive", partner_id, units,
-                            incentive_transfer_id(policy.policy_id, period, partner_id), note)
+            record_transfer(
+                decision,
+                "incentive",
+                partner_id,
+                units,
+                incentive_transfer_id(policy.policy_id, period, partner_id),
+                note,
+            )
             for partner_id, units in sorted(totals.items())
             if units > 0
         ]
@@ -86,9 +92,11 @@ def _settleable_close(engine: Engine, period: str) -> PeriodClose:
     if waiting:
         partner_id, status = waiting[0]
         more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
-        raise Refused(STATEMENT_NOT_CONFIRMED,
-                      f"the statement of {partner_id} for {period} is {status}{more}: every statement of "
-                      f"{period} must be confirmed first")
+        raise Refused(
+            STATEMENT_NOT_CONFIRMED,
+            f"the statement of {partner_id} for {period} is {status}{more}: every statement of "
+            f"{period} must be confirmed first",
+        )
     return close
 
 
@@ -99,7 +107,8 @@ def final_totals(engine: Engine, policy: IncentivePolicy, period: str, close: Pe
     statements = statement_totals(engine, period)
     end = period_bounds(engine, period).end
     partners = set(statements) | {
-        partner_id for partner_id, (charges, associations) in grouped.items()
+        partner_id
+        for partner_id, (charges, associations) in grouped.items()
         if charges or any(row.start < end for row in associations)
     }
     totals = {}

@@ -107,8 +107,10 @@ def statement_totals(engine: Engine, period: str, partner_id: str | None = None)
     recorder = engine.ledger.recorder
     with statement_tables.reading(recorder) as db:
         rows = statement_tables.statement_rows(db, partner_id, period)
-    return {row[1]: (parse_amount("total_payable_amount", row[4]), parse_amount("total_settled_amount", row[5]))
-            for row in rows}
+    return {
+        row[1]: (parse_amount("total_payable_amount", row[4]), parse_amount("total_settled_amount", row[5]))
+        for row in rows
+    }
 
 
 def read_period(engine: Engine, partner_id: str, period: str) -> PeriodRows:
@@ -123,8 +125,9 @@ def read_period(engine: Engine, partner_id: str, period: str) -> PeriodRows:
     charges, associations = partner_rows(scratch).get(partner_id, ([], []))
     totals = statement_totals(engine, period, partner_id).get(partner_id)
     if carried.total() != (totals or (0, 0)):
-        raise CarriedMismatch(f"statement of {partner_id} for {period}: totals {totals}, "
-                              f"carried charges in the log {carried.total()}")
+        raise CarriedMismatch(
+            f"statement of {partner_id} for {period}: totals {totals}, carried charges in the log {carried.total()}"
+        )
     return PeriodRows(charges, associations, close, carried, totals)
 
 
@@ -141,8 +144,9 @@ class _Both:
         self._to_carried(charge)
 
 
-def fold_log(engine: Engine, period: str, as_of: str, carried: CarriedSums | None = None,
-             about: str | None = None) -> ViewDelta:
+def fold_log(
+    engine: Engine, period: str, as_of: str, carried: CarriedSums | None = None, about: str | None = None
+) -> ViewDelta:
     """Replay's scratch views of `period` from the events recorded at or before `as_of`
     (as `replay --period --as-of` folds them), feeding `carried` on the way. With
     `about` (a partner id), events whose bytes lack it are skipped undecoded: every
@@ -170,8 +174,9 @@ def partner_rows(scratch: ViewDelta) -> dict[str, tuple[list, list]]:
     return grouped
 
 
-def values_of(engine: Engine, partner_id: str, period: str, rows: PeriodRows,
-              managers: frozenset[str] | None) -> IndicatorValues:
+def values_of(
+    engine: Engine, partner_id: str, period: str, rows: PeriodRows, managers: frozenset[str] | None
+) -> IndicatorValues:
     """The statistics of what a scope keeps (`managers`; None: the whole partner)."""
     keep = ManagersScope(managers)
     minor = engine.rules.minor_digits

@@ -130,8 +130,13 @@ def load_policy(engine: Engine, text: bytes) -> Outcome:
             period, other = claimed[0]
             raise Refused("policy_overlap", f"period {period} already belongs to policy {other}")
         decision.append(
-            IncentivePolicyLoaded, stream="incentive_policies", id=f"incentive_policy:{policy.policy_id}",
-            policy_id=policy.policy_id, periods=policy.periods, indicators=policy.indicators, rewards=policy.rewards,
+            IncentivePolicyLoaded,
+            stream="incentive_policies",
+            id=f"incentive_policy:{policy.policy_id}",
+            policy_id=policy.policy_id,
+            periods=policy.periods,
+            indicators=policy.indicators,
+            rewards=policy.rewards,
         )
         return True
 

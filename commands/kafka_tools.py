@@ -68,8 +68,7 @@ def check_reachable(bootstrap: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> N
         except OSError as error:
             problems.append(f"{server}: {error.strerror or error}")
     raise KafkaToolError(
-        f"cannot reach Kafka at {bootstrap} ({'; '.join(problems) or 'no broker given'}); "
-        "set --kafka or BILLING_KAFKA"
+        f"cannot reach Kafka at {bootstrap} ({'; '.join(problems) or 'no broker given'}); set --kafka or BILLING_KAFKA"
     )
 
 
@@ -171,8 +170,13 @@ def consumer_lag(bootstrap: str, group: str, topic: str = topics.EVENTS) -> list
         admin.close()
     ends = _end_offsets(bootstrap, topic)
     return [
-        PartitionLag(topic, partition, committed.get((topic, partition), 0), end,
-                     max(0, end - committed.get((topic, partition), 0)))
+        PartitionLag(
+            topic,
+            partition,
+            committed.get((topic, partition), 0),
+            end,
+            max(0, end - committed.get((topic, partition), 0)),
+        )
         for partition, end in sorted(ends.items())
     ]
 
@@ -182,8 +186,12 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     watermark a fetch reports (some brokers under-report the former after batching)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=_servers(bootstrap), enable_auto_commit=False,
-                             request_timeout_ms=_TIMEOUT_MS, consumer_timeout_ms=2000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=_servers(bootstrap),
+        enable_auto_commit=False,
+        request_timeout_ms=_TIMEOUT_MS,
+        consumer_timeout_ms=2000,
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]

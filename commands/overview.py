@@ -39,15 +39,17 @@ def customer_list(engine: Engine, partner_id: str | None = None) -> dict[str, An
         row = latest.get(customer_id)
         if partner_id is not None and (row is None or row.partner_id != partner_id):
             continue
-        customers.append({
-            "customer_id": customer_id,
-            "partner_id": row.partner_id if row else None,
-            "customer_type": row.customer_type if row else None,
-            "associated_at": format_instant(row.start) if row else None,
-            "disassociated_at": format_instant(row.end) if row and row.end else None,
-            "account_manager_id": row.account_manager_id if row else None,
-            "indirect_partner_id": row.indirect_partner_id if row else None,
-        })
+        customers.append(
+            {
+                "customer_id": customer_id,
+                "partner_id": row.partner_id if row else None,
+                "customer_type": row.customer_type if row else None,
+                "associated_at": format_instant(row.start) if row else None,
+                "disassociated_at": format_instant(row.end) if row and row.end else None,
+                "account_manager_id": row.account_manager_id if row else None,
+                "indirect_partner_id": row.indirect_partner_id if row else None,
+            }
+        )
     return {"customers": customers}
 
 
@@ -61,7 +63,9 @@ def partner_list(engine: Engine) -> dict[str, Any]:
     partners: dict[str, dict[str, Any]] = {}
 
     def entry(partner_id: str) -> dict[str, Any]:
-        return partners.setdefault(partner_id, {"partner_id": partner_id, "customers": 0, "associations": 0, "periods": []})
+        return partners.setdefault(
+            partner_id, {"partner_id": partner_id, "customers": 0, "associations": 0, "periods": []}
+        )
 
     for row in rows:
         entry(row.partner_id)["associations"] += 1

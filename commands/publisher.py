@@ -109,8 +109,14 @@ class ViewPublisher:
         seq = self.tracking.max_tracking_id(NOTIFICATIONS_POSITION) or 0
         notifications = accounts.notifications_after(self.engine, seq, READ_CHUNK)
         for number, notification in notifications:
-            messages.append(Outgoing(topics.NOTIFICATIONS, notification.partner_id.encode(),
-                                     _ENCODER.encode(notification), {"notification": str(number)}))
+            messages.append(
+                Outgoing(
+                    topics.NOTIFICATIONS,
+                    notification.partner_id.encode(),
+                    _ENCODER.encode(notification),
+                    {"notification": str(number)},
+                )
+            )
         if notifications:
             positions.append(Tracking(NOTIFICATIONS_POSITION, notifications[-1][0]))
 

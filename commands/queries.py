@@ -53,8 +53,9 @@ def bills(engine: Engine, period: str, customer_id: str | None = None, *, fresh:
     return bills_of(engine, period, None if customer_id is None else [customer_id], fresh=fresh)
 
 
-def bills_of(engine: Engine, period: str, customer_ids: list[str] | None, *, fresh: bool = True,
-             views: Any = None) -> list[Bill]:
+def bills_of(
+    engine: Engine, period: str, customer_ids: list[str] | None, *, fresh: bool = True, views: Any = None
+) -> list[Bill]:
     """The period's bills of these customers (of all, if None), read at once."""
     about = customer_ids[0] if customer_ids is not None and len(customer_ids) == 1 else None
     with nullcontext(views) if views is not None else _views(engine, period, fresh, about) as views:

@@ -89,12 +89,12 @@ def rejections(listing: RejectionList) -> str:
     if not rows:
         return "no rejections kept"
     headers = ["arrived", "reason", "source", "id", "message", "accepted"]
-    shown = [
-        (_seconds(r.arrived), r.reason, r.source, r.id, r.message, "yes" if r.accepted else "") for r in rows
-    ]
+    shown = [(_seconds(r.arrived), r.reason, r.source, r.id, r.message, "yes" if r.accepted else "") for r in rows]
     limits = {2: 16, 3: 14}
-    natural = [max([width(headers[i])] + [min(width(_cell(row[i])), limits.get(i, 999)) for row in shown])
-               for i in range(len(headers))]
+    natural = [
+        max([width(headers[i])] + [min(width(_cell(row[i])), limits.get(i, 999)) for row in shown])
+        for i in range(len(headers))
+    ]
     limits[4] = max(20, TABLE_COLUMNS - sum(natural) + natural[4] - 2 * (len(headers) - 1))
     return table(headers, shown, numeric_from=99, max_widths=limits) + "\n(full messages: billing rejected --json)"
 
@@ -204,8 +204,11 @@ def replay(result) -> str:
         f"Replay of {result.period} as known at {result.as_of}\n"
         + table(
             ["view", "records"],
-            [("bills", len(result.bills)), ("partners (customer counts)", len(result.customers)),
-             ("partners (performance)", len(result.performance))],
+            [
+                ("bills", len(result.bills)),
+                ("partners (customer counts)", len(result.customers)),
+                ("partners (performance)", len(result.performance)),
+            ],
         )
         + f"\npayable on bills: {format_units(payable)}\ndigest: {result.digest}"
     )
@@ -216,8 +219,17 @@ def customer_list(result: dict) -> str:
         return "no customers yet"
     return table(
         ["customer", "partner", "type", "associated", "until", "account manager", "reseller"],
-        [(c["customer_id"], c["partner_id"] or "-", c["customer_type"] or "-", _seconds(c["associated_at"] or ""),
-          _seconds(c["disassociated_at"] or ""), c["account_manager_id"] or "", c["indirect_partner_id"] or "")
-         for c in result["customers"]],
+        [
+            (
+                c["customer_id"],
+                c["partner_id"] or "-",
+                c["customer_type"] or "-",
+                _seconds(c["associated_at"] or ""),
+                _seconds(c["disassociated_at"] or ""),
+                c["account_manager_id"] or "",
+                c["indirect_partner_id"] or "",
+            )
+            for c in result["customers"]
+        ],
         numeric_from=99,
     )

@@ -16,11 +16,35 @@ def subsidies(rows: Sequence[Subsidy]) -> str:
     if not rows:
         return "no subsidy milestones"
     return table(
-        ["deal", "milestone", "partner", "status", "planned", "delivered", "calendar", "amount",
-         "days late", "deduction", "payable"],
-        [(s.deal_id, s.milestone, s.partner_id, s.status, s.planned, s.delivered or "-", s.calendar or "-",
-          s.amount, "-" if s.working_days_late is None else s.working_days_late, s.deduction_rate or "-",
-          s.payable_amount or "-") for s in rows],
+        [
+            "deal",
+            "milestone",
+            "partner",
+            "status",
+            "planned",
+            "delivered",
+            "calendar",
+            "amount",
+            "days late",
+            "deduction",
+            "payable",
+        ],
+        [
+            (
+                s.deal_id,
+                s.milestone,
+                s.partner_id,
+                s.status,
+                s.planned,
+                s.delivered or "-",
+                s.calendar or "-",
+                s.amount,
+                "-" if s.working_days_late is None else s.working_days_late,
+                s.deduction_rate or "-",
+                s.payable_amount or "-",
+            )
+            for s in rows
+        ],
         numeric_from=7,
     )
 
@@ -45,7 +69,11 @@ def calendar(years: CalendarYears) -> str:
 
 def calendar_loaded(outcome: Outcome) -> str:
     year = outcome.value
-    done = f"loaded {year.year} as {year.calendar}" if outcome.recorded else f"{year.year} already loaded so: nothing changed"
+    done = (
+        f"loaded {year.year} as {year.calendar}"
+        if outcome.recorded
+        else f"{year.year} already loaded so: nothing changed"
+    )
     return f"{done} (source: {year.source})"
 
 
@@ -78,10 +106,7 @@ def _indicators_and_rewards(report: IncentiveReport) -> str:
 
 def _breakdown(board: Dashboard) -> str:
     names = [indicator.name for indicator in board.report.indicators]
-    rows = [
-        (label, *(i.value for i in part.indicators), part.total)
-        for label, part in board.breakdown
-    ]
+    rows = [(label, *(i.value for i in part.indicators), part.total) for label, part in board.breakdown]
     return table([board.breakdown_by or "", *names, "total"], rows)
 
 
@@ -90,5 +115,6 @@ def settlement(settled: IncentiveSettlement) -> str:
     if not settled.transfers:
         return f"{head}: no partner has a positive total; nothing to credit"
     rows = [(t.id, t.credit, t.status, t.at, t.amount) for t in settled.transfers]
-    return f"{head}, credited from cloud:incentives:\n" + table(["id", "account", "status", "at", "amount"], rows,
-                                                                numeric_from=4)
+    return f"{head}, credited from cloud:incentives:\n" + table(
+        ["id", "account", "status", "at", "amount"], rows, numeric_from=4
+    )

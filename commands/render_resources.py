@@ -27,7 +27,15 @@ def resources(result: tuple[ResourceList, dict[str, ServiceTypeNames]]) -> str:
         for r in listing.resources
     ]
     headers = [
-        "service type", "resource", "product", "region", "first used", "last used", "charges", "payable", "settled",
+        "service type",
+        "resource",
+        "product",
+        "region",
+        "first used",
+        "last used",
+        "charges",
+        "payable",
+        "settled",
     ]
     return head + "\n" + table(headers, rows, numeric_from=6)
 

@@ -64,9 +64,7 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
         consumer = self.service.consumer()
         if engine is None or consumer is None or not assigned:
             return
-        stored = await asyncio.to_thread(
-            engine.ledger.stored_positions, {(tp.topic, tp.partition) for tp in assigned}
-        )
+        stored = await asyncio.to_thread(engine.ledger.stored_positions, {(tp.topic, tp.partition) for tp in assigned})
         for tp in assigned:
             if (tp.topic, tp.partition) in stored:
                 consumer.seek(tp, stored[(tp.topic, tp.partition)])
@@ -93,8 +91,14 @@ def create_app(
     """The service: one broker, one batch subscriber, one engine opened at startup (by
     `opener`, for writing)."""
     logger = logger or log
-    broker = KafkaBroker(settings.kafka, acks="all", enable_idempotence=False, allow_auto_create_topics=False,
-                         retry_backoff_ms=RETRY_BACKOFF_MS, logger=logger)
+    broker = KafkaBroker(
+        settings.kafka,
+        acks="all",
+        enable_idempotence=False,
+        allow_auto_create_topics=False,
+        retry_backoff_ms=RETRY_BACKOFF_MS,
+        logger=logger,
+    )
     app = FastStream(broker, logger=logger)
     service = BillingService(settings, opener, app, broker, stop_requested)
     subscriber = broker.subscriber(

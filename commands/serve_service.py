@@ -40,8 +40,14 @@ CLOSE_CHECK_SECONDS = 1.0  # how often serve looks for a period due to close (BI
 class BillingService:
     """The consumer's handler with its engine and publisher."""
 
-    def __init__(self, settings: Settings, opener: Opener, app: FastStream, broker: KafkaBroker,
-                 stop_requested: threading.Event | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        opener: Opener,
+        app: FastStream,
+        broker: KafkaBroker,
+        stop_requested: threading.Event | None = None,
+    ):
         self.settings = settings
         self.opener = opener
         self.stop_requested = stop_requested or threading.Event()
@@ -143,8 +149,9 @@ class BillingService:
                     log.exception("closing a due period failed; trying again in %s s", CLOSE_CHECK_SECONDS)
                     continue
                 for result in closed:
-                    log.info("closed %s at %s: %d statement(s)",
-                             result.period, result.issued_at, len(result.statements))
+                    log.info(
+                        "closed %s at %s: %d statement(s)", result.period, result.issued_at, len(result.statements)
+                    )
                 if closed:
                     self._unpublished = True
                     try:
@@ -187,8 +194,9 @@ class BillingService:
             return  # after a failure, nothing may be recorded past the failed batch
         lines = [
             # A CloudEvents binary-mode record is read as its structured JSON.
-            InboundLine(inbound_value(record.value, record.headers),
-                        position=(record.topic, record.partition, record.offset))
+            InboundLine(
+                inbound_value(record.value, record.headers), position=(record.topic, record.partition, record.offset)
+            )
             for record in records
         ]
         try:
@@ -206,7 +214,11 @@ class BillingService:
         counts = outcome.counts
         log.info(
             "batch of %d: accepted %d, duplicates %d, rejected %d, redelivered %d",
-            len(records), counts.accepted, counts.duplicates, counts.rejected, outcome.redelivered,
+            len(records),
+            counts.accepted,
+            counts.duplicates,
+            counts.rejected,
+            outcome.redelivered,
         )
         self._unpublished = True
         self._last_recorded = time.monotonic()

@@ -52,8 +52,10 @@ def mark_damaged(path: Path, problem: str) -> None:
     can't hold the mark, and then only commands that meet the damage refuse)."""
     try:
         _mark_path(path).write_text(
-            json.dumps({"found": datetime.now(UTC).isoformat(timespec="seconds"), "problem": problem,
-                        "file": _identity(path)}) + "\n",
+            json.dumps(
+                {"found": datetime.now(UTC).isoformat(timespec="seconds"), "problem": problem, "file": _identity(path)}
+            )
+            + "\n",
             encoding="utf-8",
         )
     except OSError:

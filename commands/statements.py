@@ -55,26 +55,42 @@ def close_period(engine: Engine, period: str) -> CloseResult:
         engine.projection.bring_up_to_date_in(cursor, ledger)
         last = tables.last_close(decision)
         earliest, _latest = view.charge_period_range_in(cursor)
-        check_close(period, CloseState(
-            now=instant_from_datetime(ledger.clock()),
-            period_end=rules.calendar.period_end(period),
-            last_closed=last[0] if last else None,
-            earliest_charge=earliest,
-        ))
+        check_close(
+            period,
+            CloseState(
+                now=instant_from_datetime(ledger.clock()),
+                period_end=rules.calendar.period_end(period),
+                last_closed=last[0] if last else None,
+                earliest_charge=earliest,
+            ),
+        )
         position, hash_ = ledger.recorder.log_head_in(cursor)
         log_head = LogHead(position=position, hash=hash_)
         carry = to_carry(view.partner_tally_in(cursor, period), tables.carried_tally(decision, period))
         issued_at = decision.recorded_at
-        decision.append(PeriodClosed, stream="periods", id=f"period.closed:{period}", period=period,
-                        partners=sorted(carry), log_head=log_head)
+        decision.append(
+            PeriodClosed,
+            stream="periods",
+            id=f"period.closed:{period}",
+            period=period,
+            partners=sorted(carry),
+            log_head=log_head,
+        )
         summaries = []
         for partner_id in sorted(carry):
             entries = carry[partner_id]
             body = build_statement(partner_id, period, issued_at, rules.currency, rules.minor_digits, entries, log_head)
             stream = statement_stream(partner_id, period)
-            decision.append(StatementIssued, stream=stream, id=f"{stream}:issued", partner_id=partner_id, period=period,
-                            total_settled_amount=body.total_settled_amount, statement=body,
-                            carried_charges=carried_charges(entries))
+            decision.append(
+                StatementIssued,
+                stream=stream,
+                id=f"{stream}:issued",
+                partner_id=partner_id,
+                period=period,
+                total_settled_amount=body.total_settled_amount,
+                statement=body,
+                carried_charges=carried_charges(entries),
+            )
             summaries.append(ClosedStatement(partner_id, body.total_payable_amount, body.total_settled_amount))
         return CloseResult(period=period, issued_at=issued_at, statements=summaries)
 
@@ -212,7 +228,9 @@ def statement_at(db: tables.Db, partner_id: str, period: str, version: int | Non
     row = tables.statement_row(db, partner_id, period)
     if row is None:
         return None
-    steps = [StatementStep(status, at, reason) for _v, status, at, reason in tables.history(db, partner_id, period, version)]
+    steps = [
+        StatementStep(status, at, reason) for _v, status, at, reason in tables.history(db, partner_id, period, version)
+    ]
     return statement_view(decode_body(row[7]), steps, row[6])
 
 
@@ -234,8 +252,16 @@ def _change_status(engine: Engine, partner_id: str, period: str, wanted: str, re
         status = next_status(partner_id, period, current[2], wanted)
         stream = statement_stream(partner_id, period)
         # A statement becomes each status at most once: the status names the event.
-        event = decision.append(StatementStatusChanged, stream=stream, id=f"{stream}:{status}", partner_id=partner_id,
-                                period=period, status=status, reason=reason, total_settled_amount=current[5])
+        event = decision.append(
+            StatementStatusChanged,
+            stream=stream,
+            id=f"{stream}:{status}",
+            partner_id=partner_id,
+            period=period,
+            status=status,
+            reason=reason,
+            total_settled_amount=current[5],
+        )
         history = [StatementStep(s, at, r) for _v, s, at, r in tables.history(decision, partner_id, period)]
         history.append(StatementStep(status, event.recorded_at, reason))
         return statement_view(decode_body(current[7]), history, current[6])

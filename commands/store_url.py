@@ -42,7 +42,11 @@ class PostgresAddress:
         """Keyword arguments of psycopg.connect for this database (empty ones left out,
         so libpq applies its defaults)."""
         values: dict[str, str | int | None] = {
-            "host": self.host, "port": self.port, "user": self.user, "password": self.password, "dbname": self.dbname,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
         }
         return {**{key: value for key, value in values.items() if value not in (None, "")}, **dict(self.options)}
 
@@ -136,7 +140,9 @@ def _parse_postgres(url: str) -> PostgresAddress:
     """A libpq-style URL: `postgresql://[user[:password]@][host][:port][/dbname][?param=value&…]`,
     percent-encoded parts, a Unix-socket folder as host (`?host=/var/run/postgresql` or
     `%2Ftmp`), `schema` for the store's schema and every other parameter passed to libpq."""
-    example = "e.g. postgresql://billing:secret@localhost:5432/billing or postgresql:///billing?host=/var/run/postgresql"
+    example = (
+        "e.g. postgresql://billing:secret@localhost:5432/billing or postgresql:///billing?host=/var/run/postgresql"
+    )
     parts = urlsplit(url)
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")

@@ -45,9 +45,7 @@ def money_units(text: str, minor_digits: int, name: str = "amount") -> int:
     at most 999999999999 (as transfer amounts, CONTRACT.md §8)."""
     fraction = rf"(\.[0-9]{{1,{minor_digits}}})?" if minor_digits else ""
     if not re.fullmatch(rf"[0-9]{{1,12}}{fraction}", text):
-        raise InvalidArgument(
-            f"{name}: {text!r} must be a plain decimal with at most {minor_digits} decimals"
-        )
+        raise InvalidArgument(f"{name}: {text!r} must be a plain decimal with at most {minor_digits} decimals")
     units = parse_amount(name, text)
     if not 0 < units <= MAX_AMOUNT_UNITS:
         raise InvalidArgument(f"{name}: must be above zero and at most 999999999999")
@@ -62,9 +60,7 @@ class Outcome:
     recorded: bool
 
 
-def plan_milestone(
-    engine: Engine, partner_id: str, deal_id: str, name: str, planned: date, amount: str
-) -> Outcome:
+def plan_milestone(engine: Engine, partner_id: str, deal_id: str, name: str, planned: date, amount: str) -> Outcome:
     """Registers a milestone; the same again changes nothing; otherwise `id_conflict`."""
     minor = engine.rules.minor_digits
     request = Milestone(partner_id, deal_id, name, planned, money_units(amount, minor))
@@ -74,8 +70,13 @@ def plan_milestone(
         if not plan_is_new(request, existing, tables.deal_partner(decision.rows, deal_id)):
             return False
         decision.append(
-            SubsidyPlanned, stream=f"subsidy:{deal_id}", id=f"subsidy:{deal_id}:{name}:planned",
-            partner_id=partner_id, deal_id=deal_id, milestone=name, planned=planned.isoformat(),
+            SubsidyPlanned,
+            stream=f"subsidy:{deal_id}",
+            id=f"subsidy:{deal_id}:{name}:planned",
+            partner_id=partner_id,
+            deal_id=deal_id,
+            milestone=name,
+            planned=planned.isoformat(),
             amount=format_units(request.amount_units, minor),
         )
         return True
@@ -93,10 +94,17 @@ def deliver_milestone(engine: Engine, deal_id: str, name: str, delivered: date) 
         calendar = WorkingDayCalendar(package_schedules(), tables.loaded_years(decision.rows))
         outcome = decide_delivery(found, deal_id, name, delivered, calendar, minor)
         decision.append(
-            SubsidyDelivered, stream=f"subsidy:{deal_id}", id=f"subsidy:{deal_id}:{name}:delivered",
-            partner_id=found.partner_id, deal_id=deal_id, milestone=name, delivered=delivered.isoformat(),
-            working_days_late=outcome.working_days_late, deduction_rate=format_rate(outcome.deduction_percent),
-            payable_amount=format_units(outcome.payable_units, minor), status=outcome.status,
+            SubsidyDelivered,
+            stream=f"subsidy:{deal_id}",
+            id=f"subsidy:{deal_id}:{name}:delivered",
+            partner_id=found.partner_id,
+            deal_id=deal_id,
+            milestone=name,
+            delivered=delivered.isoformat(),
+            working_days_late=outcome.working_days_late,
+            deduction_rate=format_rate(outcome.deduction_percent),
+            payable_amount=format_units(outcome.payable_units, minor),
+            status=outcome.status,
             calendar=outcome.calendar,
         )
 
@@ -127,8 +135,13 @@ def load_calendar(engine: Engine, text: bytes) -> Outcome:
             return False
         version = 1 if known is None else known[0] + 1
         decision.append(
-            CalendarYearLoaded, stream="calendar", id=f"calendar:{content.year}:v{version}",
-            year=content.year, version=version, holidays=holidays, working_days=working_days,
+            CalendarYearLoaded,
+            stream="calendar",
+            id=f"calendar:{content.year}:v{version}",
+            year=content.year,
+            version=version,
+            holidays=holidays,
+            working_days=working_days,
             source=content.source,
         )
         return True
@@ -149,4 +162,3 @@ def calendar_years(engine: Engine) -> CalendarYears:
             for year, schedule in sorted(covered.items())
         ]
     )
-

@@ -34,11 +34,20 @@ def create_token(
         decision.execute(
             "INSERT INTO {t}api_tokens (token_id, token_hash, role, partner_id, indirect_partner_id, "
             "account_manager_id, name, created_at, revoked_at) VALUES (?,?,?,?,?,?,?,?,NULL)",
-            (token_id, token_hash(secret), role, partner_id, indirect_partner_id, account_manager_id, name,
-             decision.recorded_at),
+            (
+                token_id,
+                token_hash(secret),
+                role,
+                partner_id,
+                indirect_partner_id,
+                account_manager_id,
+                name,
+                decision.recorded_at,
+            ),
         )
-        return NewToken(token_id, secret, role, partner_id, indirect_partner_id, account_manager_id, name,
-                        decision.recorded_at)
+        return NewToken(
+            token_id, secret, role, partner_id, indirect_partner_id, account_manager_id, name, decision.recorded_at
+        )
 
     return engine.ledger.record_decision(decide)
 

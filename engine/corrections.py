@@ -165,4 +165,3 @@ def _amendment(
         **links,
         reversal=ChargeFigures(**reversal),
     )
-

@@ -107,10 +107,7 @@ def _disassociate(state: CustomerState, candidate: Candidate, _rules: Rules, com
     if latest is None or latest.end is not None:
         problem = f"customer {state.customer_id} is not associated with any partner"
     elif latest.partner_id != data.partner_id:
-        problem = (
-            f"customer {state.customer_id} is associated with partner {latest.partner_id}, "
-            f"not {data.partner_id}"
-        )
+        problem = f"customer {state.customer_id} is associated with partner {latest.partner_id}, not {data.partner_id}"
     elif latest.start > candidate.at:
         problem = (
             f"customer {state.customer_id}'s association with partner {latest.partner_id} "
@@ -126,8 +123,7 @@ def _grant(state: CustomerState, candidate: Candidate, _rules: Rules, common: di
     if data.discount_id in state.discounts:
         raise Rejected(
             Reason.DISCOUNT_ALREADY_GRANTED,
-            f"data.discount_id: discount {data.discount_id} was already granted to "
-            f"customer {state.customer_id}",
+            f"data.discount_id: discount {data.discount_id} was already granted to customer {state.customer_id}",
         )
     figures = candidate.figures
     return DiscountGranted(
@@ -147,8 +143,7 @@ def _revoke(state: CustomerState, candidate: Candidate, _rules: Rules, common: d
     if data.discount_id not in state.discounts:
         raise Rejected(
             Reason.UNKNOWN_DISCOUNT,
-            f"data.discount_id: customer {state.customer_id} was never granted discount "
-            f"{data.discount_id}",
+            f"data.discount_id: customer {state.customer_id} was never granted discount {data.discount_id}",
         )
     return DiscountRevoked(**common, discount_id=data.discount_id)
 

@@ -50,7 +50,12 @@ def _same_json_value(a: Any, b: Any) -> bool:
     if a is _MISSING or b is _MISSING:
         return a is b
     # Numbers by value (1 and 1.0 are one JSON number), strings as written.
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return a == b
     return type(a) is type(b) and a == b
 

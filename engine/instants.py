@@ -55,9 +55,7 @@ def parse_instant(text: str) -> Instant:
 def _parse_instant_fully(text: str) -> Instant:
     match = _RFC3339.fullmatch(text)
     if match is None:
-        raise InvalidTime(
-            "must be an RFC 3339 date-time with an offset, e.g. 2026-10-03T08:00:00+08:00"
-        )
+        raise InvalidTime("must be an RFC 3339 date-time with an offset, e.g. 2026-10-03T08:00:00+08:00")
     date, hour, minute, second, fraction, offset = match.groups()
     if second == "60":
         raise InvalidTime("leap seconds are not accepted")
@@ -172,9 +170,7 @@ class BillingCalendar:
         try:
             self.zone = ZoneInfo(timezone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                f"BILLING_TIMEZONE: unknown time zone {timezone_name!r}"
-            ) from None
+            raise SettingsError(f"BILLING_TIMEZONE: unknown time zone {timezone_name!r}") from None
         self.timezone_name = timezone_name
         # Months met so far, as (start, end, period) sorted by start (months never
         # overlap), and the last one used: consecutive instants mostly share a month,

@@ -143,9 +143,7 @@ def _judge_slowly(line: bytes) -> Candidate | Rejection:
         known.message = f"type: unknown event type {type_name!r}"
         return known
     at = parse_instant(envelope["time"])
-    candidate = Candidate(
-        source, event_id, type_name, envelope["time"], at, line, None, None, {}, (source, event_id)
-    )
+    candidate = Candidate(source, event_id, type_name, envelope["time"], at, line, None, None, {}, (source, event_id))
     data = envelope.get("data")
     if "data" not in envelope or data is None:
         candidate.problem = FieldError("data", "missing")

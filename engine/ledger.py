@@ -198,7 +198,10 @@ class Ledger(Application):
                 )
                 recorder.upsert_customer_states(
                     c,
-                    [(cid, batch.states[cid].version, _STATE_ENCODER.encode(batch.states[cid])) for cid in batch.touched],
+                    [
+                        (cid, batch.states[cid].version, _STATE_ENCODER.encode(batch.states[cid]))
+                        for cid in batch.touched
+                    ],
                 )
                 recorder.insert_rejections(c, batch.new_rejections)
                 recorder.update_rejections(c, batch.still_rejected)

@@ -42,11 +42,11 @@ def parse_amount(field: str, text: str) -> int:
 
 def _why_not_an_amount(text: str) -> str:
     if text.strip() != text or not text:
-        return "must be a plain decimal string such as \"12.5\" (no spaces)"
+        return 'must be a plain decimal string such as "12.5" (no spaces)'
     if "e" in text.lower() and _LOOSE_NUMBER.fullmatch(text):
         return "must be a plain decimal string: no exponent"
     if not _LOOSE_NUMBER.fullmatch(text) or text in {".", "+", "-", "+.", "-."}:
-        return f"must be a plain decimal string such as \"12.5\", not {text!r}"
+        return f'must be a plain decimal string such as "12.5", not {text!r}'
     if text.startswith("+"):
         return "must be a plain decimal string: no leading '+'"
     whole, _, fraction = text.lstrip("-").partition(".")

@@ -38,7 +38,9 @@ class Decision:
         recorded time."""
         stream = engine_stream(stream)
         version = self._next_version(stream)
-        event = event_type(originator_id=stream, originator_version=version, id=id, recorded_at=self.recorded_at, **fields)
+        event = event_type(
+            originator_id=stream, originator_version=version, id=id, recorded_at=self.recorded_at, **fields
+        )
         self.events.append(event)
         return event
 

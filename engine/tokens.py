@@ -61,7 +61,9 @@ def scope_problem(
     if role not in ROLE_SCOPE:
         return f"--role must be one of {', '.join(ROLES)}, not {role!r}"
     given = (partner_id, indirect_partner_id, account_manager_id)
-    for option, needed, value in zip(("--partner", "--reseller", "--account-manager"), ROLE_SCOPE[role], given, strict=True):
+    for option, needed, value in zip(
+        ("--partner", "--reseller", "--account-manager"), ROLE_SCOPE[role], given, strict=True
+    ):
         if needed and value is None:
             return f"role {role} needs {option}"
         if not needed and value is not None:
@@ -78,4 +80,9 @@ def token_hash(secret: str) -> str:
 
 def looks_like_token(secret: str) -> bool:
     """Cheap check before any look-up: our tokens are short printable ASCII."""
-    return secret.startswith(TOKEN_PREFIX) and len(secret) <= MAX_TOKEN_LENGTH and secret.isascii() and secret.isprintable()
+    return (
+        secret.startswith(TOKEN_PREFIX)
+        and len(secret) <= MAX_TOKEN_LENGTH
+        and secret.isascii()
+        and secret.isprintable()
+    )

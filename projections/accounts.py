@@ -20,8 +20,7 @@ from schemas.engine_events import EngineEvent
 from schemas.statement_events import StatementIssued, StatementStatusChanged
 
 _LEDGER_TYPES = frozenset(ACCOUNT_EVENT_TYPES)
-_STEP_NOTICES = {PaymentApproved: "payment.approved", PaymentRejected: "payment.rejected",
-                 PaymentPaid: "payment.paid"}
+_STEP_NOTICES = {PaymentApproved: "payment.approved", PaymentRejected: "payment.rejected", PaymentPaid: "payment.paid"}
 
 
 def project_accounts(decision: Decision, stored: list[tuple[int, EngineEvent]]) -> None:
@@ -33,8 +32,9 @@ def project_accounts(decision: Decision, stored: list[tuple[int, EngineEvent]]) 
     for index, event in enumerate(events):
         rows += caused.get(index, ())
         if type(event) is StatementIssued:
-            rows.append(notices.statement_issued(event.partner_id, event.recorded_at, event.period,
-                                                 event.total_settled_amount))
+            rows.append(
+                notices.statement_issued(event.partner_id, event.recorded_at, event.period, event.total_settled_amount)
+            )
         elif type(event) is StatementStatusChanged and event.status == "confirmed":
             total = parse_amount("total_settled_amount", event.total_settled_amount)
             record_statement_transfer(decision, event.partner_id, event.period, total)
@@ -64,8 +64,11 @@ def _fold(decision: Decision, stored_events: list[EngineEvent]) -> dict[int, lis
         rules.evolve(state, event)
         kind = _STEP_NOTICES.get(type(event))
         if kind is not None:
-            caused.setdefault(index, []).append(notices.payment_step(
-                kind, event.partner_id, event.recorded_at, event.id, event.amount, getattr(event, "reason", None)))
+            caused.setdefault(index, []).append(
+                notices.payment_step(
+                    kind, event.partner_id, event.recorded_at, event.id, event.amount, getattr(event, "reason", None)
+                )
+            )
         elif type(event) is TransferRecorded and event.partner_id in warnings:
             below, warned = warnings[event.partner_id]
             available = state.accounts[rules.prepaid_account(event.partner_id)].available
@@ -73,9 +76,14 @@ def _fold(decision: Decision, stored_events: list[EngineEvent]) -> dict[int, lis
             if warned_after != warned:
                 warnings[event.partner_id] = changed_warnings[event.partner_id] = (below, warned_after)
             if notify:
-                caused.setdefault(index, []).append(notices.balance_low(
-                    event.partner_id, event.recorded_at, format_units(available, minor_digits),
-                    format_units(below, minor_digits)))
+                caused.setdefault(index, []).append(
+                    notices.balance_low(
+                        event.partner_id,
+                        event.recorded_at,
+                        format_units(available, minor_digits),
+                        format_units(below, minor_digits),
+                    )
+                )
     # Double entry: whatever the events did, the balances still sum to what they did, and
     # every pending debit has its pending credit (a bug here would unbalance the ledger).
     assert _sums(state) == sums_before, "a fold changed the sum of the balances or of the pending amounts"
@@ -95,7 +103,8 @@ def _write(decision: Decision, state: LedgerState) -> None:
     new_transfers = set(state.new_transfers)
     tables.insert_transfers(decision, [state.transfers[i] for i in state.new_transfers])
     tables.update_transfer_statuses(
-        decision, [state.transfers[i] for i in sorted(state.changed_transfers - new_transfers)])
+        decision, [state.transfers[i] for i in sorted(state.changed_transfers - new_transfers)]
+    )
     new_payments = set(state.new_payments)
     tables.insert_payments(decision, [state.payments[i] for i in state.new_payments])
     tables.update_payments(decision, [state.payments[i] for i in sorted(state.changed_payments - new_payments)])

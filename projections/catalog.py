@@ -27,7 +27,10 @@ def project_catalog(decision: Decision, stored: list[tuple[int, EngineEvent]]) -
         decision.execute("DELETE FROM {t}catalog_service_types")
         decision.executemany(
             "INSERT INTO {t}catalog_service_types VALUES (?,?,?)",
-            [(entry.service_type, entry.service_type_name, entry.service_type_name_en) for entry in event.service_types],
+            [
+                (entry.service_type, entry.service_type_name, entry.service_type_name_en)
+                for entry in event.service_types
+            ],
         )
 
 

@@ -35,7 +35,9 @@ class ChangedViews(NamedTuple):
     counts_from: dict[str, str]
 
 
-def add_changed_views(changed: ChangedViews, rows: Iterable[tuple[int, str, bytes]], period_of: Callable[[str], str]) -> None:
+def add_changed_views(
+    changed: ChangedViews, rows: Iterable[tuple[int, str, bytes]], period_of: Callable[[str], str]
+) -> None:
     """Adds the records a run of stored rows (notification id, topic, state) changed.
     An association at time T changes the partner's counts of T's period and of every
     later one (total customers and association counts are as of each period's end)."""

@@ -20,11 +20,24 @@ from projections.fold import ViewDelta, reversal_of
 from schemas.recorded import ChargeRecorded, ChargeVoided, CustomerAssociated, CustomerDisassociated, UsageAmended
 
 # The fields of a recorded charge the views use.
-VIEW_FIELDS = frozenset({
-    "recorded_at", "customer_id", "period", "service_type", "item_id", "currency",
-    "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units",
-    "partner_id", "account_manager_id", "indirect_partner_id",
-})
+VIEW_FIELDS = frozenset(
+    {
+        "recorded_at",
+        "customer_id",
+        "period",
+        "service_type",
+        "item_id",
+        "currency",
+        "list_units",
+        "discount_units",
+        "payable_units",
+        "settled_units",
+        "rounding_off_units",
+        "partner_id",
+        "account_manager_id",
+        "indirect_partner_id",
+    }
+)
 
 
 def _view_of(recorded: type[ChargeRecorded], view_fields: frozenset[str]) -> type[msgspec.Struct]:

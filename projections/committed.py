@@ -59,8 +59,10 @@ class CommittedViews:
         )
         merged = {row[:3]: row[3] for row in stored}
         for (partner, charge_period, customer_id, manager, reseller), sums in self.delta.partner_charges.items():
-            if partner == partner_id and charge_period == period and _in_scope(
-                manager, reseller, account_manager_id, indirect_partner_id
+            if (
+                partner == partner_id
+                and charge_period == period
+                and _in_scope(manager, reseller, account_manager_id, indirect_partner_id)
             ):
                 _add_into(merged, (customer_id, manager or NO_ID, reseller or NO_ID), sums)
         return [(*key, sums) for key, sums in merged.items()]
@@ -140,8 +142,9 @@ def committed_views(ledger: Any, view: Any, period: str | None, about: str | Non
         yield CommittedViews(view, cursor, delta)
 
 
-def _in_scope(manager: str | None, reseller: str | None, account_manager_id: str | None,
-              indirect_partner_id: str | None) -> bool:
+def _in_scope(
+    manager: str | None, reseller: str | None, account_manager_id: str | None, indirect_partner_id: str | None
+) -> bool:
     return account_manager_id in (None, manager) and indirect_partner_id in (None, reseller)
 
 

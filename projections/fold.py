@@ -147,7 +147,6 @@ class ViewDelta:
             line[5] += 1
 
 
-
 def reversal_of(amendment):
     """The reversal an amendment records beside its new charge (CONTRACT.md §11), as a
     charge of its own: the amendment's period, line and attribution with the

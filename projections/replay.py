@@ -96,12 +96,9 @@ def views_from_delta(scratch: ViewDelta, settings: ViewSettings) -> PeriodViews:
     return PeriodViews(
         period=period,
         bills=build_bills(period, line_rows, currencies, settings.minor_digits),
-        customers=[
-            count_customers(p, settings.bounds, associations.get(p, []), charges.get(p, [])) for p in partners
-        ],
+        customers=[count_customers(p, settings.bounds, associations.get(p, []), charges.get(p, [])) for p in partners],
         performance=[
-            tally_performance(p, period, settings.currency, charges.get(p, []), settings.minor_digits)
-            for p in partners
+            tally_performance(p, period, settings.currency, charges.get(p, []), settings.minor_digits) for p in partners
         ],
     )
 

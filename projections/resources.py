@@ -33,8 +33,9 @@ _CHUNK = 5_000  # stored events read at a time
 
 # A stored charge read for this fold: every field in its stored position, those the fold
 # does not use left as raw JSON (no string is built for them).
-_USED = frozenset({"source", "id", "at", "fact", "type", "period", "service_type", "item_id", "payable_units",
-                   "settled_units"})
+_USED = frozenset(
+    {"source", "id", "at", "fact", "type", "period", "service_type", "item_id", "payable_units", "settled_units"}
+)
 UsageView = msgspec.defstruct(
     "UsageView",
     [(f.name, f.type if f.name in _USED else msgspec.Raw) for f in msgspec.structs.fields(ChargeRecorded)],
@@ -161,7 +162,9 @@ def read_resources(recorder: Any, c: Any, customer_id: str, period: str | None, 
     """The customer's resources, read from its own stream (the events table's primary
     key is (stream, version)): its corrections first (few), then its charges a chunk at
     a time, remembering only the usages a correction names."""
-    corrections = [decode_event(topic, state) for _v, topic, state in _stream_rows(recorder, c, customer_id, _CORRECTION_TOPICS)]
+    corrections = [
+        decode_event(topic, state) for _v, topic, state in _stream_rows(recorder, c, customer_id, _CORRECTION_TOPICS)
+    ]
     fold = ResourceFold(period, corrected={(e.event_source, e.event_id) for e in corrections})
     add_charge = fold.add_charge
     for _version, _topic, state in _stream_rows(recorder, c, customer_id, (_CHARGE_TOPIC,)):

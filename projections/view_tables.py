@@ -19,7 +19,13 @@ from projections.fold import ViewDelta
 from projections.view_queries import ViewQueries, parse_sums
 
 PARTNER_LINE_COLUMNS = (
-    "partner_id", "period", "customer_id", "account_manager_id", "indirect_partner_id", "service_type", "item_id",
+    "partner_id",
+    "period",
+    "customer_id",
+    "account_manager_id",
+    "indirect_partner_id",
+    "service_type",
+    "item_id",
 )
 # The view tables, for a store whose views predate one of them (see `_create_table`).
 VIEW_TABLES = ("view_bill_lines", "view_partner_charges", "view_partner_bill_lines", "view_associations")

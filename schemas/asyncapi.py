@@ -86,8 +86,10 @@ def build() -> dict[str, Any]:
             ),
             "performance": _channel(topics.PERFORMANCE, "Performance", "A partner's performance for a changed period."),
             "notifications": _channel(
-                topics.NOTIFICATIONS, "Notification", "Each notification to a partner once (balance.low, "
-                "statement.issued, payment.approved, payment.rejected, payment.paid)."
+                topics.NOTIFICATIONS,
+                "Notification",
+                "Each notification to a partner once (balance.low, "
+                "statement.issued, payment.approved, payment.rejected, payment.paid).",
             ),
             "statements": _channel(
                 topics.STATEMENTS, "Statement", "A whole statement when issued and at every change of its status."
@@ -128,8 +130,12 @@ def build() -> dict[str, Any]:
                     "partner_id",
                     headers={
                         "type": "object",
-                        "properties": {"notification": {"type": "string", "description": "the notification's "
-                                                        "number in the store, to drop a repeat after a crash"}},
+                        "properties": {
+                            "notification": {
+                                "type": "string",
+                                "description": "the notification's number in the store, to drop a repeat after a crash",
+                            }
+                        },
                     },
                 ),
                 "Statement": _message("Statement", statement, "partner_id"),

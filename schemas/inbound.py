@@ -22,12 +22,8 @@ RFC3339_PATTERN = (
 )
 
 Identifier = Annotated[str, Meta(min_length=1, max_length=64)]
-Amount = Annotated[
-    str, Meta(pattern=AMOUNT_PATTERN, description="a plain decimal string, at most 8 decimals")
-]
-Timestamp = Annotated[
-    str, Meta(pattern=RFC3339_PATTERN, description="RFC 3339 date-time with its offset")
-]
+Amount = Annotated[str, Meta(pattern=AMOUNT_PATTERN, description="a plain decimal string, at most 8 decimals")]
+Timestamp = Annotated[str, Meta(pattern=RFC3339_PATTERN, description="RFC 3339 date-time with its offset")]
 CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 
 
@@ -111,6 +107,8 @@ class AccountManagerAssignedData(Struct):
     partner_id: Identifier
     account_manager_id: Identifier
     supervisor_id: Identifier
+
+
 EventSource = Annotated[str, Meta(min_length=1, max_length=256)]
 EventId = Annotated[str, Meta(min_length=1, max_length=128)]
 CorrectionReason = Annotated[str, Meta(min_length=1, max_length=256)]

@@ -40,24 +40,48 @@ def issue_statement(engine, partner: str, period: str, total: str) -> None:
 
     def issue(decision):
         body = StatementBody(
-            partner_id=partner, period=period, issued_at=decision.recorded_at, currency="CNY",
-            payable_amount=f"{total}000000", settled_amount=total, customers=1,
-            details=[StatementDetail("c-1", f"{total}000000", total)], adjustments=[],
-            adjustments_payable_amount="0.00000000", adjustments_settled_amount="0.00",
-            total_payable_amount=f"{total}000000", total_settled_amount=total, log_head=LogHead(0, "0" * 64),
+            partner_id=partner,
+            period=period,
+            issued_at=decision.recorded_at,
+            currency="CNY",
+            payable_amount=f"{total}000000",
+            settled_amount=total,
+            customers=1,
+            details=[StatementDetail("c-1", f"{total}000000", total)],
+            adjustments=[],
+            adjustments_payable_amount="0.00000000",
+            adjustments_settled_amount="0.00",
+            total_payable_amount=f"{total}000000",
+            total_settled_amount=total,
+            log_head=LogHead(0, "0" * 64),
         )
         decision.append(
-            StatementIssued, stream="statements", id=f"{partner}:{period}", partner_id=partner, period=period,
-            total_settled_amount=total, statement=body, carried_charges=[CarriedCharges(period, "c-1", 1)],
+            StatementIssued,
+            stream="statements",
+            id=f"{partner}:{period}",
+            partner_id=partner,
+            period=period,
+            total_settled_amount=total,
+            statement=body,
+            carried_charges=[CarriedCharges(period, "c-1", 1)],
         )
 
     engine.ledger.record_decision(issue)
 
 
 def change_statement(engine, partner: str, period: str, status: str, total: str, reason: str | None = None) -> None:
-    engine.ledger.record_decision(lambda d: d.append(
-        StatementStatusChanged, stream="statements", id=f"{partner}:{period}", partner_id=partner, period=period,
-        status=status, reason=reason, total_settled_amount=total))
+    engine.ledger.record_decision(
+        lambda d: d.append(
+            StatementStatusChanged,
+            stream="statements",
+            id=f"{partner}:{period}",
+            partner_id=partner,
+            period=period,
+            status=status,
+            reason=reason,
+            total_settled_amount=total,
+        )
+    )
 
 
 def engine_log(engine) -> list:

@@ -136,9 +136,20 @@ def _resolve_run_as() -> RunAs:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(
-                [useradd, "--system", "--user-group", "--no-create-home",
-                 "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", OS_USER],
-                check=False, capture_output=True, timeout=30,
+                [
+                    useradd,
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    OS_USER,
+                ],
+                check=False,
+                capture_output=True,
+                timeout=30,
             )
         entry = lookup(OS_USER)  # made by us, or by a parallel worker that raced us
     if entry is None:
@@ -165,8 +176,7 @@ def _can_use(run_as: RunAs, pginstall: Path) -> bool:
         ]
     )
     try:
-        done = subprocess.run(["/bin/sh", "-c", checks], capture_output=True, timeout=30,
-                              **run_as.popen_kwargs())
+        done = subprocess.run(["/bin/sh", "-c", checks], capture_output=True, timeout=30, **run_as.popen_kwargs())
     except OSError:
         return False
     return done.returncode == 0
@@ -256,8 +266,9 @@ def _stop_process(process: subprocess.Popen) -> None:
 
 def _run(command: list[str], run_as: RunAs, env: dict, what: str, timeout: float) -> None:
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=max(timeout, 1.0), **run_as.popen_kwargs())
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=max(timeout, 1.0), **run_as.popen_kwargs()
+        )
     except subprocess.TimeoutExpired as error:
         raise PostgresStartError(f"{what} took more than {timeout:.0f}s:\n{error.stdout}\n{error.stderr}") from error
     if done.returncode != 0:
@@ -267,25 +278,50 @@ def _run(command: list[str], run_as: RunAs, env: dict, what: str, timeout: float
         )
 
 
-def _spawn_postgres(bin_dir: Path, data: Path, port: int, root: Path, log_path: Path,
-                    env: dict, run_as: RunAs) -> subprocess.Popen:
+def _spawn_postgres(
+    bin_dir: Path, data: Path, port: int, root: Path, log_path: Path, env: dict, run_as: RunAs
+) -> subprocess.Popen:
     """The postmaster as our child: 127.0.0.1 only, no Unix socket, its output to the log."""
     global _libc
     if _libc is None:  # load libc before forking: no dlopen between fork and exec
         _libc = ctypes.CDLL(None, use_errno=True)
     with open(log_path, "ab") as log_file:
         return subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
-             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200", "-c", "logging_collector=off"],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=root,
-            start_new_session=True, preexec_fn=_die_with_parent, **run_as.popen_kwargs(),
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "logging_collector=off",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            **run_as.popen_kwargs(),
         )
 
 
-def _wait_until_ready(process: subprocess.Popen, port: int, password: str, deadline: float,
-                      timeout: float) -> str | None:
+def _wait_until_ready(
+    process: subprocess.Popen, port: int, password: str, deadline: float, timeout: float
+) -> str | None:
     """None once the superuser can log in; else why not (the server exited, or time ran out)."""
     import psycopg
 
@@ -299,15 +335,24 @@ def _wait_until_ready(process: subprocess.Popen, port: int, password: str, deadl
         except psycopg.OperationalError as error:
             last_error = error
             time.sleep(0.05)
-    return (f"PostgreSQL did not accept connections on 127.0.0.1:{port} within "
-            f"{timeout:.0f}s of starting (last error: {last_error})")
+    return (
+        f"PostgreSQL did not accept connections on 127.0.0.1:{port} within "
+        f"{timeout:.0f}s of starting (last error: {last_error})"
+    )
 
 
 def _connect_superuser(port: int, password: str, timeout: float):
     import psycopg
 
-    return psycopg.connect(host="127.0.0.1", port=port, user="postgres", password=password,
-                           dbname="postgres", autocommit=True, connect_timeout=max(1, int(timeout)))
+    return psycopg.connect(
+        host="127.0.0.1",
+        port=port,
+        user="postgres",
+        password=password,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=max(1, int(timeout)),
+    )
 
 
 # --------------------------------------------------------------------------- server
@@ -342,9 +387,25 @@ def start_postgres_server(timeout: float = START_TIMEOUT) -> PostgresServer:
         run_as.chown(password_file)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
 
-        _run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={password_file}",
-              "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-sync", "--no-instructions"],
-             run_as, env, "initdb", deadline - time.monotonic())
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                f"--pwfile={password_file}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            run_as,
+            env,
+            "initdb",
+            deadline - time.monotonic(),
+        )
         password_file.unlink()
 
         for attempt in range(3):
@@ -361,13 +422,24 @@ def start_postgres_server(timeout: float = START_TIMEOUT) -> PostgresServer:
 
         password = secrets.token_hex(16)
         with _connect_superuser(port, super_password, deadline - time.monotonic()) as conn:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
-                sql.Identifier(DB_USER), sql.Literal(password)))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(DB_NAME), sql.Identifier(DB_USER)))
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
+                    sql.Identifier(DB_USER), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DB_NAME), sql.Identifier(DB_USER))
+            )
         dsn = f"postgresql://{DB_USER}:{password}@127.0.0.1:{port}/{DB_NAME}"
-        return PostgresServer(dsn=dsn, port=port, root=root, log_path=log_path, process=process,
-                              run_as=run_as, startup_seconds=time.monotonic() - started)
+        return PostgresServer(
+            dsn=dsn,
+            port=port,
+            root=root,
+            log_path=log_path,
+            process=process,
+            run_as=run_as,
+            startup_seconds=time.monotonic() - started,
+        )
     except BaseException:
         if process is not None:
             _stop_process(process)
@@ -449,8 +521,11 @@ def postgres_dsn() -> Iterator[str]:
         return
     global _session_server
     server = _session_server = start_postgres_server()
-    print(f"\n[postgres] 127.0.0.1:{server.port} started in {server.startup_seconds:.2f}s "
-          f"as {server.run_as.name or 'the current user'}", file=sys.stderr)
+    print(
+        f"\n[postgres] 127.0.0.1:{server.port} started in {server.startup_seconds:.2f}s "
+        f"as {server.run_as.name or 'the current user'}",
+        file=sys.stderr,
+    )
     try:
         yield server.dsn
     finally:

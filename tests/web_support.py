@@ -35,21 +35,35 @@ from tests.integration.test_scoped_views import switching_customer_events
 
 NOW = "2026-11-05T00:00:00Z"
 POLICY = {
-    "policy_id": "2026Q4", "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [{"name": "consumption", "statistic": "settled_amount"},
-                   {"name": "consuming", "statistic": "consuming_customers"}],
-    "rewards": [{"indicator": "consumption", "mode": "stepped",
-                 "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10", "rate": "0.05"}]}],
+    "policy_id": "2026Q4",
+    "periods": ["2026-10", "2026-11", "2026-12"],
+    "indicators": [
+        {"name": "consumption", "statistic": "settled_amount"},
+        {"name": "consuming", "statistic": "consuming_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "consumption",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10", "rate": "0.05"}],
+        }
+    ],
 }
-CATALOG = {"service_types": [
-    {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server"},
-    {"service_type": "OBS", "service_type_name": "对象存储服务", "service_type_name_en": "Object Storage Service"},
-]}
+CATALOG = {
+    "service_types": [
+        {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server"},
+        {"service_type": "OBS", "service_type_name": "对象存储服务", "service_type_name_en": "Object Storage Service"},
+    ]
+}
 
 
 def settlement_events() -> list[dict]:
-    return [*switching_customer_events(), b.usage("c-9", quantity="x"),
-            b.assigned("a-1", "sv-1", "p-1", id="as-1"), b.assigned("a-2", "sv-2", "p-1", id="as-2")]
+    return [
+        *switching_customer_events(),
+        b.usage("c-9", quantity="x"),
+        b.assigned("a-1", "sv-1", "p-1", id="as-1"),
+        b.assigned("a-2", "sv-2", "p-1", id="as-2"),
+    ]
 
 
 def settle(engine: Engine) -> None:

@@ -16,10 +16,20 @@ from web.errors import forbidden
 
 # Kinds of data, by who may read them. A partner reads its own partner's; a reseller or
 # account manager its partner's views, under its scope; operators and auditors all.
-PARTNER_READS = frozenset({
-    "views", "statements", "account", "transfers", "payments", "incentives", "subsidies",
-    "notifications", "resources", "authorizations",
-})
+PARTNER_READS = frozenset(
+    {
+        "views",
+        "statements",
+        "account",
+        "transfers",
+        "payments",
+        "incentives",
+        "subsidies",
+        "notifications",
+        "resources",
+        "authorizations",
+    }
+)
 SCOPED_READS = frozenset({"views"})
 # Reference data every signed-in reader may see (no partner's figures in it).
 OPEN_READS = frozenset({"periods", "service_types"})
@@ -27,20 +37,24 @@ OPEN_READS = frozenset({"periods", "service_types"})
 GLOBAL_READS = frozenset({"replay", "rejected", "ledger", "all_bills"})
 
 # Actions a partner may take on its own account; operators may take every action.
-PARTNER_WRITES = frozenset({
-    "statement_response",  # confirm or dispute its statements
-    "account_transfer",  # top up, withdraw
-    "warning",  # set or clear its balance warning
-    "payment_submit",  # submit payment applications
-    "authorization_request",  # ask a customer for authorization
-})
+PARTNER_WRITES = frozenset(
+    {
+        "statement_response",  # confirm or dispute its statements
+        "account_transfer",  # top up, withdraw
+        "warning",  # set or clear its balance warning
+        "payment_submit",  # submit payment applications
+        "authorization_request",  # ask a customer for authorization
+    }
+)
 # Actions only operators take (listed so a route names a known action).
-OPERATOR_WRITES = frozenset({
-    "close_period",
-    "incentive_credit",  # a transfer of kind incentive
-    "payment_review",  # approve, reject or pay a payment application
-    "authorization_answer",  # approve, reject or revoke an authorization (the customer's answer)
-})
+OPERATOR_WRITES = frozenset(
+    {
+        "close_period",
+        "incentive_credit",  # a transfer of kind incentive
+        "payment_review",  # approve, reject or pay a payment application
+        "authorization_answer",  # approve, reject or revoke an authorization (the customer's answer)
+    }
+)
 
 
 def require_read(who: Principal, kind: str, partner_id: str | None = None) -> None:

@@ -20,14 +20,19 @@ from web.params import AsOf, OptionalId, Period, RequiredId
 from web.route_support import ERROR_RESPONSES, call, engine_of, principal_of, view_answer
 
 
-@get("/bills", summary="Bills of a period", responses=ERROR_RESPONSES,
-     description="`billing bills --json`. A partner token sees the bills of the charges attributed to its "
-     "partner; a reseller or account-manager token those of the charges carrying its id.")
+@get(
+    "/bills",
+    summary="Bills of a period",
+    responses=ERROR_RESPONSES,
+    description="`billing bills --json`. A partner token sees the bills of the charges attributed to its "
+    "partner; a reseller or account-manager token those of the charges carrying its id.",
+)
 async def bills(request: Request, period: Period, customer: OptionalId = None) -> Response[BillsListing]:
     who = principal_of(request)
     period = params.period(period)
     customer = params.identifier(customer, "customer")
     if who.reads_everything:
+
         def produce(engine):
             return BillsListing(period=period, bills=queries.bills(engine, period, customer, fresh=False))
     else:
@@ -37,12 +42,17 @@ async def bills(request: Request, period: Period, customer: OptionalId = None) -
         def produce(engine):
             found = queries.partner_bills(engine, period, who.partner_id, scope, customer, fresh=False)
             return BillsListing(period=period, bills=found)
+
     return await view_answer(request, produce)
 
 
-@get("/customers", summary="Customer counts (the customer dashboard)", responses=ERROR_RESPONSES,
-     description="`billing customers --json`. A scoped token's scope is always applied; asking for another "
-     "scope is 403.")
+@get(
+    "/customers",
+    summary="Customer counts (the customer dashboard)",
+    responses=ERROR_RESPONSES,
+    description="`billing customers --json`. A scoped token's scope is always applied; asking for another "
+    "scope is 403.",
+)
 async def customers(
     request: Request,
     partner: RequiredId,
@@ -53,12 +63,20 @@ async def customers(
     who = principal_of(request)
     period = params.period(period)
     require_read(who, "views", partner)
-    scope = view_scope(who, params.identifier(account_manager, "account_manager"), params.identifier(reseller, "reseller"))
-    return await view_answer(request, lambda engine: queries.customer_counts(engine, partner, period, scope, fresh=False))
+    scope = view_scope(
+        who, params.identifier(account_manager, "account_manager"), params.identifier(reseller, "reseller")
+    )
+    return await view_answer(
+        request, lambda engine: queries.customer_counts(engine, partner, period, scope, fresh=False)
+    )
 
 
-@get("/performance", summary="A partner's performance (业绩)", responses=ERROR_RESPONSES,
-     description="`billing performance --json`; for a scoped token, of the charges carrying its id.")
+@get(
+    "/performance",
+    summary="A partner's performance (业绩)",
+    responses=ERROR_RESPONSES,
+    description="`billing performance --json`; for a scoped token, of the charges carrying its id.",
+)
 async def performance(request: Request, partner: RequiredId, period: Period) -> Response[Performance]:
     who = principal_of(request)
     period = params.period(period)
@@ -67,8 +85,12 @@ async def performance(request: Request, partner: RequiredId, period: Period) -> 
     return await view_answer(request, lambda engine: queries.performance(engine, partner, period, scope, fresh=False))
 
 
-@get("/replay", summary="A period's views rebuilt from the log", responses=ERROR_RESPONSES,
-     description="`billing replay --json` (operators and auditors).")
+@get(
+    "/replay",
+    summary="A period's views rebuilt from the log",
+    responses=ERROR_RESPONSES,
+    description="`billing replay --json` (operators and auditors).",
+)
 async def replay(request: Request, period: Period, as_of: AsOf = None) -> ReplayReport:
     who, engine = principal_of(request), engine_of(request)
     period = params.period(period)
@@ -83,8 +105,12 @@ def _replay(engine, period: str, as_of: str | None) -> ReplayReport:
     return report(views, as_of)
 
 
-@get("/rejected", summary="Kept rejections", responses=ERROR_RESPONSES,
-     description="`billing rejected --json` (operators and auditors: raw inputs of every partner).")
+@get(
+    "/rejected",
+    summary="Kept rejections",
+    responses=ERROR_RESPONSES,
+    description="`billing rejected --json` (operators and auditors: raw inputs of every partner).",
+)
 async def rejected(request: Request, reason: OptionalId = None) -> RejectionList:
     who, engine = principal_of(request), engine_of(request)
     if reason is not None and reason not in REASON_CODES:

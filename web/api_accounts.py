@@ -29,9 +29,14 @@ from web.params import AMOUNT_PATTERN, OptionalId, PathId
 from web.route_support import ERROR_RESPONSES, WRITE_RESPONSES, act, call, engine_of, principal_of, recorded
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="1..64 characters")]
-Amount = Annotated[str, msgspec.Meta(
-    pattern=AMOUNT_PATTERN, max_length=40,
-    description="a plain decimal with at most the currency's minor digits, above zero, at most 999999999999")]
+Amount = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=AMOUNT_PATTERN,
+        max_length=40,
+        description="a plain decimal with at most the currency's minor digits, above zero, at most 999999999999",
+    ),
+]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=512, description="1..512 characters")]
 PaymentStatus = Literal[PAYMENT_STATUSES]  # type: ignore[valid-type]
 
@@ -66,21 +71,35 @@ class RejectBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
 
 
-@get("/accounts/{partner:str}", summary="A partner's accounts and balance warning", responses=ERROR_RESPONSES,
-     description="`billing account --partner P --json` (zeros for a partner without accounts).")
+@get(
+    "/accounts/{partner:str}",
+    summary="A partner's accounts and balance warning",
+    responses=ERROR_RESPONSES,
+    description="`billing account --partner P --json` (zeros for a partner without accounts).",
+)
 async def account(request: Request, partner: PathId) -> Account:
     require_read(principal_of(request), "account", partner)
     return await call(request, accounts.account, engine_of(request), partner)
 
 
-@post("/transfers", summary="Record a top-up, withdrawal or incentive credit", status_code=201,
-      response_description="Recorded now",
-      responses={**WRITE_RESPONSES, 200: ResponseSpec(Transfer, generate_examples=False, description=
-                  "The same transfer was recorded before: what the first call answered")},
-      description="`billing transfer KIND --json`. 201: recorded; 200: the same id, kind, partner and amount "
-      "were recorded before (nothing changed, header `Idempotent-Replayed: true`). Refusals "
-      "(`insufficient_funds`, `id_conflict`) are 409. A partner token tops up and withdraws for its own partner; "
-      "`incentive` is the operators'.")
+@post(
+    "/transfers",
+    summary="Record a top-up, withdrawal or incentive credit",
+    status_code=201,
+    response_description="Recorded now",
+    responses={
+        **WRITE_RESPONSES,
+        200: ResponseSpec(
+            Transfer,
+            generate_examples=False,
+            description="The same transfer was recorded before: what the first call answered",
+        ),
+    },
+    description="`billing transfer KIND --json`. 201: recorded; 200: the same id, kind, partner and amount "
+    "were recorded before (nothing changed, header `Idempotent-Replayed: true`). Refusals "
+    "(`insufficient_funds`, `id_conflict`) are 409. A partner token tops up and withdraws for its own partner; "
+    "`incentive` is the operators'.",
+)
 async def record_transfer(request: Request, data: JSONBody[TransferBody]) -> Response[Transfer]:
     who, engine = principal_of(request), engine_of(request)
     require_write(who, "incentive_credit" if data.kind == "incentive" else "account_transfer", data.partner_id)
@@ -89,24 +108,36 @@ async def record_transfer(request: Request, data: JSONBody[TransferBody]) -> Res
     return recorded(outcome.value, outcome.repeated)
 
 
-@get("/transfers", summary="Transfers in recorded order", responses=ERROR_RESPONSES,
-     description="`billing transfers --json`; a partner token lists its own partner's.")
+@get(
+    "/transfers",
+    summary="Transfers in recorded order",
+    responses=ERROR_RESPONSES,
+    description="`billing transfers --json`; a partner token lists its own partner's.",
+)
 async def transfers(request: Request, partner: OptionalId = None) -> TransferList:
     partner = own_partner(principal_of(request), "transfers", partner)
     return await call(request, accounts.transfers, engine_of(request), partner)
 
 
-@get("/ledger", summary="Every account's balance (they sum to zero)", responses=ERROR_RESPONSES,
-     description="`billing ledger --json` (operators and auditors).")
+@get(
+    "/ledger",
+    summary="Every account's balance (they sum to zero)",
+    responses=ERROR_RESPONSES,
+    description="`billing ledger --json` (operators and auditors).",
+)
 async def ledger(request: Request) -> LedgerListing:
     require_read(principal_of(request), "ledger")
     return await call(request, accounts.ledger, engine_of(request))
 
 
-@put("/accounts/{partner:str}/warning", summary="Set or clear the balance warning (余额预警)", status_code=200,
-     responses=WRITE_RESPONSES,
-     description="`billing warn --below A | --off --json`: body `{\"below\": \"100.00\"}` or `{\"below\": null}`; "
-     "answers the account.")
+@put(
+    "/accounts/{partner:str}/warning",
+    summary="Set or clear the balance warning (余额预警)",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description='`billing warn --below A | --off --json`: body `{"below": "100.00"}` or `{"below": null}`; '
+    "answers the account.",
+)
 async def warning(request: Request, partner: PathId, data: JSONBody[WarningBody]) -> Account:
     who, engine = principal_of(request), engine_of(request)
     require_write(who, "warning", partner)
@@ -114,19 +145,35 @@ async def warning(request: Request, partner: PathId, data: JSONBody[WarningBody]
     return await act(request, accounts.warn, engine, partner, below)
 
 
-@get("/payments", summary="Payment applications in submission order", responses=ERROR_RESPONSES,
-     description="`billing payments --json`; a partner token lists its own partner's.")
-async def payments(request: Request, partner: OptionalId = None,
-                   status: FromQuery[PaymentStatus | None] = None) -> PaymentList:
+@get(
+    "/payments",
+    summary="Payment applications in submission order",
+    responses=ERROR_RESPONSES,
+    description="`billing payments --json`; a partner token lists its own partner's.",
+)
+async def payments(
+    request: Request, partner: OptionalId = None, status: FromQuery[PaymentStatus | None] = None
+) -> PaymentList:
     partner = own_partner(principal_of(request), "payments", partner)
     return await call(request, accounts.payments, engine_of(request), partner, status)
 
 
-@post("/payments", summary="Submit a payment application", status_code=201, response_description="Recorded now",
-      responses={**WRITE_RESPONSES, 200: ResponseSpec(Payment, generate_examples=False, description=
-                  "The same application was recorded before: what the first call answered")},
-      description="`billing payment submit --json`: `under_review`, reserving the amount on the incentive account. "
-      "201 recorded, 200 a repeat of the same id and content; `insufficient_funds`, `id_conflict` are 409.")
+@post(
+    "/payments",
+    summary="Submit a payment application",
+    status_code=201,
+    response_description="Recorded now",
+    responses={
+        **WRITE_RESPONSES,
+        200: ResponseSpec(
+            Payment,
+            generate_examples=False,
+            description="The same application was recorded before: what the first call answered",
+        ),
+    },
+    description="`billing payment submit --json`: `under_review`, reserving the amount on the incentive account. "
+    "201 recorded, 200 a repeat of the same id and content; `insufficient_funds`, `id_conflict` are 409.",
+)
 async def submit_payment(request: Request, data: JSONBody[PaymentBody]) -> Response[Payment]:
     who, engine = principal_of(request), engine_of(request)
     require_write(who, "payment_submit", data.partner_id)
@@ -135,22 +182,37 @@ async def submit_payment(request: Request, data: JSONBody[PaymentBody]) -> Respo
     return recorded(outcome.value, outcome.repeated)
 
 
-@post("/payments/{payment_id:str}/approve", summary="Approve a payment application", status_code=200,
-      responses=WRITE_RESPONSES, description="`billing payment approve --json` (operators); any other step than "
-      "under_review → approved is 409 `invalid_state`.")
+@post(
+    "/payments/{payment_id:str}/approve",
+    summary="Approve a payment application",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description="`billing payment approve --json` (operators); any other step than "
+    "under_review → approved is 409 `invalid_state`.",
+)
 async def approve_payment(request: Request, payment_id: PathId) -> Payment:
     return await _step(request, payment_id, "approve", None)
 
 
-@post("/payments/{payment_id:str}/reject", summary="Reject a payment application, with a reason", status_code=200,
-      responses=WRITE_RESPONSES, description="`billing payment reject --reason TEXT --json` (operators); body "
-      "`{\"reason\"}`. The reservation is voided.")
+@post(
+    "/payments/{payment_id:str}/reject",
+    summary="Reject a payment application, with a reason",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description="`billing payment reject --reason TEXT --json` (operators); body "
+    '`{"reason"}`. The reservation is voided.',
+)
 async def reject_payment(request: Request, payment_id: PathId, data: JSONBody[RejectBody]) -> Payment:
     return await _step(request, payment_id, "reject", data.reason)
 
 
-@post("/payments/{payment_id:str}/pay", summary="Pay an approved payment application", status_code=200,
-      responses=WRITE_RESPONSES, description="`billing payment pay --json` (operators).")
+@post(
+    "/payments/{payment_id:str}/pay",
+    summary="Pay an approved payment application",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description="`billing payment pay --json` (operators).",
+)
 async def pay_payment(request: Request, payment_id: PathId) -> Payment:
     return await _step(request, payment_id, "pay", None)
 
@@ -161,12 +223,27 @@ async def _step(request: Request, payment_id: str, step: str, reason: str | None
     return outcome.value
 
 
-@get("/notifications", summary="Notifications to partners in recorded order", responses=ERROR_RESPONSES,
-     description="`billing notifications --json`; a partner token lists its own partner's.")
+@get(
+    "/notifications",
+    summary="Notifications to partners in recorded order",
+    responses=ERROR_RESPONSES,
+    description="`billing notifications --json`; a partner token lists its own partner's.",
+)
 async def notifications(request: Request, partner: OptionalId = None) -> NotificationList:
     partner = own_partner(principal_of(request), "notifications", partner)
     return await call(request, accounts.notifications, engine_of(request), partner)
 
 
-ROUTES = [account, record_transfer, transfers, ledger, warning, payments, submit_payment, approve_payment,
-          reject_payment, pay_payment, notifications]
+ROUTES = [
+    account,
+    record_transfer,
+    transfers,
+    ledger,
+    warning,
+    payments,
+    submit_payment,
+    approve_payment,
+    reject_payment,
+    pay_payment,
+    notifications,
+]

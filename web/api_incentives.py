@@ -19,10 +19,14 @@ from web.params import OptionalId, Period, RequiredId
 from web.route_support import ERROR_RESPONSES, REFUSABLE_READ_RESPONSES, call, engine_of, principal_of
 
 
-@get("/incentives", summary="A partner's incentive for a period (激励)", responses=REFUSABLE_READ_RESPONSES,
-     description="`billing incentives --partner P --period P [--account-manager ID | --supervisor ID] --json`: "
-     "`estimated` for an open period, `final` for a closed one. With a scope, only what carries that account "
-     "manager (or the supervisor's account managers); give at most one of the two.")
+@get(
+    "/incentives",
+    summary="A partner's incentive for a period (激励)",
+    responses=REFUSABLE_READ_RESPONSES,
+    description="`billing incentives --partner P --period P [--account-manager ID | --supervisor ID] --json`: "
+    "`estimated` for an open period, `final` for a closed one. With a scope, only what carries that account "
+    "manager (or the supervisor's account managers); give at most one of the two.",
+)
 async def incentives(
     request: Request,
     partner: RequiredId,
@@ -34,13 +38,19 @@ async def incentives(
     period = params.period(period)
     if account_manager is not None and supervisor is not None:
         raise bad_request("supervisor", "give account_manager or supervisor, not both")
-    scope = IncentiveScope(account_manager_id=params.identifier(account_manager, "account_manager"),
-                           supervisor_id=params.identifier(supervisor, "supervisor"))
+    scope = IncentiveScope(
+        account_manager_id=params.identifier(account_manager, "account_manager"),
+        supervisor_id=params.identifier(supervisor, "supervisor"),
+    )
     return await call(request, incentive_report, engine_of(request), partner, period, scope)
 
 
-@get("/subsidies", summary="Subsidy milestones and their subsidies (补贴)", responses=ERROR_RESPONSES,
-     description="`billing subsidies --json`, by deal then milestone; a partner token lists its own partner's.")
+@get(
+    "/subsidies",
+    summary="Subsidy milestones and their subsidies (补贴)",
+    responses=ERROR_RESPONSES,
+    description="`billing subsidies --json`, by deal then milestone; a partner token lists its own partner's.",
+)
 async def subsidies(request: Request, partner: OptionalId = None, deal: OptionalId = None) -> SubsidyList:
     partner = own_partner(principal_of(request), "subsidies", params.identifier(partner, "partner"))
     return await call(request, subsidy_list, engine_of(request), partner, params.identifier(deal, "deal"))

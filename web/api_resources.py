@@ -54,12 +54,17 @@ class AuthorizationRequestBody(msgspec.Struct, forbid_unknown_fields=True):
     partner_id: Id | None = None
 
 
-@get("/resources", summary="A customer's on-demand resources (按需资源)", responses=REFUSABLE_READ_RESPONSES,
-     description="`billing resources --customer C [--period P] --json`. For a partner token the read is "
-     "`--as-partner` its partner `[--reseller R]`: 409 `not_authorized` unless it holds an approved "
-     "authorization of the customer naming that reseller (none: naming none).")
-async def resources(request: Request, customer: RequiredId, period: OptionalPeriod = None,
-                    reseller: OptionalId = None) -> ResourceList:
+@get(
+    "/resources",
+    summary="A customer's on-demand resources (按需资源)",
+    responses=REFUSABLE_READ_RESPONSES,
+    description="`billing resources --customer C [--period P] --json`. For a partner token the read is "
+    "`--as-partner` its partner `[--reseller R]`: 409 `not_authorized` unless it holds an approved "
+    "authorization of the customer naming that reseller (none: naming none).",
+)
+async def resources(
+    request: Request, customer: RequiredId, period: OptionalPeriod = None, reseller: OptionalId = None
+) -> ResourceList:
     who = principal_of(request)
     customer = params.identifier(customer, "customer")
     period = None if period is None else params.period(period)
@@ -76,10 +81,18 @@ def _as_partner(engine, customer: str, period: str | None, partner: str, reselle
     return customer_resources(engine, customer, period, as_partner=partner, reseller=reseller)
 
 
-@get("/authorizations", summary="Authorization requests in request order", responses=ERROR_RESPONSES,
-     description="`billing authorizations --json`; a partner token lists its own partner's.")
-async def authorizations(request: Request, partner: OptionalId = None, customer: OptionalId = None,
-                         status: FromQuery[AuthorizationStatus | None] = None) -> AuthorizationList:
+@get(
+    "/authorizations",
+    summary="Authorization requests in request order",
+    responses=ERROR_RESPONSES,
+    description="`billing authorizations --json`; a partner token lists its own partner's.",
+)
+async def authorizations(
+    request: Request,
+    partner: OptionalId = None,
+    customer: OptionalId = None,
+    status: FromQuery[AuthorizationStatus | None] = None,
+) -> AuthorizationList:
     partner = own_partner(principal_of(request), "authorizations", params.identifier(partner, "partner"))
     return await call(request, _listing, engine_of(request), partner, params.identifier(customer, "customer"), status)
 
@@ -88,13 +101,23 @@ def _listing(engine, partner: str | None, customer: str | None, status: str | No
     return list_authorizations(engine, partner_id=partner, customer_id=customer, status=status)
 
 
-@post("/authorizations", summary="Ask a customer for authorization", status_code=201,
-      response_description="Recorded now",
-      responses={**WRITE_RESPONSES, 200: ResponseSpec(Authorization, generate_examples=False, description=
-                 "The same request was recorded before: what the first call answered")},
-      description="`billing authorization request --json` (partner tokens for their partner; operators name "
-      "`partner_id`). 201 recorded (`pending`), 200 a repeat; `not_associated`, `reseller_required`, "
-      "`reseller_mismatch`, `id_conflict` are 409.")
+@post(
+    "/authorizations",
+    summary="Ask a customer for authorization",
+    status_code=201,
+    response_description="Recorded now",
+    responses={
+        **WRITE_RESPONSES,
+        200: ResponseSpec(
+            Authorization,
+            generate_examples=False,
+            description="The same request was recorded before: what the first call answered",
+        ),
+    },
+    description="`billing authorization request --json` (partner tokens for their partner; operators name "
+    "`partner_id`). 201 recorded (`pending`), 200 a repeat; `not_associated`, `reseller_required`, "
+    "`reseller_mismatch`, `id_conflict` are 409.",
+)
 async def request_one(request: Request, data: JSONBody[AuthorizationRequestBody]) -> Response[Authorization]:
     who = principal_of(request)
     partner = data.partner_id if data.partner_id is not None else who.partner_id
@@ -106,25 +129,40 @@ async def request_one(request: Request, data: JSONBody[AuthorizationRequestBody]
 
 
 def _request(engine, data: AuthorizationRequestBody, partner: str):
-    return request_authorization(engine, authorization_id=data.id, partner_id=partner, customer_id=data.customer_id,
-                                 reseller=data.reseller)
+    return request_authorization(
+        engine, authorization_id=data.id, partner_id=partner, customer_id=data.customer_id, reseller=data.reseller
+    )
 
 
-@post("/authorizations/{authorization_id:str}/approve", summary="The customer approves (recorded for it)",
-      status_code=200, responses=WRITE_RESPONSES, description="`billing authorization approve --json` (operators).")
+@post(
+    "/authorizations/{authorization_id:str}/approve",
+    summary="The customer approves (recorded for it)",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description="`billing authorization approve --json` (operators).",
+)
 async def approve(request: Request, authorization_id: PathId) -> Authorization:
     return await _answer(request, authorization_id, "approve", None)
 
 
-@post("/authorizations/{authorization_id:str}/reject", summary="The customer rejects, with a reason",
-      status_code=200, responses=WRITE_RESPONSES,
-      description="`billing authorization reject --reason TEXT --json` (operators); body `{\"reason\"}`.")
+@post(
+    "/authorizations/{authorization_id:str}/reject",
+    summary="The customer rejects, with a reason",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description='`billing authorization reject --reason TEXT --json` (operators); body `{"reason"}`.',
+)
 async def reject(request: Request, authorization_id: PathId, data: JSONBody[RejectBody]) -> Authorization:
     return await _answer(request, authorization_id, "reject", data.reason)
 
 
-@post("/authorizations/{authorization_id:str}/revoke", summary="The customer revokes an approved authorization",
-      status_code=200, responses=WRITE_RESPONSES, description="`billing authorization revoke --json` (operators).")
+@post(
+    "/authorizations/{authorization_id:str}/revoke",
+    summary="The customer revokes an approved authorization",
+    status_code=200,
+    responses=WRITE_RESPONSES,
+    description="`billing authorization revoke --json` (operators).",
+)
 async def revoke(request: Request, authorization_id: PathId) -> Authorization:
     return await _answer(request, authorization_id, "revoke", None)
 
@@ -135,8 +173,12 @@ async def _answer(request: Request, authorization_id: str, step: str, reason: st
     return result.authorization
 
 
-@get("/service-types", summary="Service types and their names (the service catalogue)", responses=ERROR_RESPONSES,
-     description="`billing service-types --json`. Any token reads it.")
+@get(
+    "/service-types",
+    summary="Service types and their names (the service catalogue)",
+    responses=ERROR_RESPONSES,
+    description="`billing service-types --json`. Any token reads it.",
+)
 async def service_types(request: Request) -> ServiceTypeList:
     require_read(principal_of(request), "service_types")
     return await call(request, service_type_list, engine_of(request))

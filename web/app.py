@@ -73,7 +73,9 @@ def known_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     params = connection.query_params
     for key in params:
         if key not in known:
-            raise bad_request(key or "query", "no such parameter" + (f" (one of: {', '.join(sorted(known))})" if known else ""))
+            raise bad_request(
+                key or "query", "no such parameter" + (f" (one of: {', '.join(sorted(known))})" if known else "")
+            )
         if len(params.getall(key)) > 1:
             raise bad_request(key, "given more than once")
 
@@ -81,7 +83,9 @@ def known_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
 def _query_names(handler: BaseRouteHandler) -> frozenset[str]:
     names = handler.opt.get("query_names")
     if names is None:
-        path_names = {part.strip("{}").split(":")[0] for path in handler.paths for part in path.split("/") if "{" in part}
+        path_names = {
+            part.strip("{}").split(":")[0] for path in handler.paths for part in path.split("/") if "{" in part
+        }
         names = frozenset(handler.parsed_fn_signature.parameters) - {"request", "data"} - path_names
         handler.opt["query_names"] = names
     return names

@@ -39,8 +39,9 @@ async def read_form(request: Request) -> Form:
     return {key: (str(value).strip() or None) for key, value in form.items() if key != "csrf"}
 
 
-async def perform(request: Request, run: Callable[[], Awaitable[object]], back: tuple[str, dict],
-                  done: str) -> Response:
+async def perform(
+    request: Request, run: Callable[[], Awaitable[object]], back: tuple[str, dict], done: str
+) -> Response:
     """Runs an action; back to its page with `done` as the notice, or the page again with the problem."""
     page, query = back
     try:
@@ -112,8 +113,9 @@ async def transfer(request: Request) -> Response:
     require_write(who, "incentive_credit" if kind == "incentive" else "account_transfer", partner)
 
     async def run():
-        checked = accounts.transfer_request(engine.rules, kind, partner, form.get("amount"), form.get("id"),
-                                            form.get("note"))
+        checked = accounts.transfer_request(
+            engine.rules, kind, partner, form.get("amount"), form.get("id"), form.get("note")
+        )
         await act(request, accounts.transfer, engine, checked)
 
     return await perform(request, run, ("account", {"partner": partner}), f"{kind}_recorded")
@@ -171,8 +173,13 @@ async def request_one(request: Request) -> Response:
     require_write(who, "authorization_request", partner)
 
     def record(engine):
-        return request_authorization(engine, authorization_id=form.get("id"), partner_id=partner,
-                                     customer_id=form.get("customer_id"), reseller=form.get("reseller"))
+        return request_authorization(
+            engine,
+            authorization_id=form.get("id"),
+            partner_id=partner,
+            customer_id=form.get("customer_id"),
+            reseller=form.get("reseller"),
+        )
 
     async def run():
         await act(request, record, engine)

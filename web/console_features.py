@@ -29,8 +29,11 @@ class Page:
 
 PAGES = {
     "statements": Page("statements.html", "statements", statements_page),
-    "statement": Page("statement.html", "statements",
-                      lambda engine, who, query: statement_page(engine, who, query["partner"], query["period"])),
+    "statement": Page(
+        "statement.html",
+        "statements",
+        lambda engine, who, query: statement_page(engine, who, query["partner"], query["period"]),
+    ),
     "account": Page("account.html", "account", account_page),
     "payments": Page("payments.html", "payments", payments_page),
     "incentives": Page("incentives.html", "incentives", incentives_page),
@@ -39,8 +42,9 @@ PAGES = {
 }
 
 
-async def show(request: Request, key: str, query: dict[str, str], status_code: int = 200,
-               problem: str | None = None) -> Response:
+async def show(
+    request: Request, key: str, query: dict[str, str], status_code: int = 200, problem: str | None = None
+) -> Response:
     """Renders page `key` for the request's principal with `query` (empty values dropped)."""
     page = PAGES[key]
     query = {name: value for name, value in query.items() if value not in ("", None)}

@@ -80,8 +80,10 @@ LABELS |= {
     "period_closed": ("已关账", "Closed"),
     "closed_at": ("关账时间", "Closed at"),
     "close_period": ("关账", "Close period"),
-    "close_hint": ("关账后为各合作伙伴出具对账单，不可撤销",
-                   "Closing issues each partner's statement; it cannot be undone"),
+    "close_hint": (
+        "关账后为各合作伙伴出具对账单，不可撤销",
+        "Closing issues each partner's statement; it cannot be undone",
+    ),
     "no_statements": ("没有对账单", "No statements"),
     "statement_of": ("对账单", "Statement"),
     "adjustments": ("调整项（往期迟到费用）", "Adjustments (late charges of earlier periods)"),

@@ -34,8 +34,14 @@ def dashboard(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     period, periods = _choose_period(engine, query, _periods(engine, partner, view_scope(who, None, None)))
     managers, resellers = queries.scope_choices(engine, partner, view_scope(who, None, None))
     counts = queries.customer_counts(engine, partner, period, scope)
-    return {**context, "period": period, "periods": periods, "counts": counts,
-            "managers": managers, "resellers": resellers}
+    return {
+        **context,
+        "period": period,
+        "periods": periods,
+        "counts": counts,
+        "managers": managers,
+        "resellers": resellers,
+    }
 
 
 def bills(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
@@ -52,9 +58,17 @@ def bills(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     pages = max(1, -(-len(found) // BILLS_PER_PAGE))
     page = min(page, pages)
     shown = found[(page - 1) * BILLS_PER_PAGE : page * BILLS_PER_PAGE]
-    return {"period": period, "periods": periods, "customer": customer, "bills": shown,
-            "total_bills": len(found), "page": page, "pages": pages, "scoped": not who.reads_everything,
-            "names": service_type_names(engine)}
+    return {
+        "period": period,
+        "periods": periods,
+        "customer": customer,
+        "bills": shown,
+        "total_bills": len(found),
+        "page": page,
+        "pages": pages,
+        "scoped": not who.reads_everything,
+        "names": service_type_names(engine),
+    }
 
 
 def performance(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
@@ -70,8 +84,13 @@ def performance(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     amounts = dict(settled)
     zero = format_units(0, engine.rules.minor_digits)
     shown = [(month, amounts.get(month, zero)) for month in months_up_to(period, CHART_PERIODS)]
-    return {**context, "period": period, "periods": periods, "result": result,
-            "chart": bar_chart(shown, f"{partner} settled amount per period", highlight=period)}
+    return {
+        **context,
+        "period": period,
+        "periods": periods,
+        "result": result,
+        "chart": bar_chart(shown, f"{partner} settled amount per period", highlight=period),
+    }
 
 
 def chosen_partner(engine: Engine, who: Principal, requested: str | None) -> str | None:

@@ -30,9 +30,18 @@ def incentives_page(engine: Engine, who: Principal, query: dict[str, str]) -> di
     supervisor = params.identifier(query.get("supervisor"), "supervisor")
     if manager is not None and supervisor is not None:
         raise bad_request("supervisor", "choose an account manager or a supervisor, not both")
-    context = {"partner": partner, "partners": _partners(engine, who), "period": period,
-               "periods": _periods(engine, period), "account_manager": manager, "supervisor": supervisor,
-               "board": None, "refusal": None, "managers": [], "supervisors": []}
+    context = {
+        "partner": partner,
+        "partners": _partners(engine, who),
+        "period": period,
+        "periods": _periods(engine, period),
+        "account_manager": manager,
+        "supervisor": supervisor,
+        "board": None,
+        "refusal": None,
+        "managers": [],
+        "supervisors": [],
+    }
     if partner is None:
         return context
     standing = supervisors_before(roster_events(engine.ledger, partner), queries.period_bounds(engine, period).end)
@@ -48,8 +57,12 @@ def incentives_page(engine: Engine, who: Principal, query: dict[str, str]) -> di
 def subsidies_page(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     partner = own_partner(who, "subsidies", params.identifier(query.get("partner"), "partner"))
     deal = params.identifier(query.get("deal"), "deal")
-    return {"subsidies": subsidies(engine, partner, deal).subsidies, "partner": partner, "deal": deal,
-            "partners": _partners(engine, who)}
+    return {
+        "subsidies": subsidies(engine, partner, deal).subsidies,
+        "partner": partner,
+        "deal": deal,
+        "partners": _partners(engine, who),
+    }
 
 
 def resources_page(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
@@ -61,14 +74,22 @@ def resources_page(engine: Engine, who: Principal, query: dict[str, str]) -> dic
     partner = own_partner(who, "resources", None)
     status = params.choice(query.get("status"), "status", AUTHORIZATION_STATUSES)
     context = {
-        "customer": customer, "period": period, "reseller": reseller, "status": status,
-        "statuses": AUTHORIZATION_STATUSES, "periods": sorted(queries.bill_periods(engine), reverse=True),
-        "resources": None, "refusal": None, "names": service_type_names(engine),
+        "customer": customer,
+        "period": period,
+        "reseller": reseller,
+        "status": status,
+        "statuses": AUTHORIZATION_STATUSES,
+        "periods": sorted(queries.bill_periods(engine), reverse=True),
+        "resources": None,
+        "refusal": None,
+        "names": service_type_names(engine),
         "service_types": service_types(engine).service_types,
-        "authorizations": list_authorizations(engine, partner_id=partner, customer_id=customer,
-                                              status=status).authorizations[::-1],
+        "authorizations": list_authorizations(
+            engine, partner_id=partner, customer_id=customer, status=status
+        ).authorizations[::-1],
         "may_request": may(who, "authorization_request", who.partner_id),
-        "may_answer": may(who, "authorization_answer"), "partners": _partners(engine, who),
+        "may_answer": may(who, "authorization_answer"),
+        "partners": _partners(engine, who),
         "new_id": new_id("auth"),
     }
     if customer is None:

@@ -49,9 +49,15 @@ def statements_page(engine: Engine, who: Principal, query: dict[str, str]) -> di
     listing = statements.list_statements(engine, partner, period, status, issued_from, issued_to)
     periods = statements.list_periods(engine).periods
     return {
-        "statements": listing.statements, "periods": periods, "partner": partner, "period": period,
-        "status": status, "statuses": STATUSES, "issued_from": query.get("issued_from", ""),
-        "issued_to": query.get("issued_to", ""), "partners": _partner_choices(engine, who),
+        "statements": listing.statements,
+        "periods": periods,
+        "partner": partner,
+        "period": period,
+        "status": status,
+        "statuses": STATUSES,
+        "issued_from": query.get("issued_from", ""),
+        "issued_to": query.get("issued_to", ""),
+        "partners": _partner_choices(engine, who),
         "may_close": may(who, "close_period"),
     }
 
@@ -60,16 +66,22 @@ def statement_page(engine: Engine, who: Principal, partner: str, period: str) ->
     require_read(who, "statements", params.identifier(partner, "partner"))
     statement = statements.get_statement(engine, partner, params.period(period))
     may_respond = may(who, "statement_response", partner)
-    return {"statement": statement, "may_confirm": may_respond and statement.status != "confirmed",
-            "may_dispute": may_respond and statement.status == "pending_confirmation"}
+    return {
+        "statement": statement,
+        "may_confirm": may_respond and statement.status != "confirmed",
+        "may_dispute": may_respond and statement.status == "pending_confirmation",
+    }
 
 
 def account_page(engine: Engine, who: Principal, query: dict[str, str]) -> dict:
     """A partner's balances, warning, transfers and notifications; the ledger for those
     who read every partner's."""
     partner = _chosen(engine, who, "account", query.get("partner"))
-    context = {"partner": partner, "partners": _partner_choices(engine, who),
-               "ledger": accounts.ledger(engine) if who.reads_everything else None}
+    context = {
+        "partner": partner,
+        "partners": _partner_choices(engine, who),
+        "ledger": accounts.ledger(engine) if who.reads_everything else None,
+    }
     if partner is None:
         return {**context, "account": None, "transfers": [], "notifications": []}
     return {
@@ -91,7 +103,10 @@ def payments_page(engine: Engine, who: Principal, query: dict[str, str]) -> dict
     status = params.choice(query.get("status"), "status", PAYMENT_STATUSES)
     found = accounts.payments(engine, partner, status).payments[::-1]
     return {
-        "payments": found, "partner": partner, "status": status, "statuses": PAYMENT_STATUSES,
+        "payments": found,
+        "partner": partner,
+        "status": status,
+        "statuses": PAYMENT_STATUSES,
         "partners": _partner_choices(engine, who),
         "account": accounts.account(engine, partner) if partner else None,
         "may_submit": may(who, "payment_submit", who.partner_id),
@@ -126,8 +141,9 @@ def _partner_choices(engine: Engine, who: Principal) -> list[str]:
     """Partners to choose from: those with charges or associations, and those with accounts."""
     if not who.reads_everything:
         return [who.partner_id]
-    with_accounts = {a.account.split(":", 1)[1] for a in accounts.ledger(engine).accounts
-                     if not a.account.startswith("cloud:")}
+    with_accounts = {
+        a.account.split(":", 1)[1] for a in accounts.ledger(engine).accounts if not a.account.startswith("cloud:")
+    }
     return sorted(set(queries.partner_ids(engine)) | with_accounts)
 
 

@@ -11,15 +11,19 @@ from engine.instants import InvalidTime, parse_instant, parse_period, recorded_t
 from web.errors import PATTERN_MEANINGS, bad_request
 
 # A year from 0002 to 9998 (as engine.instants.parse_period), a month 01..12.
-PERIOD_PATTERN = (r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
-                  r"-(0[1-9]|1[0-2])$")
+PERIOD_PATTERN = (
+    r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-(0[1-9]|1[0-2])$"
+)
 RFC3339_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
-PATTERN_MEANINGS.update({
-    PERIOD_PATTERN: "must be a period YYYY-MM from 0002-01 to 9998-12",
-    RFC3339_PATTERN: "must be an RFC 3339 time with its offset, e.g. 2026-11-01T00:00:00+08:00",
-    AMOUNT_PATTERN: 'must be a plain decimal such as "100.00"',
-})
+PATTERN_MEANINGS.update(
+    {
+        PERIOD_PATTERN: "must be a period YYYY-MM from 0002-01 to 9998-12",
+        RFC3339_PATTERN: "must be an RFC 3339 time with its offset, e.g. 2026-11-01T00:00:00+08:00",
+        AMOUNT_PATTERN: 'must be a plain decimal such as "100.00"',
+    }
+)
 
 # Parameter types, so the OpenAPI document says what is accepted.
 Period = Annotated[str, QueryParameter(description="billing period, YYYY-MM", pattern=PERIOD_PATTERN)]
@@ -34,8 +38,11 @@ PathPeriod = Annotated[str, Parameter(description="billing period, YYYY-MM", pat
 PathId = Annotated[str, Parameter(description="an id, 1..64 characters", min_length=1, max_length=64)]
 AsOf = Annotated[
     str | None,
-    QueryParameter(description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
-                   pattern=RFC3339_PATTERN, max_length=64),
+    QueryParameter(
+        description="RFC 3339 time with offset: only events recorded at or before it (default: now)",
+        pattern=RFC3339_PATTERN,
+        max_length=64,
+    ),
 ]
 
 

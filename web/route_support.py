@@ -34,13 +34,23 @@ from web.view_cache import ViewCache
 T = TypeVar("T")
 
 ERROR_RESPONSES = {
-    400: ResponseSpec(ErrorBody, generate_examples=False, description="A malformed request (code `invalid_request`; the message names the field)"),
-    401: ResponseSpec(ErrorBody, generate_examples=False, description="No token, or a revoked one (code `unauthorized`)"),
-    403: ResponseSpec(ErrorBody, generate_examples=False, description="The token's role or scope does not allow it (code `forbidden`)"),
+    400: ResponseSpec(
+        ErrorBody,
+        generate_examples=False,
+        description="A malformed request (code `invalid_request`; the message names the field)",
+    ),
+    401: ResponseSpec(
+        ErrorBody, generate_examples=False, description="No token, or a revoked one (code `unauthorized`)"
+    ),
+    403: ResponseSpec(
+        ErrorBody, generate_examples=False, description="The token's role or scope does not allow it (code `forbidden`)"
+    ),
 }
 WRITE_RESPONSES = {
     **ERROR_RESPONSES,
-    409: ResponseSpec(ErrorBody, generate_examples=False, description="Refused by the rules: the code is the contract's refusal code"),
+    409: ResponseSpec(
+        ErrorBody, generate_examples=False, description="Refused by the rules: the code is the contract's refusal code"
+    ),
 }
 # A read that the rules may refuse (an unknown statement, no incentive policy, a
 # resource read without the customer's authorization): 409 with the refusal's code.
@@ -104,5 +114,6 @@ def recorded(value: object, repeated: bool) -> Response:
     recorded now, 200 with what the first call answered when the same request was
     recorded before (nothing changed; said in the `Idempotent-Replayed` header too)."""
     headers = {REPLAYED_HEADER: "true"} if repeated else None
-    return Response(msgspec.json.encode(value), status_code=200 if repeated else 201, headers=headers,
-                    media_type="application/json")
+    return Response(
+        msgspec.json.encode(value), status_code=200 if repeated else 201, headers=headers, media_type="application/json"
+    )

@@ -38,12 +38,19 @@ class Business:
     def next_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counters[prefix]):07d}"
 
-    def add(self, at: int, source: str, type_: str, data: dict, prefix: str, utc: bool = False,
-            again_at: int | None = None) -> None:
+    def add(
+        self, at: int, source: str, type_: str, data: dict, prefix: str, utc: bool = False, again_at: int | None = None
+    ) -> None:
         # The order system writes UTC with milliseconds; the others local time in seconds.
         millis = self.rng.randrange(1000) if source == ORDERS else None
-        body = {"specversion": "1.0", "id": self.next_id(prefix), "source": source, "type": type_,
-                "time": self.month.stamp(at, utc or source == ORDERS, millis), "data": data}
+        body = {
+            "specversion": "1.0",
+            "id": self.next_id(prefix),
+            "source": source,
+            "type": type_,
+            "time": self.month.stamp(at, utc or source == ORDERS, millis),
+            "data": data,
+        }
         line = msgspec.json.encode(body)
         for delivered in (at,) if again_at is None else (at, again_at):
             self.entries.append((delivered, len(self.entries), line))
@@ -59,8 +66,12 @@ class Business:
 
     def associate(self, person: Customer, link: tuple, at: int) -> None:
         partner, reseller, manager = link
-        data = {"partner_id": partner, "customer_id": person.customer_id, "customer_type": person.customer_type,
-                "channel": self.rng.choices(("registration", "invitation_link", "qr_code"), (5, 3, 2))[0]}
+        data = {
+            "partner_id": partner,
+            "customer_id": person.customer_id,
+            "customer_type": person.customer_type,
+            "channel": self.rng.choices(("registration", "invitation_link", "qr_code"), (5, 3, 2))[0],
+        }
         data |= {k: v for k, v in (("indirect_partner_id", reseller), ("account_manager_id", manager)) if v}
         self.add(at, ASSOCIATIONS, "customer.associated", data, "as")
 
@@ -79,11 +90,18 @@ class Business:
                 link = person.link if turn % 4 == 0 else random_link(rng, other_than=person.link[0])
                 self.associate(person, link, left + rng.randrange(HOUR, 6 * DAY))
 
-    def grant(self, person: Customer, kind: str, service: str, rate: str, at: int, start: int,
-              end: str | None = None) -> str:
+    def grant(
+        self, person: Customer, kind: str, service: str, rate: str, at: int, start: int, end: str | None = None
+    ) -> str:
         discount_id = self.next_id("dsc")
-        data = {"discount_id": discount_id, "customer_id": person.customer_id, "kind": kind,
-                "service_type": service, "rate": rate, "valid_from": self.month.stamp(start)}
+        data = {
+            "discount_id": discount_id,
+            "customer_id": person.customer_id,
+            "kind": kind,
+            "service_type": service,
+            "rate": rate,
+            "valid_from": self.month.stamp(start),
+        }
         data |= {k: v for k, v in (("valid_to", end), ("partner_id", person.link and person.link[0])) if v}
         self.add(at, DISCOUNTS, "discount.granted", data, "dg")
         return discount_id
@@ -115,17 +133,35 @@ class Business:
                 paid = rng.randrange(-300 * DAY, -10 * DAY) if roll < 0.04 else rng.randrange(22 * DAY)
                 product, service, price = rng.choice(PACKAGES)
                 order_id = self.next_id("ord")
-                data = {"order_id": order_id, "customer_id": person.customer_id, "product_id": product,
-                        "service_type": service, "source_type": "0", "amount": price, "currency": "CNY"}
+                data = {
+                    "order_id": order_id,
+                    "customer_id": person.customer_id,
+                    "product_id": product,
+                    "service_type": service,
+                    "source_type": "0",
+                    "amount": price,
+                    "currency": "CNY",
+                }
                 self.add(paid, ORDERS, "order.paid", data, "op")
                 if rng.random() < (0.5 if roll < 0.04 else 0.3):  # a partial refund, at most 60%
                     cents = rng.randint(1, int(price.replace(".", "")) * 6 // 10)
-                    data = {"order_id": order_id, "customer_id": person.customer_id,
-                            "amount": f"{cents // 100}.{cents % 100:02d}", "currency": "CNY"}
+                    data = {
+                        "order_id": order_id,
+                        "customer_id": person.customer_id,
+                        "amount": f"{cents // 100}.{cents % 100:02d}",
+                        "currency": "CNY",
+                    }
                     self.add(max(paid, 0) + rng.randrange(DAY, 6 * DAY), ORDERS, "order.refunded", data, "or")
             elif roll < 0.25:  # a gift from the developer platform: no order id, amount zero
-                data = {"order_id": "", "customer_id": person.customer_id, "product_id": "gift-codearts-100h",
-                        "service_type": "CodeArts", "source_type": "1", "amount": "0", "currency": "CNY"}
+                data = {
+                    "order_id": "",
+                    "customer_id": person.customer_id,
+                    "product_id": "gift-codearts-100h",
+                    "service_type": "CodeArts",
+                    "source_type": "1",
+                    "amount": "0",
+                    "currency": "CNY",
+                }
                 self.add(rng.randrange(25 * DAY), ORDERS, "order.paid", data, "op")
 
     def anomalies(self, people: list[Customer], resources: list[Resource]) -> None:
@@ -140,6 +176,10 @@ class Business:
         exponent, foreign = {"quantity": "2", "unit_price": "1e3"}, {"quantity": "3.5", "currency": "USD"}
         self.add(9 * DAY, home.source, "usage.recorded", home.data | exponent, "m", home.utc)
         self.add(12 * DAY, away.source, "usage.recorded", away.data | foreign, "m", True)
-        refund = {"order_id": "ord-0000000", "customer_id": people[-1].customer_id, "amount": "10.00",
-                  "currency": "CNY"}  # an order this customer never paid
+        refund = {
+            "order_id": "ord-0000000",
+            "customer_id": people[-1].customer_id,
+            "amount": "10.00",
+            "currency": "CNY",
+        }  # an order this customer never paid
         self.add(15 * DAY, ORDERS, "order.refunded", refund, "or")

@@ -75,8 +75,11 @@ def plan_resources(rng: random.Random, people: list[Customer]) -> list[Resource]
             picked.append(SERVICES[-1])  # at least one UTC-metered resource: the period boundary shows
         for service_type, source, prefix, unit, prices, sizes, floor, span, _ in picked:
             number = (len(resources) + 1) * 2654435761 % 2**32  # unique, random-looking ids
-            data = {"customer_id": person.customer_id, "service_type": service_type,
-                    "resource_id": f"{prefix}{number:08x}"}
+            data = {
+                "customer_id": person.customer_id,
+                "service_type": service_type,
+                "resource_id": f"{prefix}{number:08x}",
+            }
             data |= {} if service_type == "CDN" else {"region": rng.choice(("cn-north-4", "cn-east-3", "cn-south-1"))}
             data |= {"quantity": "0", "unit": unit, "unit_price": rng.choice(prices), "currency": "CNY"}
             resources.append(Resource(source, data, service_type == "CDN", rng.choice(sizes) * 10**8, floor, span))
@@ -115,6 +118,12 @@ def _usage(rng: random.Random, month: Month, resources: list[Resource], total: i
             units = resource.scale * int(window * (resource.floor + resource.span * draw())) // HOUR
             data["quantity"] = f"{units // 100000000}.{units % 100000000:08d}"
             made += 1
-            body = {"specversion": "1.0", "id": f"u-{made:08d}", "source": resource.source,
-                    "type": "usage.recorded", "time": time, "data": data}
+            body = {
+                "specversion": "1.0",
+                "id": f"u-{made:08d}",
+                "source": resource.source,
+                "type": "usage.recorded",
+                "time": time,
+                "data": data,
+            }
             yield hour * HOUR + second, encode(body)

@@ -35,9 +35,12 @@ SERVICES = (
     ("CDN", "metering/cdn", "cdn-", "GB", ("0.19800000", "0.15000000", "0.12345678"), (2, 15, 80), 0.0, 1.0, 12),
 )
 PACKAGES = (  # prepaid orders: (product_id, service_type, list price)
-    ("pkg-obs-1tb-1y", "OBS", "1200.00"), ("pkg-ecs-c6-large-1m", "ECS", "281.05"),
-    ("pkg-rds-mysql-1y", "RDS", "3599.50"), ("pkg-cdn-500gb", "CDN", "88.88"),
-    ("pkg-evs-ssd-2tb-1y", "EVS", "2688.66"), ("ecs-m6-2xlarge-1y", "ECS", "12800.00"),
+    ("pkg-obs-1tb-1y", "OBS", "1200.00"),
+    ("pkg-ecs-c6-large-1m", "ECS", "281.05"),
+    ("pkg-rds-mysql-1y", "RDS", "3599.50"),
+    ("pkg-cdn-500gb", "CDN", "88.88"),
+    ("pkg-evs-ssd-2tb-1y", "EVS", "2688.66"),
+    ("ecs-m6-2xlarge-1y", "ECS", "12800.00"),
 )
 ASSOCIATIONS, DISCOUNTS, ORDERS = "partner-center/associations", "crm/discounts", "billing/orders"
 ROSTER = "partner-center/account-managers"

@@ -24,7 +24,7 @@ def amount_units(field: str, text: str, minor_digits: int, currency: str, *, zer
     999999999999; returned in units of 10⁻⁸."""
     match = _PLAIN_DECIMAL.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise FieldError(field, f"must be a plain decimal such as \"100.00\", not {text!r}")
+        raise FieldError(field, f'must be a plain decimal such as "100.00", not {text!r}')
     whole, fraction = match.group(1).lstrip("0") or "0", match.group(2) or ""
     if len(fraction) > minor_digits:
         allowed = "no decimals" if minor_digits == 0 else f"at most {minor_digits} decimals"

@@ -26,8 +26,9 @@ def statement_issued(partner_id: str, at: str, period: str, total_settled_amount
     return _row("statement.issued", partner_id, at, data, f"statement.issued:{partner_id}:{period}")
 
 
-def payment_step(kind: str, partner_id: str, at: str, payment_id: str, amount: str,
-                 reason: str | None = None) -> NoticeRow:
+def payment_step(
+    kind: str, partner_id: str, at: str, payment_id: str, amount: str, reason: str | None = None
+) -> NoticeRow:
     """`payment.approved`, `payment.rejected` (with its reason) or `payment.paid`."""
     data = {"payment_id": payment_id, "amount": amount}
     if kind == "payment.rejected":

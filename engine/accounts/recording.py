@@ -109,25 +109,48 @@ def session(decision: Decision) -> Session:
 
 
 def transfer_view(record: TransferRecord, minor_digits: int) -> Transfer:
-    return Transfer(record.id, record.kind, record.debit, record.credit,
-                    format_units(record.amount_units, minor_digits), record.status, record.at, record.note)
+    return Transfer(
+        record.id,
+        record.kind,
+        record.debit,
+        record.credit,
+        format_units(record.amount_units, minor_digits),
+        record.status,
+        record.at,
+        record.note,
+    )
 
 
 def payment_view(record: PaymentRecord, minor_digits: int, *, as_submitted: bool = False) -> Payment:
     """The application as it stands, or (`as_submitted`) as its submission printed it."""
     history = record.history[:1] if as_submitted else record.history
-    return Payment(record.id, record.partner_id, format_units(record.amount_units, minor_digits),
-                   history[-1][0], [PaymentStep(*step) for step in history])
+    return Payment(
+        record.id,
+        record.partner_id,
+        format_units(record.amount_units, minor_digits),
+        history[-1][0],
+        [PaymentStep(*step) for step in history],
+    )
 
 
 def _check_new_id(transfer_id: str, from_caller: bool) -> None:
     if from_caller and transfer_id.startswith(rules.ENGINE_ID_PREFIXES):
-        raise Refused("id_conflict", f"id {transfer_id!r}: ids beginning {' or '.join(rules.ENGINE_ID_PREFIXES)} "
-                      "are the engine's own")
+        raise Refused(
+            "id_conflict",
+            f"id {transfer_id!r}: ids beginning {' or '.join(rules.ENGINE_ID_PREFIXES)} are the engine's own",
+        )
 
 
-def record_transfer(decision: Decision, kind: str, partner_id: str, amount_units: int, transfer_id: str,
-                    note: str | None = None, *, from_caller: bool = False) -> Outcome:
+def record_transfer(
+    decision: Decision,
+    kind: str,
+    partner_id: str,
+    amount_units: int,
+    transfer_id: str,
+    note: str | None = None,
+    *,
+    from_caller: bool = False,
+) -> Outcome:
     """Records a posted transfer of `kind` (topup, withdrawal or incentive) once per id.
 
     The id is judged first: the same kind, partner and amount again is a repeat (nothing
@@ -141,18 +164,36 @@ def record_transfer(decision: Decision, kind: str, partner_id: str, amount_units
     return _post(session(decision), kind, partner_id, amount_units, transfer_id, note, from_caller)
 
 
-def record_statement_transfer(decision: Decision, partner_id: str, period: str, total_settled_units: int
-                              ) -> Outcome | None:
+def record_statement_transfer(
+    decision: Decision, partner_id: str, period: str, total_settled_units: int
+) -> Outcome | None:
     """Posts a confirmed statement's total (`statement:P:PERIOD`): prepaid → revenue, the
     other way if negative, nothing if zero. It may take the prepaid balance below zero."""
     if total_settled_units == 0:
         return None
-    return _post(session(decision), "statement", partner_id, abs(total_settled_units),
-                 f"statement:{partner_id}:{period}", None, False, reverse=total_settled_units < 0)
+    return _post(
+        session(decision),
+        "statement",
+        partner_id,
+        abs(total_settled_units),
+        f"statement:{partner_id}:{period}",
+        None,
+        False,
+        reverse=total_settled_units < 0,
+    )
 
 
-def _post(s: Session, kind: str, partner_id: str, amount_units: int, transfer_id: str, note: str | None,
-          from_caller: bool, *, reverse: bool = False) -> Outcome:
+def _post(
+    s: Session,
+    kind: str,
+    partner_id: str,
+    amount_units: int,
+    transfer_id: str,
+    note: str | None,
+    from_caller: bool,
+    *,
+    reverse: bool = False,
+) -> Outcome:
     if amount_units <= 0 or amount_units % 10 ** (SCALE_DIGITS - s.minor_digits):
         raise ValueError(f"a transfer moves a positive amount of whole minor units, not {amount_units} (10⁻⁸)")
     existing = s.transfer(transfer_id)
@@ -163,8 +204,17 @@ def _post(s: Session, kind: str, partner_id: str, amount_units: int, transfer_id
     if reverse:
         debit, credit = credit, debit
     rules.check_funds(kind, debit, s.account(debit), amount_units, s.amount)
-    event = s.append(TransferRecorded, TRANSFERS_STREAM, id=transfer_id, kind=kind, partner_id=partner_id,
-                     debit=debit, credit=credit, amount=s.amount(amount_units), note=note)
+    event = s.append(
+        TransferRecorded,
+        TRANSFERS_STREAM,
+        id=transfer_id,
+        kind=kind,
+        partner_id=partner_id,
+        debit=debit,
+        credit=credit,
+        amount=s.amount(amount_units),
+        note=note,
+    )
     return Outcome(Transfer(transfer_id, kind, debit, credit, event.amount, "posted", event.recorded_at, note))
 
 
@@ -178,8 +228,15 @@ def submit_payment(decision: Decision, partner_id: str, amount_units: int, payme
     _check_new_id(payment_id, True)
     debit, credit = rules.route("payment", partner_id)
     rules.check_funds("payment", debit, s.account(debit), amount_units, s.amount)
-    s.append(PaymentSubmitted, PAYMENTS_STREAM, id=payment_id, partner_id=partner_id, debit=debit,
-             credit=credit, amount=s.amount(amount_units))
+    s.append(
+        PaymentSubmitted,
+        PAYMENTS_STREAM,
+        id=payment_id,
+        partner_id=partner_id,
+        debit=debit,
+        credit=credit,
+        amount=s.amount(amount_units),
+    )
     return Outcome(payment_view(s.state.payments[payment_id], s.minor_digits))
 
 
@@ -189,8 +246,14 @@ def step_payment(decision: Decision, payment_id: str, step: str, reason: str | N
     payment = s.payment(payment_id)
     rules.check_step(payment, payment_id, step)
     fields = {"reason": reason} if step == "reject" else {}
-    s.append(_STEP_EVENTS[step], PAYMENTS_STREAM, id=payment_id, partner_id=payment.partner_id,
-             amount=s.amount(payment.amount_units), **fields)
+    s.append(
+        _STEP_EVENTS[step],
+        PAYMENTS_STREAM,
+        id=payment_id,
+        partner_id=payment.partner_id,
+        amount=s.amount(payment.amount_units),
+        **fields,
+    )
     return Outcome(payment_view(payment, s.minor_digits))
 
 
@@ -205,11 +268,12 @@ def set_warning(decision: Decision, partner_id: str, below_units: int | None) ->
     notify, warned_after = rules.warning_edge(below_units, warned, available)
     tables.save_warnings(decision, {partner_id: (below_units, warned_after)})
     if notify:
-        tables.insert_notifications(decision, [notices.balance_low(
-            partner_id, decision.recorded_at, s.amount(available), s.amount(below_units))])
+        tables.insert_notifications(
+            decision,
+            [notices.balance_low(partner_id, decision.recorded_at, s.amount(available), s.amount(below_units))],
+        )
     prepaid, incentive = rules.partner_accounts(partner_id)
-    missing = {name: Balances() for name in (prepaid, incentive)
-               if not tables.load_accounts(decision, [name])}
+    missing = {name: Balances() for name in (prepaid, incentive) if not tables.load_accounts(decision, [name])}
     if missing:
         tables.save_accounts(decision, missing, lambda name: partner_id)
     return notify

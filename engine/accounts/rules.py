@@ -154,8 +154,11 @@ def check_funds(kind: str, debit: str, balances: Balances, amount_units: int, fo
 
 
 # step -> (the status it starts from, the status it leads to)
-PAYMENT_STEPS = {"approve": ("under_review", "approved"), "reject": ("under_review", "rejected"),
-                 "pay": ("approved", "paid")}
+PAYMENT_STEPS = {
+    "approve": ("under_review", "approved"),
+    "reject": ("under_review", "rejected"),
+    "pay": ("approved", "paid"),
+}
 PAYMENT_STATUSES = ("under_review", "approved", "rejected", "paid")
 
 
@@ -165,8 +168,11 @@ def check_step(payment: PaymentRecord | None, payment_id: str, step: str) -> Non
         raise Refused("unknown_payment", f"no payment application with id {payment_id!r}")
     start, _ = PAYMENT_STEPS[step]
     if payment.status != start:
-        raise Refused("invalid_state", f"payment {payment_id!r} is {payment.status.replace('_', ' ')}; only an "
-                      f"application {start.replace('_', ' ')} can be {PAYMENT_STEPS[step][1]}")
+        raise Refused(
+            "invalid_state",
+            f"payment {payment_id!r} is {payment.status.replace('_', ' ')}; only an "
+            f"application {start.replace('_', ' ')} can be {PAYMENT_STEPS[step][1]}",
+        )
 
 
 def warning_edge(below_units: int | None, warned: bool, available_units: int) -> tuple[bool, bool]:
@@ -197,15 +203,39 @@ def evolve(state: LedgerState, event) -> None:
                 state.changed_accounts.add(name)
         state.partners_present.add(event.partner_id)
     if type(event) is TransferRecorded:
-        _add(state, TransferRecord(event.id, event.kind, event.partner_id, event.debit, event.credit,
-                                   amount_units, "posted", event.recorded_at, event.note))
+        _add(
+            state,
+            TransferRecord(
+                event.id,
+                event.kind,
+                event.partner_id,
+                event.debit,
+                event.credit,
+                amount_units,
+                "posted",
+                event.recorded_at,
+                event.note,
+            ),
+        )
         _move(state, event.debit, event.credit, amount_units, posted=amount_units)
     elif type(event) is PaymentSubmitted:
-        _add(state, TransferRecord(event.id, "payment", event.partner_id, event.debit, event.credit,
-                                   amount_units, "pending", event.recorded_at))
+        _add(
+            state,
+            TransferRecord(
+                event.id,
+                "payment",
+                event.partner_id,
+                event.debit,
+                event.credit,
+                amount_units,
+                "pending",
+                event.recorded_at,
+            ),
+        )
         _move(state, event.debit, event.credit, amount_units, pending=amount_units)
-        state.payments[event.id] = PaymentRecord(event.id, event.partner_id, amount_units, "under_review",
-                                                 [("under_review", event.recorded_at, None)])
+        state.payments[event.id] = PaymentRecord(
+            event.id, event.partner_id, amount_units, "under_review", [("under_review", event.recorded_at, None)]
+        )
         state.new_payments.append(event.id)
     elif type(event) is PaymentApproved:
         _step(state, event, "approved", None)

@@ -31,8 +31,7 @@ DDL = [
     "partner_id {key} NOT NULL, amount {text} NOT NULL, status {key} NOT NULL, history {text} NOT NULL, "
     "UNIQUE (partner_id, seq))",
     # Thresholds and the edge state of each partner's balance warning: not logged (§11).
-    "CREATE TABLE IF NOT EXISTS {t}balance_warnings (partner_id {key} PRIMARY KEY, below {text}, "
-    "low {int} NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {t}balance_warnings (partner_id {key} PRIMARY KEY, below {text}, low {int} NOT NULL)",
     # `once_key` makes a notification that happens once per subject (a payment step, an
     # issued statement) unique; a balance warning may recur and has none.
     "CREATE TABLE IF NOT EXISTS {t}partner_notifications (seq {serial}, type {key} NOT NULL, "
@@ -79,14 +78,19 @@ def _balances(row: Sequence) -> Balances:
 
 
 def load_accounts(sql: Sql, names: Iterable[str]) -> dict[str, Balances]:
-    rows = _in(sql, "SELECT account, debits_posted, credits_posted, debits_pending, credits_pending "
-               "FROM {{t}}ledger_accounts WHERE account IN ({marks})", names)
+    rows = _in(
+        sql,
+        "SELECT account, debits_posted, credits_posted, debits_pending, credits_pending "
+        "FROM {{t}}ledger_accounts WHERE account IN ({marks})",
+        names,
+    )
     return {row[0]: _balances(row[1:]) for row in rows}
 
 
 def all_accounts(sql: Sql) -> dict[str, Balances]:
-    rows = sql.rows("SELECT account, debits_posted, credits_posted, debits_pending, credits_pending "
-                    "FROM {t}ledger_accounts")
+    rows = sql.rows(
+        "SELECT account, debits_posted, credits_posted, debits_pending, credits_pending FROM {t}ledger_accounts"
+    )
     return {row[0]: _balances(row[1:]) for row in rows}
 
 
@@ -96,8 +100,17 @@ def save_accounts(sql: Sql, accounts: dict[str, Balances], partner_of) -> None:
         "credits_pending) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET "
         "debits_posted=excluded.debits_posted, credits_posted=excluded.credits_posted, "
         "debits_pending=excluded.debits_pending, credits_pending=excluded.credits_pending",
-        [(name, partner_of(name), str(b.debits_posted), str(b.credits_posted), str(b.debits_pending),
-          str(b.credits_pending)) for name, b in sorted(accounts.items())],
+        [
+            (
+                name,
+                partner_of(name),
+                str(b.debits_posted),
+                str(b.credits_posted),
+                str(b.debits_pending),
+                str(b.credits_pending),
+            )
+            for name, b in sorted(accounts.items())
+        ],
     )
 
 
@@ -122,8 +135,10 @@ def list_transfers(sql: Sql, partner_id: str | None) -> list[TransferRecord]:
 def insert_transfers(sql: Sql, transfers: Sequence[TransferRecord]) -> None:
     sql.executemany(
         f"INSERT INTO {{t}}ledger_transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(t.id, t.kind, t.partner_id, t.debit, t.credit, str(t.amount_units), t.status, t.at, t.note)
-         for t in transfers],
+        [
+            (t.id, t.kind, t.partner_id, t.debit, t.credit, str(t.amount_units), t.status, t.at, t.note)
+            for t in transfers
+        ],
     )
 
 
@@ -148,22 +163,24 @@ def load_payments(sql: Sql, ids: Iterable[str]) -> dict[str, PaymentRecord]:
 def list_payments(sql: Sql, partner_id: str | None, status: str | None) -> list[PaymentRecord]:
     conditions = [(c, v) for c, v in (("partner_id=?", partner_id), ("status=?", status)) if v is not None]
     where = "WHERE " + " AND ".join(c for c, _ in conditions) if conditions else ""
-    rows = sql.rows(f"SELECT {_PAYMENT_COLUMNS} FROM {{t}}payment_applications {where} ORDER BY seq",
-                    [v for _, v in conditions])
+    rows = sql.rows(
+        f"SELECT {_PAYMENT_COLUMNS} FROM {{t}}payment_applications {where} ORDER BY seq", [v for _, v in conditions]
+    )
     return [_payment(row) for row in rows]
 
 
 def insert_payments(sql: Sql, payments: Sequence[PaymentRecord]) -> None:
     sql.executemany(
         f"INSERT INTO {{t}}payment_applications ({_PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-        [(p.id, p.partner_id, str(p.amount_units), p.status, _HISTORY.encode(p.history).decode())
-         for p in payments],
+        [(p.id, p.partner_id, str(p.amount_units), p.status, _HISTORY.encode(p.history).decode()) for p in payments],
     )
 
 
 def update_payments(sql: Sql, payments: Sequence[PaymentRecord]) -> None:
-    sql.executemany("UPDATE {t}payment_applications SET status=?, history=? WHERE id=?",
-                    [(p.status, _HISTORY.encode(p.history).decode(), p.id) for p in payments])
+    sql.executemany(
+        "UPDATE {t}payment_applications SET status=?, history=? WHERE id=?",
+        [(p.status, _HISTORY.encode(p.history).decode(), p.id) for p in payments],
+    )
 
 
 # --- balance warnings -----------------------------------------------------------------------
@@ -171,8 +188,9 @@ def update_payments(sql: Sql, payments: Sequence[PaymentRecord]) -> None:
 
 def load_warnings(sql: Sql, partner_ids: Iterable[str]) -> dict[str, tuple[int | None, bool]]:
     """Each partner's threshold (None: unset) and whether it is warned (below, notified)."""
-    rows = _in(sql, "SELECT partner_id, below, low FROM {{t}}balance_warnings WHERE partner_id IN ({marks})",
-               partner_ids)
+    rows = _in(
+        sql, "SELECT partner_id, below, low FROM {{t}}balance_warnings WHERE partner_id IN ({marks})", partner_ids
+    )
     return {row[0]: (None if row[1] is None else int(row[1]), bool(row[2])) for row in rows}
 
 
@@ -198,14 +216,16 @@ def insert_notifications(sql: Sql, rows: Sequence[tuple[str, str, str, str, str 
     )
 
 
-def list_notifications(sql: Sql, partner_id: str | None = None, after: int = 0,
-                       limit: int | None = None) -> list[NotificationRow]:
+def list_notifications(
+    sql: Sql, partner_id: str | None = None, after: int = 0, limit: int | None = None
+) -> list[NotificationRow]:
     where, params = "WHERE seq > ?", [after]
     if partner_id is not None:
         where, params = where + " AND partner_id=?", [*params, partner_id]
     tail = "" if limit is None else f" LIMIT {int(limit)}"
-    return sql.rows(f"SELECT seq, type, partner_id, at, data FROM {{t}}partner_notifications {where} "
-                    f"ORDER BY seq{tail}", params)
+    return sql.rows(
+        f"SELECT seq, type, partner_id, at, data FROM {{t}}partner_notifications {where} ORDER BY seq{tail}", params
+    )
 
 
 def last_notification(sql: Sql) -> int:

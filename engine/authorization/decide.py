@@ -22,7 +22,11 @@ DISASSOCIATED = "disassociated"  # the reason of both automatic steps of a disas
 
 # The customer's answers: from which status each one leads where. Anything else is
 # `invalid_state` (steps are not repeatable: approving twice is refused).
-STEPS: dict[str, tuple[str, str]] = {"approve": (PENDING, APPROVED), "reject": (PENDING, REJECTED), "revoke": (APPROVED, REVOKED)}
+STEPS: dict[str, tuple[str, str]] = {
+    "approve": (PENDING, APPROVED),
+    "reject": (PENDING, REJECTED),
+    "revoke": (APPROVED, REVOKED),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,8 @@ def decide_request(
         )
     if not associated_now(latest, command.partner_id, now):
         raise Refused(
-            "not_associated", f"customer {command.customer_id!r} is not associated with partner {command.partner_id!r} now"
+            "not_associated",
+            f"customer {command.customer_id!r} is not associated with partner {command.partner_id!r} now",
         )
     reseller = latest.indirect_partner_id
     if reseller is not None and command.indirect_partner_id is None:
@@ -104,7 +109,9 @@ def decide_request(
     return AuthorizationRecord(command.id, command.partner_id, command.customer_id, reseller, PENDING)
 
 
-def decide_step(existing: AuthorizationRecord | None, authorization_id: str, step: str, reason: str | None = None) -> Transition:
+def decide_step(
+    existing: AuthorizationRecord | None, authorization_id: str, step: str, reason: str | None = None
+) -> Transition:
     """The customer's answer (`approve`, `reject` with a reason, `revoke`) to a request."""
     if existing is None:
         raise Refused("unknown_authorization", f"no authorization request {authorization_id!r}")
@@ -112,12 +119,15 @@ def decide_step(existing: AuthorizationRecord | None, authorization_id: str, ste
     if existing.status != source:
         raise Refused(
             "invalid_state",
-            f"authorization {authorization_id!r} is {existing.status}: only {_article(source)} {source} one can be {target}",
+            f"authorization {authorization_id!r} is {existing.status}: "
+            f"only {_article(source)} {source} one can be {target}",
         )
     return Transition(existing.id, target, reason if target == REJECTED else None)
 
 
-def decide_disassociation(standing: Iterable[AuthorizationRecord], partner_id: str, customer_id: str) -> list[Transition]:
+def decide_disassociation(
+    standing: Iterable[AuthorizationRecord], partner_id: str, customer_id: str
+) -> list[Transition]:
     """What a disassociation of the customer from the partner does: its pending requests
     are rejected and its approved authorizations revoked, both for `disassociated`."""
     transitions = []

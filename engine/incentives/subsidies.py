@@ -83,7 +83,9 @@ def plan_is_new(request: Milestone, existing: Milestone | None, deal_partner: st
     (`id_conflict`) when the deal belongs to another partner or the milestone was
     planned otherwise."""
     if deal_partner is not None and deal_partner != request.partner_id:
-        raise Refused("id_conflict", f"deal {request.deal_id} belongs to partner {deal_partner}, not {request.partner_id}")
+        raise Refused(
+            "id_conflict", f"deal {request.deal_id} belongs to partner {deal_partner}, not {request.partner_id}"
+        )
     if existing is None:
         return True
     same = (existing.planned, existing.amount_units) == (request.planned, request.amount_units)
@@ -96,8 +98,14 @@ def plan_is_new(request: Milestone, existing: Milestone | None, deal_partner: st
     return False
 
 
-def decide_delivery(milestone: Milestone | None, deal_id: str, name: str, delivered: date,
-                    calendar: WorkingDayCalendar, minor_digits: int) -> Delivery:
+def decide_delivery(
+    milestone: Milestone | None,
+    deal_id: str,
+    name: str,
+    delivered: date,
+    calendar: WorkingDayCalendar,
+    minor_digits: int,
+) -> Delivery:
     """The delivery's decision, or refused: `unknown_milestone`, `invalid_state` (once
     only), or `calendar_not_covered` (a year of either date not covered)."""
     if milestone is None:

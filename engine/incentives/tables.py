@@ -57,19 +57,35 @@ def project(decision, stored: list[tuple[int, object]]) -> None:
             decision.execute(
                 "UPDATE {t}subsidy_milestones SET delivered=?, working_days_late=?, deduction_rate=?, "
                 "payable_amount=?, status=?, calendar=? WHERE deal_id=? AND milestone=?",
-                (event.delivered, event.working_days_late, event.deduction_rate, event.payable_amount,
-                 event.status, event.calendar, event.deal_id, event.milestone),
+                (
+                    event.delivered,
+                    event.working_days_late,
+                    event.deduction_rate,
+                    event.payable_amount,
+                    event.status,
+                    event.calendar,
+                    event.deal_id,
+                    event.milestone,
+                ),
             )
         elif isinstance(event, CalendarYearLoaded):
             decision.execute("DELETE FROM {t}calendar_years WHERE year=?", (event.year,))
             decision.execute(
                 "INSERT INTO {t}calendar_years VALUES (?,?,?,?,?,?)",
-                (event.year, event.version, _JSON.encode(event.holidays).decode(),
-                 _JSON.encode(event.working_days).decode(), event.source, event.recorded_at),
+                (
+                    event.year,
+                    event.version,
+                    _JSON.encode(event.holidays).decode(),
+                    _JSON.encode(event.working_days).decode(),
+                    event.source,
+                    event.recorded_at,
+                ),
             )
         elif isinstance(event, IncentivePolicyLoaded):
             content = _JSON.encode(policy_of(event)).decode()
-            decision.execute("INSERT INTO {t}incentive_policies VALUES (?,?,?)", (event.policy_id, content, event.recorded_at))
+            decision.execute(
+                "INSERT INTO {t}incentive_policies VALUES (?,?,?)", (event.policy_id, content, event.recorded_at)
+            )
             decision.executemany(
                 "INSERT INTO {t}incentive_policy_periods VALUES (?,?)", [(p, event.policy_id) for p in event.periods]
             )
@@ -112,8 +128,14 @@ def milestone(rows: Rows, deal_id: str, name: str) -> Milestone | None:
     if not found:
         return None
     partner_id, planned, amount, delivered = found[0]
-    return Milestone(partner_id, deal_id, name, date.fromisoformat(planned), parse_amount("amount", amount),
-                     None if delivered is None else date.fromisoformat(delivered))
+    return Milestone(
+        partner_id,
+        deal_id,
+        name,
+        date.fromisoformat(planned),
+        parse_amount("amount", amount),
+        None if delivered is None else date.fromisoformat(delivered),
+    )
 
 
 def deal_partner(rows: Rows, deal_id: str) -> str | None:

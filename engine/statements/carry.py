@@ -48,7 +48,9 @@ class CarriedEntry:
     charges: int
 
 
-def to_carry(live: Mapping[TallyKey, Sequence[int]], carried: Mapping[TallyKey, Sequence[int]]) -> dict[str, list[CarriedEntry]]:
+def to_carry(
+    live: Mapping[TallyKey, Sequence[int]], carried: Mapping[TallyKey, Sequence[int]]
+) -> dict[str, list[CarriedEntry]]:
     """Per partner, what is recorded and not carried yet, sorted by (period, customer)."""
     by_partner: dict[str, list[CarriedEntry]] = {}
     for key, sums in live.items():
@@ -61,7 +63,9 @@ def to_carry(live: Mapping[TallyKey, Sequence[int]], carried: Mapping[TallyKey, 
             raise TallyBroken(f"{key}: live {list(sums)} but carried {list(before)}")
         if new_charges:
             partner_id, period, customer_id = key
-            by_partner.setdefault(partner_id, []).append(CarriedEntry(period, customer_id, payable, settled, new_charges))
+            by_partner.setdefault(partner_id, []).append(
+                CarriedEntry(period, customer_id, payable, settled, new_charges)
+            )
     missing = carried.keys() - live.keys()
     if missing:
         raise TallyBroken(f"carried but not in the live views: {sorted(missing)[:3]}")

@@ -40,8 +40,13 @@ def project(decision: Decision, stored: list[tuple[int, EngineEvent]]) -> None:
         elif isinstance(event, StatementStatusChanged):
             tables.set_status(decision, event.period, event.partner_id, event.status)
             tables.insert_step(
-                decision, event.period, event.partner_id, event.originator_version, event.status,
-                event.recorded_at, event.reason,
+                decision,
+                event.period,
+                event.partner_id,
+                event.originator_version,
+                event.status,
+                event.recorded_at,
+                event.reason,
             )
 
 
@@ -51,20 +56,36 @@ def _issued(decision: Decision, event: StatementIssued) -> None:
         raise ValueError(f"statement.issued {event.id} carries no statement")
     tables.insert_statement(
         decision,
-        (body.period, body.partner_id, issued_step(body).status, body.issued_at, body.total_payable_amount,
-         body.total_settled_amount, statement_digest(body), _BODY_ENCODER.encode(body).decode()),
+        (
+            body.period,
+            body.partner_id,
+            issued_step(body).status,
+            body.issued_at,
+            body.total_payable_amount,
+            body.total_settled_amount,
+            statement_digest(body),
+            _BODY_ENCODER.encode(body).decode(),
+        ),
     )
-    tables.insert_step(decision, body.period, body.partner_id, event.originator_version, issued_step(body).status,
-                       body.issued_at, None)
+    tables.insert_step(
+        decision, body.period, body.partner_id, event.originator_version, issued_step(body).status, body.issued_at, None
+    )
     amounts = {(d.customer_id, body.period): (d.payable_amount, d.settled_amount) for d in body.details}
     amounts.update({(a.customer_id, a.period): (a.payable_amount, a.settled_amount) for a in body.adjustments})
     rows = []
     for carried in event.carried_charges:
         payable, settled = amounts[(carried.customer_id, carried.period)]
-        rows.append((
-            body.partner_id, carried.period, carried.customer_id, body.period,
-            parse_amount("payable_amount", payable), parse_amount("settled_amount", settled), carried.charges,
-        ))
+        rows.append(
+            (
+                body.partner_id,
+                carried.period,
+                carried.customer_id,
+                body.period,
+                parse_amount("payable_amount", payable),
+                parse_amount("settled_amount", settled),
+                carried.charges,
+            )
+        )
     if len(rows) != len(amounts):
         raise ValueError(f"statement.issued {event.id}: {len(amounts)} carried amounts but {len(rows)} charge counts")
     tables.insert_carried(decision, rows)

@@ -40,9 +40,7 @@ def parse_duration(text: str, name: str = "BILLING_CLOSE_AFTER") -> Grace:
     spelled = text.strip().upper()
     match = _DURATION.fullmatch(spelled)
     if match is None or spelled in ("P", "PT") or spelled.endswith("T"):
-        raise SettingsError(
-            f"{name}: {text!r} is not an ISO 8601 duration (e.g. P3D, PT12H, P1M)"
-        )
+        raise SettingsError(f"{name}: {text!r} is not an ISO 8601 duration (e.g. P3D, PT12H, P1M)")
     parts = {key: value for key, value in match.groupdict().items() if value is not None}
     months = 12 * int(parts.pop("years", 0)) + int(parts.pop("months", 0))
     fixed = timedelta(**{key: float(value.replace(",", ".")) for key, value in parts.items()})

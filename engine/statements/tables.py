@@ -71,6 +71,7 @@ def tables_present(db: Db, recorder: Any) -> bool:
 
 # Closes.
 
+
 def closes(db: Db) -> dict[str, str]:
     """Every closed period and when it closed."""
     return dict(db.rows("SELECT period, closed_at FROM {t}statement_closes"))
@@ -90,6 +91,7 @@ def insert_close(db: Db, period: str, closed_at: str) -> None:
 
 
 # The carried tally.
+
 
 def carried_tally(db: Db, up_to: str) -> dict[tuple[str, str, str], list[int]]:
     """(partner, period, customer) -> [payable, settled, charges] carried so far, for periods up to `up_to`."""
@@ -127,7 +129,9 @@ def set_status(db: Db, period: str, partner_id: str, status: str) -> None:
 
 
 def insert_step(db: Db, period: str, partner_id: str, version: int, status: str, at: str, reason: str | None) -> None:
-    db.execute("INSERT INTO {t}statement_history VALUES (?,?,?,?,?,?)", (period, partner_id, version, status, at, reason))
+    db.execute(
+        "INSERT INTO {t}statement_history VALUES (?,?,?,?,?,?)", (period, partner_id, version, status, at, reason)
+    )
 
 
 def statement_row(db: Db, partner_id: str, period: str) -> tuple | None:
@@ -137,7 +141,9 @@ def statement_row(db: Db, partner_id: str, period: str) -> tuple | None:
     return rows[0] if rows else None
 
 
-def statement_rows(db: Db, partner_id: str | None = None, period: str | None = None, status: str | None = None) -> list[tuple]:
+def statement_rows(
+    db: Db, partner_id: str | None = None, period: str | None = None, status: str | None = None
+) -> list[tuple]:
     """Statements (without body) matching the filters given."""
     conditions, params = [], []
     for column, value in (("partner_id", partner_id), ("period", period), ("status", status)):
@@ -150,7 +156,9 @@ def statement_rows(db: Db, partner_id: str | None = None, period: str | None = N
     )
 
 
-def history(db: Db, partner_id: str, period: str, up_to_version: int | None = None) -> list[tuple[int, str, str, str | None]]:
+def history(
+    db: Db, partner_id: str, period: str, up_to_version: int | None = None
+) -> list[tuple[int, str, str, str | None]]:
     """(version, status, at, reason) of a statement, oldest first."""
     rows = db.rows(
         "SELECT version, status, at_time, reason FROM {t}statement_history WHERE period=? AND partner_id=? "

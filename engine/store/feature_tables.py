@@ -15,10 +15,20 @@ from collections.abc import Iterable
 
 from engine.store.log_chain import LOG_CHAIN_DDL
 
-SQLITE_TYPES = {"key": "TEXT", "text": "TEXT", "int": "INTEGER", "blob": "BLOB",
-                "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"}
-POSTGRES_TYPES = {"key": 'text COLLATE "C"', "text": "text", "int": "bigint", "blob": "bytea",
-                  "serial": "bigserial PRIMARY KEY"}
+SQLITE_TYPES = {
+    "key": "TEXT",
+    "text": "TEXT",
+    "int": "INTEGER",
+    "blob": "BLOB",
+    "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+}
+POSTGRES_TYPES = {
+    "key": 'text COLLATE "C"',
+    "text": "text",
+    "int": "bigint",
+    "blob": "bytea",
+    "serial": "bigserial PRIMARY KEY",
+}
 
 # The log's hash chain is the engine's own (CONTRACT.md §11), there for every store.
 _templates: list[str] = [LOG_CHAIN_DDL]

@@ -143,7 +143,8 @@ class LedgerTables(LogChainTables, SQLDialect):
         for chunk in chunks(list(customer_ids)):
             rows = self.rows(
                 c,
-                f"SELECT customer_id, version, state FROM {{t}}customer_states WHERE customer_id IN ({marks(len(chunk))})",
+                "SELECT customer_id, version, state FROM {t}customer_states "
+                f"WHERE customer_id IN ({marks(len(chunk))})",
                 chunk,
             )
             states.update({row[0]: (row[1], bytes(row[2])) for row in rows})

@@ -164,6 +164,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
         self.end_chain_in(c, ids)
         return ids
 
+
 class LedgerSQLiteFactory(SQLiteFactory):
     """SQLite persistence with the ledger's recorder (chosen by PERSISTENCE_MODULE)."""
 

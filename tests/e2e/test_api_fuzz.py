@@ -30,9 +30,11 @@ def served(tmp_path_factory):
     url = f"sqlite:///{folder / 'billing.db'}"
     with open_engine(Settings(store_url=url, now=NOW), create=True) as engine:
         settle(engine)
-        tokens = {"operator": create_token(engine, "operator").token,
-                  "partner": create_token(engine, "partner", "p-1").token,
-                  "reseller": create_token(engine, "reseller", "p-1", indirect_partner_id="r-1").token}
+        tokens = {
+            "operator": create_token(engine, "operator").token,
+            "partner": create_token(engine, "partner", "p-1").token,
+            "reseller": create_token(engine, "reseller", "p-1", indirect_partner_id="r-1").token,
+        }
     with running_web(url, folder / "web.log") as base:
         yield base, tokens
 
@@ -40,7 +42,8 @@ def served(tmp_path_factory):
 # The checked-in document: the drift test keeps it equal to what the server serves.
 schema = schemathesis.openapi.from_path(str(CHECKED_IN))
 FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES_PER_ENDPOINT, deadline=None,
+    max_examples=EXAMPLES_PER_ENDPOINT,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 

@@ -17,7 +17,7 @@ from tests.builders import associated, line, month_of_events, order_paid, usage
 from testsupport.cli_runner import BILLING
 
 # What an auditor writes: nothing of the engine's, only `billing log` output.
-AUDITOR = r'''
+AUDITOR = r"""
 import hashlib, json, sys
 
 prev, position = "0" * 64, 0
@@ -31,7 +31,7 @@ for line in sys.stdin:
         sys.exit(f"broken at position {position}")
     prev = entry["hash"]
 print(f"{position}:{prev}")
-'''
+"""
 
 
 def _billing(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
@@ -40,8 +40,7 @@ def _billing(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProc
 
 
 def _audit(log_output: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", AUDITOR], input=log_output, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-c", AUDITOR], input=log_output, capture_output=True, text=True, timeout=60)
 
 
 def _ingest(cwd: Path, events: list[dict]) -> None:
@@ -53,12 +52,15 @@ def _ingest(cwd: Path, events: list[dict]) -> None:
 
 @pytest.fixture
 def logged(tmp_path) -> Path:
-    _ingest(tmp_path, [
-        associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00", data={"account_manager_id": "am-1"}),
-        usage("c-1", id="u-1", quantity="3", unit_price="0.33333333"),
-        order_paid("c-1", order_id="o-1", amount="12.5"),
-        usage("c-2", id="u-2", quantity="1", unit_price="2"),
-    ])
+    _ingest(
+        tmp_path,
+        [
+            associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00", data={"account_manager_id": "am-1"}),
+            usage("c-1", id="u-1", quantity="3", unit_price="0.33333333"),
+            order_paid("c-1", order_id="o-1", amount="12.5"),
+            usage("c-2", id="u-2", quantity="1", unit_price="2"),
+        ],
+    )
     return tmp_path
 
 
@@ -73,18 +75,36 @@ def test_log_prints_every_entry_as_json_lines_with_the_contract_fields(logged):
     result = _billing(logged, "log")
     assert result.returncode == 0, result.stderr
     entries = [json.loads(text) for text in result.stdout.splitlines()]
-    assert [list(entry) for entry in entries] == [[
-        "position", "recorded_at", "type", "source", "id", "customer_id", "time", "fact", "decision",
-        "prev_hash", "hash",
-    ]] * 4
+    assert [list(entry) for entry in entries] == [
+        [
+            "position",
+            "recorded_at",
+            "type",
+            "source",
+            "id",
+            "customer_id",
+            "time",
+            "fact",
+            "decision",
+            "prev_hash",
+            "hash",
+        ]
+    ] * 4
     assert [entry["position"] for entry in entries] == [1, 2, 3, 4]
     usage_entry = entries[1]
     assert usage_entry["type"] == "usage.recorded" and usage_entry["customer_id"] == "c-1"
     assert json.loads(usage_entry["fact"])["id"] == "u-1"
     assert usage_entry["decision"] == {
-        "period": "2026-10", "partner_id": "p-1", "account_manager_id": "am-1", "indirect_partner_id": None,
-        "rate": "1.00000000", "list_amount": "0.99999999", "discount_amount": "0.00000000",
-        "payable_amount": "0.99999999", "settled_amount": "0.99", "rounding_off_amount": "0.00999999",
+        "period": "2026-10",
+        "partner_id": "p-1",
+        "account_manager_id": "am-1",
+        "indirect_partner_id": None,
+        "rate": "1.00000000",
+        "list_amount": "0.99999999",
+        "discount_amount": "0.00000000",
+        "payable_amount": "0.99999999",
+        "settled_amount": "0.99",
+        "rounding_off_amount": "0.00999999",
     }
     assert entries[0]["decision"] is None and entries[0]["prev_hash"] == "0" * 64
 
@@ -104,9 +124,7 @@ def test_an_edited_event_is_caught_by_the_auditor_and_by_verify(logged):
     assert _audit(_billing(logged, "log").stdout).stderr.strip() == "broken at position 3"
     result = _billing(logged, "verify")
     assert result.returncode == 1
-    assert _one_line_error(result) == (
-        "billing: the chain is broken at position 3: the entry does not match its hash"
-    )
+    assert _one_line_error(result) == ("billing: the chain is broken at position 3: the entry does not match its hash")
 
 
 def test_log_ranges_are_inclusive_and_head_stands_alone(logged):
@@ -117,15 +135,18 @@ def test_log_ranges_are_inclusive_and_head_stands_alone(logged):
     assert _billing(logged, "log", "--from", "9").stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    ["log", "--head", "--from", "1"],
-    ["log", "--head", "--to", "2"],
-    ["log", "--from", "0"],
-    ["log", "--from", "x"],
-    ["log", "--from", "3", "--to", "2"],
-    ["verify", "--head", "3"],
-    ["verify", "--head", "3:ABC"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["log", "--head", "--from", "1"],
+        ["log", "--head", "--to", "2"],
+        ["log", "--from", "0"],
+        ["log", "--from", "x"],
+        ["log", "--from", "3", "--to", "2"],
+        ["verify", "--head", "3"],
+        ["verify", "--head", "3:ABC"],
+    ],
+)
 def test_malformed_options_are_usage_errors(logged, args):
     result = _billing(logged, *args)
     assert result.returncode == 2

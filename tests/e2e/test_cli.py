@@ -19,20 +19,45 @@ from testsupport.cli_runner import billing
 
 COUNT_KEYS = ["accepted", "duplicates", "rejected"]
 BILL_KEYS = [
-    "customer_id", "period", "currency", "list_amount", "discount_amount", "payable_amount",
-    "settled_amount", "rounding_off_amount", "charges", "lines",
+    "customer_id",
+    "period",
+    "currency",
+    "list_amount",
+    "discount_amount",
+    "payable_amount",
+    "settled_amount",
+    "rounding_off_amount",
+    "charges",
+    "lines",
 ]
 LINE_KEYS = [
-    "service_type", "item_id", "list_amount", "discount_amount", "payable_amount",
-    "settled_amount", "rounding_off_amount", "charges",
+    "service_type",
+    "item_id",
+    "list_amount",
+    "discount_amount",
+    "payable_amount",
+    "settled_amount",
+    "rounding_off_amount",
+    "charges",
 ]
 COUNTS_KEYS = [
-    "partner_id", "period", "total_customers", "association_count", "consuming_customers",
+    "partner_id",
+    "period",
+    "total_customers",
+    "association_count",
+    "consuming_customers",
     "new_enterprise_customers_quarter",
 ]
 PERFORMANCE_KEYS = [
-    "partner_id", "period", "currency", "payable_amount", "settled_amount", "customers",
-    "details", "by_account_manager", "by_reseller",
+    "partner_id",
+    "period",
+    "currency",
+    "payable_amount",
+    "settled_amount",
+    "customers",
+    "details",
+    "by_account_manager",
+    "by_reseller",
 ]
 REJECTION_KEYS = ["source", "id", "type", "reason", "message", "arrived", "accepted", "raw"]
 READ_COMMANDS = [
@@ -98,8 +123,16 @@ def bill(customer_id: str, period: str, lines: list[dict], *, currency: str = "C
     }
 
 
-def line(service_type: str, item_id: str, list_amount: str, discount: str, payable: str,
-         settled: str, rounding_off: str, charges: int) -> dict:
+def line(
+    service_type: str,
+    item_id: str,
+    list_amount: str,
+    discount: str,
+    payable: str,
+    settled: str,
+    rounding_off: str,
+    charges: int,
+) -> dict:
     figures = (service_type, item_id, list_amount, discount, payable, settled, rounding_off, charges)
     return dict(zip(LINE_KEYS, figures, strict=True))
 
@@ -125,13 +158,25 @@ def _sum(figures) -> str:
 # c-5 enterprise, associated 11-05: after October's end.
 
 MONTH = [
-    b.associated("c-1", "p-1", id="a-1", time="2026-10-01T09:00:00+08:00",
-                 data={"account_manager_id": "am-1", "indirect_partner_id": "r-1"}),
-    b.associated("c-2", "p-1", id="a-2", customer_type="individual", channel="qr_code",
-                 time="2026-10-02T09:00:00+08:00"),
+    b.associated(
+        "c-1",
+        "p-1",
+        id="a-1",
+        time="2026-10-01T09:00:00+08:00",
+        data={"account_manager_id": "am-1", "indirect_partner_id": "r-1"},
+    ),
+    b.associated(
+        "c-2", "p-1", id="a-2", customer_type="individual", channel="qr_code", time="2026-10-02T09:00:00+08:00"
+    ),
     b.associated("c-3", "p-1", id="a-3", time="2026-08-15T09:00:00+08:00", data={"account_manager_id": "am-2"}),
-    b.associated("c-4", "p-1", id="a-4", channel="invitation_link", time="2026-10-10T09:00:00+08:00",
-                 data={"account_manager_id": "am-1", "indirect_partner_id": "r-2"}),
+    b.associated(
+        "c-4",
+        "p-1",
+        id="a-4",
+        channel="invitation_link",
+        time="2026-10-10T09:00:00+08:00",
+        data={"account_manager_id": "am-1", "indirect_partner_id": "r-2"},
+    ),
     b.associated("c-5", "p-1", id="a-5", time="2026-11-05T09:00:00+08:00"),
     b.usage("c-1", id="u-1", quantity="2", unit_price="0.12345678"),
     b.order_paid("c-1", id="o-1", order_id="o-1", amount="100.00", product_id="pkg-1", service_type="OBS"),
@@ -144,17 +189,29 @@ MONTH = [
     b.disassociated("c-3", "p-1", id="x-3", time="2026-10-20T08:00:00+08:00"),
 ]
 
-BILL_C1_OCTOBER = bill("c-1", "2026-10", [
-    line("ECS", "i-9", "0.24691356", "0.00000000", "0.24691356", "0.24", "0.00691356", 1),
-    line("OBS", "pkg-1", "90.00000000", "0.00000000", "90.00000000", "90.00", "0.00000000", 2),
-])
-BILL_C2_OCTOBER = bill("c-2", "2026-10", [
-    line("ECS", "i-9", "3.33333333", "0.50000000", "2.83333333", "2.83", "0.00333333", 1),
-    line("OBS", "gift-pkg", "0.00000000", "0.00000000", "0.00000000", "0.00", "0.00000000", 1),
-])
-BILL_C3_OCTOBER = bill("c-3", "2026-10", [
-    line("ECS", "i-3", "5.00000000", "0.00000000", "5.00000000", "5.00", "0.00000000", 1),
-])
+BILL_C1_OCTOBER = bill(
+    "c-1",
+    "2026-10",
+    [
+        line("ECS", "i-9", "0.24691356", "0.00000000", "0.24691356", "0.24", "0.00691356", 1),
+        line("OBS", "pkg-1", "90.00000000", "0.00000000", "90.00000000", "90.00", "0.00000000", 2),
+    ],
+)
+BILL_C2_OCTOBER = bill(
+    "c-2",
+    "2026-10",
+    [
+        line("ECS", "i-9", "3.33333333", "0.50000000", "2.83333333", "2.83", "0.00333333", 1),
+        line("OBS", "gift-pkg", "0.00000000", "0.00000000", "0.00000000", "0.00", "0.00000000", 1),
+    ],
+)
+BILL_C3_OCTOBER = bill(
+    "c-3",
+    "2026-10",
+    [
+        line("ECS", "i-3", "5.00000000", "0.00000000", "5.00000000", "5.00", "0.00000000", 1),
+    ],
+)
 
 
 @pytest.fixture(scope="module")
@@ -300,8 +357,9 @@ def test_billing_store_names_the_store_and_the_flag_wins_over_it(cwd):
     assert (cwd / "env.db").is_file() and not (cwd / "billing.db").exists()
     bills = loads(billing(cwd, "bills", "--period", "2026-10", "--json", BILLING_STORE="sqlite:///env.db"))
     assert [x["customer_id"] for x in bills["bills"]] == ["c-1"]
-    flagged = billing(cwd, "--store", "sqlite:///flag.db", "ingest", "in.jsonl", "--json",
-                      BILLING_STORE="sqlite:///env.db")
+    flagged = billing(
+        cwd, "--store", "sqlite:///flag.db", "ingest", "in.jsonl", "--json", BILLING_STORE="sqlite:///env.db"
+    )
     assert out(flagged) == counts_json(2, 0, 0)
     assert (cwd / "flag.db").is_file()
 
@@ -348,38 +406,63 @@ def test_bills_json_lists_the_periods_bills_sorted_by_customer(month):
 def test_a_refund_lands_in_its_own_period_on_the_orders_line(month):
     folder, _ = month
     shown = loads(billing(folder, "bills", "--period", "2026-11", "--json"))
-    assert shown == {"period": "2026-11", "bills": [bill("c-1", "2026-11", [
-        line("OBS", "pkg-1", "-5.00000000", "0.00000000", "-5.00000000", "-5.00", "0.00000000", 1),
-    ])]}
+    assert shown == {
+        "period": "2026-11",
+        "bills": [
+            bill(
+                "c-1",
+                "2026-11",
+                [
+                    line("OBS", "pkg-1", "-5.00000000", "0.00000000", "-5.00000000", "-5.00", "0.00000000", 1),
+                ],
+            )
+        ],
+    }
 
 
 def test_refunds_round_half_away_from_zero_and_zero_has_no_sign(cwd):
-    jsonl(cwd / "in.jsonl", [
-        b.discount_granted("c-1", id="d-1", rate="0.5"),
-        # 0.00000003 x 0.5 = 0.000000015 -> 0.00000002 payable; its refund -> -0.00000002.
-        b.order_paid("c-1", id="o-1", order_id="o-1", amount="0.00000003", product_id="pkg-1"),
-        b.order_refunded("c-1", id="rf-1", order_id="o-1", amount="0.00000003", time="2026-11-02T08:00:00+08:00"),
-        # Refunded whole in its own month: the line nets to zero, unsigned.
-        b.order_paid("c-1", id="o-2", order_id="o-2", amount="50.00", product_id="pkg-2"),
-        b.order_refunded("c-1", id="rf-2", order_id="o-2", amount="50.00", time="2026-10-09T08:00:00+08:00"),
-    ])
+    jsonl(
+        cwd / "in.jsonl",
+        [
+            b.discount_granted("c-1", id="d-1", rate="0.5"),
+            # 0.00000003 x 0.5 = 0.000000015 -> 0.00000002 payable; its refund -> -0.00000002.
+            b.order_paid("c-1", id="o-1", order_id="o-1", amount="0.00000003", product_id="pkg-1"),
+            b.order_refunded("c-1", id="rf-1", order_id="o-1", amount="0.00000003", time="2026-11-02T08:00:00+08:00"),
+            # Refunded whole in its own month: the line nets to zero, unsigned.
+            b.order_paid("c-1", id="o-2", order_id="o-2", amount="50.00", product_id="pkg-2"),
+            b.order_refunded("c-1", id="rf-2", order_id="o-2", amount="50.00", time="2026-10-09T08:00:00+08:00"),
+        ],
+    )
     assert out(billing(cwd, "ingest", "in.jsonl", "--json")) == counts_json(5, 0, 0)
     october = loads(billing(cwd, "bills", "--period", "2026-10", "--json"))["bills"]
-    assert october == [bill("c-1", "2026-10", [
-        line("OBS", "pkg-1", "0.00000003", "0.00000001", "0.00000002", "0.00", "0.00000002", 1),
-        line("OBS", "pkg-2", "0.00000000", "0.00000000", "0.00000000", "0.00", "0.00000000", 2),
-    ])]
+    assert october == [
+        bill(
+            "c-1",
+            "2026-10",
+            [
+                line("OBS", "pkg-1", "0.00000003", "0.00000001", "0.00000002", "0.00", "0.00000002", 1),
+                line("OBS", "pkg-2", "0.00000000", "0.00000000", "0.00000000", "0.00", "0.00000000", 2),
+            ],
+        )
+    ]
     november = loads(billing(cwd, "bills", "--period", "2026-11", "--json"))["bills"]
     # Settled -0.00000002 truncates to zero, which is shown without a sign.
-    assert november == [bill("c-1", "2026-11", [
-        line("OBS", "pkg-1", "-0.00000003", "-0.00000001", "-0.00000002", "0.00", "-0.00000002", 1),
-    ])]
+    assert november == [
+        bill(
+            "c-1",
+            "2026-11",
+            [
+                line("OBS", "pkg-1", "-0.00000003", "-0.00000001", "-0.00000002", "0.00", "-0.00000002", 1),
+            ],
+        )
+    ]
 
 
 def test_bills_customer_filter_and_a_period_without_bills(month):
     folder, _ = month
     assert loads(billing(folder, "bills", "--period", "2026-10", "--customer", "c-2", "--json")) == {
-        "period": "2026-10", "bills": [BILL_C2_OCTOBER],
+        "period": "2026-10",
+        "bills": [BILL_C2_OCTOBER],
     }
     assert loads(billing(folder, "bills", "--period", "2026-09", "--json")) == {"period": "2026-09", "bills": []}
 
@@ -425,8 +508,8 @@ def test_customers_json_is_one_object_with_the_four_counts(month):
     [
         (["--account-manager", "am-1"], [2, 2, 1, 2]),  # c-1 and c-4; only c-1 consumes
         (["--account-manager", "am-2"], [0, 1, 1, 0]),  # c-3: left, consumed, first came in Q3
-        (["--reseller", "r-1"], [1, 1, 1, 1]),          # c-1
-        (["--reseller", "r-2"], [1, 1, 0, 1]),          # c-4
+        (["--reseller", "r-1"], [1, 1, 1, 1]),  # c-1
+        (["--reseller", "r-2"], [1, 1, 0, 1]),  # c-4
         (["--reseller", "r-404"], [0, 0, 0, 0]),
     ],
     ids=["am-1", "am-2", "r-1", "r-2", "unknown"],
@@ -489,8 +572,15 @@ def test_performance_json_has_the_contract_keys_in_order_and_null_groups_last(mo
 def test_a_partner_without_charges_shows_zeros_and_empty_lists(month):
     folder, _ = month
     assert loads(billing(folder, "performance", "--partner", "p-9", "--period", "2026-10", "--json")) == {
-        "partner_id": "p-9", "period": "2026-10", "currency": "CNY", "payable_amount": "0.00000000",
-        "settled_amount": "0.00", "customers": 0, "details": [], "by_account_manager": [], "by_reseller": [],
+        "partner_id": "p-9",
+        "period": "2026-10",
+        "currency": "CNY",
+        "payable_amount": "0.00000000",
+        "settled_amount": "0.00",
+        "customers": 0,
+        "details": [],
+        "by_account_manager": [],
+        "by_reseller": [],
     }
 
 
@@ -569,11 +659,14 @@ def test_rejected_table_and_an_unknown_reason_code(cwd):
 
 
 def test_the_same_pair_with_other_data_is_a_conflicting_duplicate(cwd):
-    jsonl(cwd / "in.jsonl", [
-        b.associated("c-1", id="a-1"),
-        b.usage("c-1", id="u-1", quantity="2"),
-        b.usage("c-1", id="u-1", quantity="2.0"),
-    ])
+    jsonl(
+        cwd / "in.jsonl",
+        [
+            b.associated("c-1", id="a-1"),
+            b.usage("c-1", id="u-1", quantity="2"),
+            b.usage("c-1", id="u-1", quantity="2.0"),
+        ],
+    )
     assert out(billing(cwd, "ingest", "in.jsonl", "--json")) == counts_json(2, 0, 1)
     rows = loads(billing(cwd, "rejected", "--json"))["rejected"]
     assert [(r["id"], r["reason"]) for r in rows] == [("u-1", "conflicting_duplicate")]
@@ -583,11 +676,14 @@ def test_the_same_pair_with_other_data_is_a_conflicting_duplicate(cwd):
 
 
 def test_billing_currency_usd_rejects_cny_events(cwd):
-    jsonl(cwd / "in.jsonl", [
-        b.associated("c-1", id="a-1"),
-        b.usage("c-1", id="u-cny", currency="CNY"),
-        b.usage("c-1", id="u-usd", currency="USD", quantity="3", unit_price="0.3333333"),
-    ])
+    jsonl(
+        cwd / "in.jsonl",
+        [
+            b.associated("c-1", id="a-1"),
+            b.usage("c-1", id="u-cny", currency="CNY"),
+            b.usage("c-1", id="u-usd", currency="USD", quantity="3", unit_price="0.3333333"),
+        ],
+    )
     result = billing(cwd, "ingest", "in.jsonl", "--json", BILLING_CURRENCY="USD")
     assert out(result) == counts_json(2, 0, 1)
     assert result.returncode == 1
@@ -595,9 +691,16 @@ def test_billing_currency_usd_rejects_cny_events(cwd):
     assert [(r["id"], r["reason"]) for r in rows] == [("u-cny", "currency_not_accepted")]
     # 3 x 0.3333333 = 0.9999999: settled 0.99, rounding-off 0.0099999.
     bills = loads(billing(cwd, "bills", "--period", "2026-10", "--json", BILLING_CURRENCY="USD"))["bills"]
-    assert bills == [bill("c-1", "2026-10", [
-        line("ECS", "i-9", "0.99999990", "0.00000000", "0.99999990", "0.99", "0.00999990", 1),
-    ], currency="USD")]
+    assert bills == [
+        bill(
+            "c-1",
+            "2026-10",
+            [
+                line("ECS", "i-9", "0.99999990", "0.00000000", "0.99999990", "0.99", "0.00999990", 1),
+            ],
+            currency="USD",
+        )
+    ]
 
 
 def test_a_retry_cannot_change_the_currency_a_store_was_created_with(cwd):
@@ -614,9 +717,16 @@ def test_a_currency_without_minor_unit_settles_to_whole_units(cwd):
     assert out(billing(cwd, "ingest", "in.jsonl", "--json", BILLING_CURRENCY="JPY")) == counts_json(1, 0, 0)
     bills = loads(billing(cwd, "bills", "--period", "2026-10", "--json", BILLING_CURRENCY="JPY"))["bills"]
     # 3 x 33.5 = 100.5: settled 100 (JPY has no minor unit), rounding-off 0.5.
-    assert bills == [bill("c-1", "2026-10", [
-        line("ECS", "i-9", "100.50000000", "0.00000000", "100.50000000", "100", "0.50000000", 1),
-    ], currency="JPY")]
+    assert bills == [
+        bill(
+            "c-1",
+            "2026-10",
+            [
+                line("ECS", "i-9", "100.50000000", "0.00000000", "100.50000000", "100", "0.50000000", 1),
+            ],
+            currency="JPY",
+        )
+    ]
 
 
 BOUNDARY_EVENTS = [
@@ -689,7 +799,5 @@ def test_demo_writes_a_store_and_shows_the_dashboards(cwd):
         for item in [shown, *shown["lines"]]:
             assert all(re.fullmatch(r"-?[0-9]+\.[0-9]{8}", item[key]) for key in eight_decimals), item
             assert re.fullmatch(r"-?[0-9]+\.[0-9]{2}", item["settled_amount"]), item
-            listed, discount, payable, settled, rounding_off = (
-                Decimal(item[key]) for key in LINE_KEYS[2:7]
-            )
+            listed, discount, payable, settled, rounding_off = (Decimal(item[key]) for key in LINE_KEYS[2:7])
             assert payable == settled + rounding_off and listed - discount == payable, item

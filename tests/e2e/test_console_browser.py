@@ -24,16 +24,16 @@ def console(tmp_path_factory):
     require_chromium()
     folder = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{folder / 'billing.db'}"
-    demo = billing(None, "--store", url, "demo", "--customers", "150", "--out", str(folder / "demo.jsonl"),
-                   timeout=300)
+    demo = billing(None, "--store", url, "demo", "--customers", "150", "--out", str(folder / "demo.jsonl"), timeout=300)
     assert demo.returncode == 0, demo.stderr.decode()
     manager = billing_json(url, "performance", "--partner", PARTNER, "--period", PERIOD)["by_account_manager"][0]
     tokens = {
         "operator": make_token(url, "operator"),
         "partner": make_token(url, "partner", "--partner", PARTNER),
         "reseller": make_token(url, "reseller", "--partner", PARTNER, "--reseller", RESELLER),
-        "manager": make_token(url, "account_manager", "--partner", PARTNER, "--account-manager",
-                              manager["account_manager_id"]),
+        "manager": make_token(
+            url, "account_manager", "--partner", PARTNER, "--account-manager", manager["account_manager_id"]
+        ),
     }
     with running_web(url, folder / "web.log") as base:
         yield Console(base, url, tokens, manager["account_manager_id"])
@@ -135,8 +135,9 @@ def test_an_account_manager_sees_its_customers_only_and_signing_out_ends_the_ses
     page = new_page()
     sign_in(page, console, "manager")
     page.goto(f"{console.base}/?period={PERIOD}")
-    expected = billing_json(console.url, "customers", "--partner", PARTNER, "--period", PERIOD,
-                            "--account-manager", console.manager)
+    expected = billing_json(
+        console.url, "customers", "--partner", PARTNER, "--period", PERIOD, "--account-manager", console.manager
+    )
     assert page_counts(page) == {key: expected[key] for key in COUNT_KEYS}
     page.goto(f"{console.base}/performance?period={PERIOD}")
     performance = billing_json(console.url, "performance", "--partner", PARTNER, "--period", PERIOD)

@@ -19,22 +19,40 @@ from testsupport.cli_runner import BILLING
 pytestmark = pytest.mark.browser
 
 PARTNER, RESELLER, CUSTOMER, PERIOD = "dist-huabei", "rs-bj-yunfan", "c-00003", "2026-10"
-CATALOG = {"service_types": [
-    {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server"},
-    {"service_type": "EVS", "service_type_name": "云硬盘", "service_type_name_en": "Elastic Volume Service"},
-    {"service_type": "OBS", "service_type_name": "对象存储服务", "service_type_name_en": "Object Storage Service"},
-    {"service_type": "RDS", "service_type_name": "云数据库", "service_type_name_en": "Relational Database Service"},
-    {"service_type": "CDN", "service_type_name": "内容分发网络", "service_type_name_en": "Content Delivery Network"},
-    {"service_type": "DCS", "service_type_name": "分布式缓存服务", "service_type_name_en": "Distributed Cache Service"},
-    {"service_type": "CodeArts", "service_type_name": "软件开发生产线", "service_type_name_en": "CodeArts"},
-]}
+CATALOG = {
+    "service_types": [
+        {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server"},
+        {"service_type": "EVS", "service_type_name": "云硬盘", "service_type_name_en": "Elastic Volume Service"},
+        {"service_type": "OBS", "service_type_name": "对象存储服务", "service_type_name_en": "Object Storage Service"},
+        {"service_type": "RDS", "service_type_name": "云数据库", "service_type_name_en": "Relational Database Service"},
+        {
+            "service_type": "CDN",
+            "service_type_name": "内容分发网络",
+            "service_type_name_en": "Content Delivery Network",
+        },
+        {
+            "service_type": "DCS",
+            "service_type_name": "分布式缓存服务",
+            "service_type_name_en": "Distributed Cache Service",
+        },
+        {"service_type": "CodeArts", "service_type_name": "软件开发生产线", "service_type_name_en": "CodeArts"},
+    ]
+}
 POLICY = {
-    "policy_id": "2026Q4", "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [{"name": "consumption", "statistic": "settled_amount"},
-                   {"name": "new_enterprise", "statistic": "new_enterprise_customers"}],
-    "rewards": [{"indicator": "consumption", "mode": "stepped",
-                 "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}]},
-                {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "100"}]}],
+    "policy_id": "2026Q4",
+    "periods": ["2026-10", "2026-11", "2026-12"],
+    "indicators": [
+        {"name": "consumption", "statistic": "settled_amount"},
+        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "consumption",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
+        },
+        {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "100"}]},
+    ],
 }
 
 
@@ -58,12 +76,36 @@ def console(tmp_path_factory):
     billing(url, "transfer", "topup", "--partner", PARTNER, "--amount", "100000.00", "--id", "bank-0001")
     billing(url, "warn", "--partner", PARTNER, "--below", "1000")
     for milestone, planned in (("m-1", "2026-09-15"), ("m-2", "2026-10-20"), ("m-3", "2026-12-01")):
-        billing(url, "subsidy", "plan", "--partner", PARTNER, "--deal", "deal-huabei-01", "--milestone", milestone,
-                "--planned", planned, "--amount", "20000.00")
+        billing(
+            url,
+            "subsidy",
+            "plan",
+            "--partner",
+            PARTNER,
+            "--deal",
+            "deal-huabei-01",
+            "--milestone",
+            milestone,
+            "--planned",
+            planned,
+            "--amount",
+            "20000.00",
+        )
     billing(url, "subsidy", "deliver", "--deal", "deal-huabei-01", "--milestone", "m-1", "--delivered", "2026-10-16")
     billing(url, "subsidy", "deliver", "--deal", "deal-huabei-01", "--milestone", "m-2", "--delivered", "2026-10-20")
-    billing(url, "authorization", "request", "--partner", PARTNER, "--customer", CUSTOMER, "--reseller", RESELLER,
-            "--id", "auth-0001")
+    billing(
+        url,
+        "authorization",
+        "request",
+        "--partner",
+        PARTNER,
+        "--customer",
+        CUSTOMER,
+        "--reseller",
+        RESELLER,
+        "--id",
+        "auth-0001",
+    )
     billing(url, "authorization", "approve", "--id", "auth-0001")
     tokens = {"operator": make_token(url, "operator"), "partner": make_token(url, "partner", "--partner", PARTNER)}
     with running_web(url, folder / "web.log") as base:
@@ -116,16 +158,22 @@ def test_a_partner_confirms_its_statement_and_the_cli_reads_it_confirmed(console
 
 
 def test_a_partner_disputes_a_statement_with_a_reason(console, new_page):
-    earlier = next(s for s in console.cli("statements", "--partner", PARTNER)["statements"]
-                   if s["status"] == "pending_confirmation")
+    earlier = next(
+        s
+        for s in console.cli("statements", "--partner", PARTNER)["statements"]
+        if s["status"] == "pending_confirmation"
+    )
     page = new_page("en-US")
     sign_in(page, console, "partner")
     page.goto(f"{console.base}/statements/{PARTNER}/{earlier['period']}")
     page.get_by_test_id("dispute-reason").fill("Customer c-00001 left us before this month")
     page.get_by_test_id("dispute").click()
     page.wait_for_url("**?done=statement_disputed")
-    assert page.locator("[data-testid=history] tbody tr").last.inner_text().endswith(
-        "Customer c-00001 left us before this month")
+    assert (
+        page.locator("[data-testid=history] tbody tr")
+        .last.inner_text()
+        .endswith("Customer c-00001 left us before this month")
+    )
     shot(page, "53-partner-statement-disputed-en")
     assert console.cli("statement", "--partner", PARTNER, "--period", earlier["period"])["status"] == "disputed"
 
@@ -208,10 +256,12 @@ def test_subsidies_resources_and_the_operators_pages_are_saved_as_screenshots(co
     shot(page, "92-partner-authorization-requested-zh")
     operator = new_page("en-US")
     sign_in(operator, console, "operator")
-    for path, name in ((f"/statements?partner={PARTNER}", "93-operator-statements-en"),
-                       (f"/account?partner={PARTNER}", "94-operator-account-ledger-en"),
-                       (f"/incentives?partner={PARTNER}&period={PERIOD}", "95-operator-incentives-en"),
-                       ("/resources?customer=c-00001", "96-operator-resources-en")):
+    for path, name in (
+        (f"/statements?partner={PARTNER}", "93-operator-statements-en"),
+        (f"/account?partner={PARTNER}", "94-operator-account-ledger-en"),
+        (f"/incentives?partner={PARTNER}&period={PERIOD}", "95-operator-incentives-en"),
+        ("/resources?customer=c-00001", "96-operator-resources-en"),
+    ):
         operator.goto(console.base + path)
         assert operator.locator("h1").count() == 1
         shot(operator, name)

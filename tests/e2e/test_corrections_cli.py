@@ -10,18 +10,43 @@ from tests import builders as b
 from tests.e2e.test_cli import billing, loads
 
 AM = {"account_manager_id": "m-1"}
-U1 = b.usage("c-1", id="u-1", source="metering/ecs", quantity="2", unit_price="0.12345678", resource_id="i-1",
-             time="2026-10-05T10:00:00+08:00")
-U2 = b.usage("c-1", id="u-2", source="metering/ecs", quantity="10", unit_price="1.5", resource_id="i-2",
-             time="2026-10-06T10:00:00+08:00")
-ORDER = b.order_paid("c-1", id="op-1", source="billing/orders", order_id="o-1", amount="100.00", product_id="pkg-1",
-                     time="2026-10-07T10:00:00+08:00")
-REFUND = b.order_refunded("c-1", id="or-1", source="billing/orders", order_id="o-1", amount="40.00",
-                          time="2026-10-08T10:00:00+08:00")
+U1 = b.usage(
+    "c-1",
+    id="u-1",
+    source="metering/ecs",
+    quantity="2",
+    unit_price="0.12345678",
+    resource_id="i-1",
+    time="2026-10-05T10:00:00+08:00",
+)
+U2 = b.usage(
+    "c-1",
+    id="u-2",
+    source="metering/ecs",
+    quantity="10",
+    unit_price="1.5",
+    resource_id="i-2",
+    time="2026-10-06T10:00:00+08:00",
+)
+ORDER = b.order_paid(
+    "c-1",
+    id="op-1",
+    source="billing/orders",
+    order_id="o-1",
+    amount="100.00",
+    product_id="pkg-1",
+    time="2026-10-07T10:00:00+08:00",
+)
+REFUND = b.order_refunded(
+    "c-1", id="or-1", source="billing/orders", order_id="o-1", amount="40.00", time="2026-10-08T10:00:00+08:00"
+)
 HISTORY = [
     b.associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00", data=AM),
     b.discount_granted("c-1", rate="0.85", valid_from="2026-10-01T00:00:00+08:00"),
-    U1, U2, ORDER, REFUND,
+    U1,
+    U2,
+    ORDER,
+    REFUND,
 ]
 CORRECTIONS = [
     b.amended(U1, id="fix-1", quantity="3", unit_price="0.12345678", time="2026-11-02T09:00:00+08:00"),
@@ -62,8 +87,9 @@ def test_corrections_through_billing_ingest_change_bills_performance_and_keep_th
 
     tally = loads(billing(tmp_path, "performance", "--partner", "p-1", "--period", "2026-10", "--json"))
     assert (tally["payable_amount"], tally["settled_amount"], tally["customers"]) == ("0.31481479", "0.31", 1)
-    assert tally["by_account_manager"] == [{"account_manager_id": "m-1", "payable_amount": "0.31481479",
-                                             "settled_amount": "0.31", "customers": 1}]
+    assert tally["by_account_manager"] == [
+        {"account_manager_id": "m-1", "payable_amount": "0.31481479", "settled_amount": "0.31", "customers": 1}
+    ]
     counts = loads(billing(tmp_path, "customers", "--partner", "p-1", "--period", "2026-10", "--json"))
     assert counts["consuming_customers"] == 1
 

@@ -59,8 +59,9 @@ def open_copy(month_store) -> Iterator[Path]:
 
 def as_nobody(folder: Path, *args: str) -> subprocess.CompletedProcess:
     """`billing ARGS` as an unprivileged user (root writes any file whatever its mode)."""
-    return subprocess.run([*NOBODY, str(BILLING), *args], cwd=folder, env=clean_env(), input=b"",
-                          capture_output=True, timeout=60)
+    return subprocess.run(
+        [*NOBODY, str(BILLING), *args], cwd=folder, env=clean_env(), input=b"", capture_output=True, timeout=60
+    )
 
 
 needs_unprivileged_user = pytest.mark.skipif(

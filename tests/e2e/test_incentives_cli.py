@@ -13,15 +13,32 @@ from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
 
 NOW = {"BILLING_NOW": "2026-11-05T10:00:00+08:00"}
 SUBSIDY_KEYS = [
-    "partner_id", "deal_id", "milestone", "planned", "delivered", "amount", "working_days_late",
-    "deduction_rate", "payable_amount", "status", "calendar",
+    "partner_id",
+    "deal_id",
+    "milestone",
+    "planned",
+    "delivered",
+    "amount",
+    "working_days_late",
+    "deduction_rate",
+    "payable_amount",
+    "status",
+    "calendar",
 ]
 POLICY = {
-    "policy_id": "2026Q4", "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [{"name": "consumption", "statistic": "settled_amount"},
-                   {"name": "new_enterprise", "statistic": "new_enterprise_customers"}],
-    "rewards": [{"indicator": "consumption", "mode": "stepped",
-                 "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}]}],
+    "policy_id": "2026Q4",
+    "periods": ["2026-10", "2026-11", "2026-12"],
+    "indicators": [
+        {"name": "consumption", "statistic": "settled_amount"},
+        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "consumption",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
+        }
+    ],
 }
 
 
@@ -45,23 +62,57 @@ def write(path: Path, value) -> str:
 
 
 def test_a_milestone_is_planned_delivered_and_listed(tmp_path):
-    plan = ["subsidy", "plan", "--partner", "p-1", "--deal", "d-1", "--milestone", "m-1",
-            "--planned", "2026-09-30", "--amount", "1000", "--json"]
+    plan = [
+        "subsidy",
+        "plan",
+        "--partner",
+        "p-1",
+        "--deal",
+        "d-1",
+        "--milestone",
+        "m-1",
+        "--planned",
+        "2026-09-30",
+        "--amount",
+        "1000",
+        "--json",
+    ]
     planned = loads(run(tmp_path, *plan))
     assert list(planned) == SUBSIDY_KEYS
-    assert planned == {"partner_id": "p-1", "deal_id": "d-1", "milestone": "m-1", "planned": "2026-09-30",
-                       "delivered": None, "amount": "1000.00", "working_days_late": None, "deduction_rate": None,
-                       "payable_amount": None, "status": "pending", "calendar": None}
+    assert planned == {
+        "partner_id": "p-1",
+        "deal_id": "d-1",
+        "milestone": "m-1",
+        "planned": "2026-09-30",
+        "delivered": None,
+        "amount": "1000.00",
+        "working_days_late": None,
+        "deduction_rate": None,
+        "payable_amount": None,
+        "status": "pending",
+        "calendar": None,
+    }
     assert loads(run(tmp_path, *plan)) == planned  # the same again: no change, exit 0
     assert_refused(run(tmp_path, *plan[:-2], "999", "--json"), "id_conflict")
-    delivered = loads(run(tmp_path, "subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1",
-                          "--delivered", "2026-10-30", "--json"))
+    delivered = loads(
+        run(
+            tmp_path, "subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1", "--delivered", "2026-10-30", "--json"
+        )
+    )
     # Oct 8, 9, Sat Oct 10 (worked), then 15 days of three whole weeks: 18 late, 5% off.
     assert {k: delivered[k] for k in SUBSIDY_KEYS[4:]} == {
-        "delivered": "2026-10-30", "amount": "1000.00", "working_days_late": 18, "deduction_rate": "0.05",
-        "payable_amount": "950.00", "status": "reduced", "calendar": "chinesecalendar 1.11.0"}
-    assert_refused(run(tmp_path, "subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1",
-                       "--delivered", "2026-10-30"), "invalid_state")
+        "delivered": "2026-10-30",
+        "amount": "1000.00",
+        "working_days_late": 18,
+        "deduction_rate": "0.05",
+        "payable_amount": "950.00",
+        "status": "reduced",
+        "calendar": "chinesecalendar 1.11.0",
+    }
+    assert_refused(
+        run(tmp_path, "subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1", "--delivered", "2026-10-30"),
+        "invalid_state",
+    )
     assert loads(run(tmp_path, "subsidies", "--json")) == {"subsidies": [delivered]}
     assert loads(run(tmp_path, "subsidies", "--partner", "p-2", "--json")) == {"subsidies": []}
     table = out(run(tmp_path, "subsidies"))
@@ -69,52 +120,125 @@ def test_a_milestone_is_planned_delivered_and_listed(tmp_path):
 
 
 def test_a_year_the_package_does_not_cover_is_refused_until_loaded(tmp_path):
-    run(tmp_path, "subsidy", "plan", "--partner", "p-1", "--deal", "d-1", "--milestone", "m-1",
-        "--planned", "2026-12-30", "--amount", "100.00")
+    run(
+        tmp_path,
+        "subsidy",
+        "plan",
+        "--partner",
+        "p-1",
+        "--deal",
+        "d-1",
+        "--milestone",
+        "m-1",
+        "--planned",
+        "2026-12-30",
+        "--amount",
+        "100.00",
+    )
     deliver = ["subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1", "--delivered", "2027-01-11", "--json"]
     assert_refused(run(tmp_path, *deliver), "calendar_not_covered", "2027")
     schedule = {"year": 2027, "holidays": ["2027-01-01"], "working_days": ["2027-01-09"], "source": "test"}
     loaded = loads(run(tmp_path, "calendar", "load", write(tmp_path / "2027.json", schedule), "--json"))
-    assert loaded == {"year": 2027, "calendar": "loaded 2027 v1", "source": "test",
-                      "loaded_at": "2026-11-05T02:00:00.000000Z"}
+    assert loaded == {
+        "year": 2027,
+        "calendar": "loaded 2027 v1",
+        "source": "test",
+        "loaded_at": "2026-11-05T02:00:00.000000Z",
+    }
     assert loads(run(tmp_path, *deliver))["working_days_late"] == 8
     years = loads(run(tmp_path, "calendar", "--json"))["years"]
     assert [y["year"] for y in years] == list(range(2004, 2028))
-    assert years[0] == {"year": 2004, "calendar": "chinesecalendar 1.11.0", "source": "the chinesecalendar package",
-                        "loaded_at": None}
+    assert years[0] == {
+        "year": 2004,
+        "calendar": "chinesecalendar 1.11.0",
+        "source": "the chinesecalendar package",
+        "loaded_at": None,
+    }
     table = out(run(tmp_path, "calendar"))
     assert "2004-2026" in table and "loaded 2027 v1" in table
 
 
-@pytest.mark.parametrize("args", [
-    ["subsidy", "plan", "--partner", "p-1", "--deal", "d-1", "--milestone", "m-1", "--planned", "2026-10-01", "--amount", "1.001"],
-    ["subsidy", "plan", "--partner", "p-1", "--deal", "d-1", "--milestone", "m-1", "--planned", "2026-13-01", "--amount", "1"],
-    ["subsidy", "plan", "--partner", "", "--deal", "d-1", "--milestone", "m-1", "--planned", "2026-10-01", "--amount", "1"],
-    ["subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1"],
-    ["subsidy", "refund"],
-    ["calendar", "load", "missing.json"],
-    ["incentives", "load", "missing.json"],
-    ["incentives", "--period", "2026-10"],
-    ["incentives", "--partner", "p-1", "--period", "2026-10", "--account-manager", "a", "--supervisor", "s"],
-    ["incentives", "settle"],
-    ["incentives", "settle", "--period", "2026-13"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            "subsidy",
+            "plan",
+            "--partner",
+            "p-1",
+            "--deal",
+            "d-1",
+            "--milestone",
+            "m-1",
+            "--planned",
+            "2026-10-01",
+            "--amount",
+            "1.001",
+        ],
+        [
+            "subsidy",
+            "plan",
+            "--partner",
+            "p-1",
+            "--deal",
+            "d-1",
+            "--milestone",
+            "m-1",
+            "--planned",
+            "2026-13-01",
+            "--amount",
+            "1",
+        ],
+        [
+            "subsidy",
+            "plan",
+            "--partner",
+            "",
+            "--deal",
+            "d-1",
+            "--milestone",
+            "m-1",
+            "--planned",
+            "2026-10-01",
+            "--amount",
+            "1",
+        ],
+        ["subsidy", "deliver", "--deal", "d-1", "--milestone", "m-1"],
+        ["subsidy", "refund"],
+        ["calendar", "load", "missing.json"],
+        ["incentives", "load", "missing.json"],
+        ["incentives", "--period", "2026-10"],
+        ["incentives", "--partner", "p-1", "--period", "2026-10", "--account-manager", "a", "--supervisor", "s"],
+        ["incentives", "settle"],
+        ["incentives", "settle", "--period", "2026-13"],
+    ],
+)
 def test_bad_arguments_are_usage_errors(tmp_path, args):
     assert_usage_failure(run(tmp_path, *args))
 
 
-@pytest.mark.parametrize("args", [
-    ["subsidies"], ["calendar"], ["incentives", "--partner", "p-1", "--period", "2026-10"],
-    ["incentives", "settle", "--period", "2026-10"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["subsidies"],
+        ["calendar"],
+        ["incentives", "--partner", "p-1", "--period", "2026-10"],
+        ["incentives", "settle", "--period", "2026-10"],
+    ],
+)
 def test_reads_need_an_existing_store(tmp_path, args):
     assert_usage_failure(run(tmp_path, *args), "no store")
     assert not (tmp_path / "billing.db").exists()
 
 
-@pytest.mark.parametrize("content", [
-    "not json", {"year": 2027}, {"year": 2027, "holidays": ["2027-02-30"], "working_days": [], "source": "x"},
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        {"year": 2027},
+        {"year": 2027, "holidays": ["2027-02-30"], "working_days": [], "source": "x"},
+    ],
+)
 def test_a_malformed_calendar_file_is_a_usage_error(tmp_path, content):
     name = write(tmp_path / "c.json", content) if not isinstance(content, str) else "c.json"
     if isinstance(content, str):
@@ -143,20 +267,37 @@ def test_incentives_need_a_policy_for_the_period(partner_month):
 def test_a_policy_is_loaded_once_and_never_overlaps(partner_month):
     name = write(partner_month / "policy.json", POLICY)
     assert loads(run(partner_month, "incentives", "load", name, "--json")) == {
-        "policy_id": "2026Q4", "periods": ["2026-10", "2026-11", "2026-12"]}
+        "policy_id": "2026Q4",
+        "periods": ["2026-10", "2026-11", "2026-12"],
+    }
     assert run(partner_month, "incentives", "load", name).returncode == 0
     other = write(partner_month / "other.json", {**POLICY, "periods": ["2026-10"]})
     assert_refused(run(partner_month, "incentives", "load", other), "id_conflict")
     overlap = write(partner_month / "overlap.json", {**POLICY, "policy_id": "x", "periods": ["2026-12", "2027-01"]})
     assert_refused(run(partner_month, "incentives", "load", overlap), "policy_overlap")
     tiers = [{"from": "1", "rate": "1"}, {"from": "1.0", "rate": "2"}]
-    twice = write(partner_month / "twice.json", {**POLICY, "policy_id": "y", "periods": ["2027-02"],
-                                                 "rewards": [{"indicator": "consumption", "mode": "whole", "tiers": tiers}]})
+    twice = write(
+        partner_month / "twice.json",
+        {
+            **POLICY,
+            "policy_id": "y",
+            "periods": ["2027-02"],
+            "rewards": [{"indicator": "consumption", "mode": "whole", "tiers": tiers}],
+        },
+    )
     assert_refused(run(partner_month, "incentives", "load", twice), "duplicate_tier")
     bad = write(partner_month / "bad.json", {**POLICY, "indicators": [{"name": "x", "statistic": "revenue"}]})
     assert_usage_failure(run(partner_month, "incentives", "load", bad), "indicators[0].statistic")
-    assert run(partner_month, "incentives", "load", "-", stdin=json.dumps({**POLICY, "policy_id": "z",
-                                                                           "periods": ["2027-03"]}).encode()).returncode == 0
+    assert (
+        run(
+            partner_month,
+            "incentives",
+            "load",
+            "-",
+            stdin=json.dumps({**POLICY, "policy_id": "z", "periods": ["2027-03"]}).encode(),
+        ).returncode
+        == 0
+    )
 
 
 def test_the_incentive_report_and_dashboard_by_scope(partner_month):
@@ -164,17 +305,38 @@ def test_the_incentive_report_and_dashboard_by_scope(partner_month):
     report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
     # 11700.55 settled: 10000 × 0.02 + 1700.55 × 0.03 = 251.0165
     assert report == {
-        "partner_id": "p-1", "period": "2026-10", "policy_id": "2026Q4", "status": "estimated",
-        "indicators": [{"name": "consumption", "statistic": "settled_amount", "value": "11700.55"},
-                       {"name": "new_enterprise", "statistic": "new_enterprise_customers", "value": 3}],
-        "rewards": [{"indicator": "consumption", "amount": "251.01"}], "total": "251.01"}
-    supervised = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10",
-                           "--supervisor", "sv-1", "--json"))
+        "partner_id": "p-1",
+        "period": "2026-10",
+        "policy_id": "2026Q4",
+        "status": "estimated",
+        "indicators": [
+            {"name": "consumption", "statistic": "settled_amount", "value": "11700.55"},
+            {"name": "new_enterprise", "statistic": "new_enterprise_customers", "value": 3},
+        ],
+        "rewards": [{"indicator": "consumption", "amount": "251.01"}],
+        "total": "251.01",
+    }
+    supervised = loads(
+        run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-1", "--json")
+    )
     assert supervised["indicators"][0]["value"] == "11000.00" and supervised["total"] == "230.00"
-    managed = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10",
-                        "--account-manager", "am-3", "--json"))
-    assert managed["indicators"] == [{"name": "consumption", "statistic": "settled_amount", "value": "700.55"},
-                                     {"name": "new_enterprise", "statistic": "new_enterprise_customers", "value": 1}]
+    managed = loads(
+        run(
+            partner_month,
+            "incentives",
+            "--partner",
+            "p-1",
+            "--period",
+            "2026-10",
+            "--account-manager",
+            "am-3",
+            "--json",
+        )
+    )
+    assert managed["indicators"] == [
+        {"name": "consumption", "statistic": "settled_amount", "value": "700.55"},
+        {"name": "new_enterprise", "statistic": "new_enterprise_customers", "value": 1},
+    ]
     assert managed["total"] == "14.01"  # 700.55 × 0.02 = 14.011
     board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-1"))
     assert "supervisor sv-1 (account managers: am-1, am-2)" in board and "by account manager" in board
@@ -193,8 +355,19 @@ def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_mont
     assert billing(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name, **NOW).returncode == 0
     report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
     assert (report["status"], report["indicators"][0]["value"], report["total"]) == ("final", "11700.55", "251.01")
-    managed = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10",
-                        "--account-manager", "am-3", "--json"))
+    managed = loads(
+        run(
+            partner_month,
+            "incentives",
+            "--partner",
+            "p-1",
+            "--period",
+            "2026-10",
+            "--account-manager",
+            "am-3",
+            "--json",
+        )
+    )
     assert (managed["status"], managed["indicators"][0]["value"]) == ("final", "700.55")
     board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"))
     assert "policy 2026Q4, final" in board and "by supervisor" in board and "251.01" in board
@@ -203,8 +376,14 @@ def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_mont
     assert_refused(run(partner_month, *settle), "statement_not_confirmed", "disputed")
     assert run(partner_month, "confirm", "--partner", "p-1", "--period", "2026-10").returncode == 0
     settled = loads(run(partner_month, *settle))
-    transfer = {"id": "incentive:2026Q4:2026-10:p-1", "kind": "incentive", "debit": "cloud:incentives",
-                "credit": "incentive:p-1", "amount": "251.01", "status": "posted"}
+    transfer = {
+        "id": "incentive:2026Q4:2026-10:p-1",
+        "kind": "incentive",
+        "debit": "cloud:incentives",
+        "credit": "incentive:p-1",
+        "amount": "251.01",
+        "status": "posted",
+    }
     assert list(settled) == ["period", "policy_id", "transfers"]
     assert (settled["period"], settled["policy_id"]) == ("2026-10", "2026Q4")
     assert [{k: t[k] for k in transfer} for t in settled["transfers"]] == [transfer]
@@ -248,7 +427,11 @@ def test_every_command_and_option_has_help_naming_its_default():
             continue
         assert parser.description or parser.format_usage(), path
         for action in parser._actions:
-            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) or action.dest in ("store", "kafka", "group"):
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) or action.dest in (
+                "store",
+                "kafka",
+                "group",
+            ):
                 continue
             assert action.help, (path, action.dest)
             if action.option_strings:

@@ -54,8 +54,13 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     assert billing(tmp_path, "ingest", "month.jsonl").returncode in (0, 1)
     # The bills' table is far larger than a pipe holds: the write meets a closed pipe.
     shown = subprocess.run(
-        f"set -o pipefail; {BILLING} bills --period 2026-10 | head -1", shell=True, executable="/bin/bash",
-        cwd=tmp_path, env=clean_env(), capture_output=True, timeout=60,
+        f"set -o pipefail; {BILLING} bills --period 2026-10 | head -1",
+        shell=True,
+        executable="/bin/bash",
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        timeout=60,
     )
     assert shown.stdout.count(b"\n") == 1
     assert shown.stderr == b""
@@ -64,8 +69,13 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
 
 def test_ctrl_c_during_an_ingest_exits_130_saying_what_was_committed(tmp_path):
     _month(tmp_path / "month.jsonl", customers=300, events=200_000)
-    ingest = subprocess.Popen([str(BILLING), "ingest", "month.jsonl", "--batch-size", "2000"], cwd=tmp_path,
-                              env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ingest = subprocess.Popen(
+        [str(BILLING), "ingest", "month.jsonl", "--batch-size", "2000"],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _stored(tmp_path / "billing.db") == 0:
         time.sleep(0.05)
@@ -105,8 +115,13 @@ def test_without_a_broker_kafka_commands_exit_2_in_one_line_within_seconds(tmp_p
 
 def test_a_read_during_a_long_ingest_answers_before_the_ingest_ends(tmp_path):
     _month(tmp_path / "month.jsonl", customers=300, events=300_000)
-    ingest = subprocess.Popen([str(BILLING), "ingest", "month.jsonl", "--batch-size", "5000"], cwd=tmp_path,
-                              env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ingest = subprocess.Popen(
+        [str(BILLING), "ingest", "month.jsonl", "--batch-size", "5000"],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _stored(tmp_path / "billing.db") == 0:

@@ -48,7 +48,7 @@ def test_separate_projection_catches_up_resumes_and_equals_inline_views(tmp_path
         views = [
             _billing(tmp_path, "replay", "--period", period, "--json", **store).stdout for store in (separate, inline)
         ]
-        digests = [view[view.index('"digest"'):] for view in views]
+        digests = [view[view.index('"digest"') :] for view in views]
         assert digests[0] == digests[1]
         check = _billing(tmp_path, "replay", "--period", period, "--check", **separate)
         assert check.returncode == 0, check.stderr

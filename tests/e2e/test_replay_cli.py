@@ -22,14 +22,20 @@ def _write(path: Path, events: list[dict]) -> str:
 
 
 def test_as_of_a_moment_between_two_ingests_reproduces_the_first_state_digest_included(tmp_path):
-    first = _write(tmp_path / "first.jsonl", [
-        associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00"),
-        usage("c-1", quantity="3", unit_price="0.33333333", time="2026-10-05T00:00:00+08:00"),
-    ])
-    second = _write(tmp_path / "second.jsonl", [
-        order_paid("c-1", order_id="o-9", amount="12.34567891", time="2026-10-06T00:00:00+08:00"),
-        usage("c-2", quantity="1", unit_price="5", time="2026-10-07T00:00:00+08:00"),
-    ])
+    first = _write(
+        tmp_path / "first.jsonl",
+        [
+            associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00"),
+            usage("c-1", quantity="3", unit_price="0.33333333", time="2026-10-05T00:00:00+08:00"),
+        ],
+    )
+    second = _write(
+        tmp_path / "second.jsonl",
+        [
+            order_paid("c-1", order_id="o-9", amount="12.34567891", time="2026-10-06T00:00:00+08:00"),
+            usage("c-2", quantity="1", unit_price="5", time="2026-10-07T00:00:00+08:00"),
+        ],
+    )
     assert _billing(tmp_path, "ingest", first).returncode == 0
     first_state = json.loads(_billing(tmp_path, "replay", "--period", "2026-10", "--json").stdout)
     time.sleep(0.01)  # a gap in recorded time between the two ingests
@@ -56,10 +62,13 @@ def _digest_as_the_readme_says(output: dict) -> str:
 
 
 def test_check_passes_on_a_consistent_store_and_fails_naming_the_record_after_tampering(tmp_path):
-    events = _write(tmp_path / "e.jsonl", [
-        associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00"),
-        usage("c-1", quantity="2", unit_price="0.12345678", time="2026-10-05T00:00:00+08:00"),
-    ])
+    events = _write(
+        tmp_path / "e.jsonl",
+        [
+            associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00"),
+            usage("c-1", quantity="2", unit_price="0.12345678", time="2026-10-05T00:00:00+08:00"),
+        ],
+    )
     _billing(tmp_path, "ingest", events)
     ok = _billing(tmp_path, "replay", "--period", "2026-10", "--check")
     assert ok.returncode == 0, ok.stderr

@@ -13,8 +13,17 @@ from tests import builders as b
 from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
 
 NOW = {"BILLING_NOW": "2026-11-30T00:00:00Z"}
-RESOURCE_KEYS = ["resource_id", "service_type", "product_id", "region", "first_used", "last_used", "charges",
-                 "payable_amount", "settled_amount"]
+RESOURCE_KEYS = [
+    "resource_id",
+    "service_type",
+    "product_id",
+    "region",
+    "first_used",
+    "last_used",
+    "charges",
+    "payable_amount",
+    "settled_amount",
+]
 AUTHORIZATION_KEYS = ["id", "partner_id", "customer_id", "indirect_partner_id", "status", "history"]
 
 
@@ -35,11 +44,25 @@ def folder(tmp_path: Path) -> Path:
     events = [
         b.associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00", data={"indirect_partner_id": "r-1"}),
         b.associated("c-2", "p-1", time="2026-10-01T00:00:00+08:00"),
-        b.usage("c-1", quantity="2", unit_price="0.12345678", resource_id="i-9", time="2026-10-03T08:00:00.500+08:00",
-                data={"product_id": "s3.large", "region": "cn-north-4"}),
-        b.usage("c-1", quantity="3", unit_price="0.12345678", resource_id="i-9", time="2026-11-03T08:00:00.120+08:00",
-                data={"region": "cn-north-1"}),
-        b.usage("c-1", quantity="10", unit_price="0.001", service_type="OBS", resource_id="bkt", time="2026-10-05T00:00:00Z"),
+        b.usage(
+            "c-1",
+            quantity="2",
+            unit_price="0.12345678",
+            resource_id="i-9",
+            time="2026-10-03T08:00:00.500+08:00",
+            data={"product_id": "s3.large", "region": "cn-north-4"},
+        ),
+        b.usage(
+            "c-1",
+            quantity="3",
+            unit_price="0.12345678",
+            resource_id="i-9",
+            time="2026-11-03T08:00:00.120+08:00",
+            data={"region": "cn-north-1"},
+        ),
+        b.usage(
+            "c-1", quantity="10", unit_price="0.001", service_type="OBS", resource_id="bkt", time="2026-10-05T00:00:00Z"
+        ),
     ]
     assert run(tmp_path, "ingest", str(jsonl(tmp_path / "events.jsonl", events))).returncode == 0
     return tmp_path
@@ -52,14 +75,27 @@ def test_resources_list_every_resource_with_the_contracts_figures(folder):
     assert [list(r) for r in listed["resources"]] == [RESOURCE_KEYS, RESOURCE_KEYS]
     ecs, obs = listed["resources"]
     # 2 x 0.12345678 = 0.24691356 (settled 0.24) and 3 x 0.12345678 = 0.37037034 (0.37).
-    assert ecs == {"resource_id": "i-9", "service_type": "ECS", "product_id": "s3.large", "region": "cn-north-1",
-                   "first_used": "2026-10-03T00:00:00.5Z", "last_used": "2026-11-03T00:00:00.12Z", "charges": 2,
-                   "payable_amount": "0.61728390", "settled_amount": "0.61"}
+    assert ecs == {
+        "resource_id": "i-9",
+        "service_type": "ECS",
+        "product_id": "s3.large",
+        "region": "cn-north-1",
+        "first_used": "2026-10-03T00:00:00.5Z",
+        "last_used": "2026-11-03T00:00:00.12Z",
+        "charges": 2,
+        "payable_amount": "0.61728390",
+        "settled_amount": "0.61",
+    }
     assert obs["service_type"] == "OBS" and obs["payable_amount"] == "0.01000000" and obs["product_id"] is None
     october = loads(run(folder, "resources", "--customer", "c-1", "--period", "2026-10", "--json"))
     assert october["period"] == "2026-10"
-    assert october["resources"][0] == ecs | {"region": "cn-north-4", "last_used": "2026-10-03T00:00:00.5Z",
-                                                 "charges": 1, "payable_amount": "0.24691356", "settled_amount": "0.24"}
+    assert october["resources"][0] == ecs | {
+        "region": "cn-north-4",
+        "last_used": "2026-10-03T00:00:00.5Z",
+        "charges": 1,
+        "payable_amount": "0.24691356",
+        "settled_amount": "0.24",
+    }
 
 
 def test_an_unknown_customer_lists_nothing(folder):
@@ -68,16 +104,74 @@ def test_an_unknown_customer_lists_nothing(folder):
 
 
 def test_the_reseller_rule_from_request_to_the_partner_gate(folder):
-    refused(run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1"),
-            "reseller_required")
-    refused(run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1",
-                "--reseller", "r-2"), "reseller_mismatch")
-    refused(run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "A-2",
-                "--reseller", "r-1"), "reseller_mismatch")
-    refused(run(folder, "authorization", "request", "--partner", "p-2", "--customer", "c-1", "--id", "A-3",
-                "--reseller", "r-1"), "not_associated")
-    made = loads(run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1",
-                     "--reseller", "r-1", "--json"))
+    refused(
+        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1"),
+        "reseller_required",
+    )
+    refused(
+        run(
+            folder,
+            "authorization",
+            "request",
+            "--partner",
+            "p-1",
+            "--customer",
+            "c-1",
+            "--id",
+            "A-1",
+            "--reseller",
+            "r-2",
+        ),
+        "reseller_mismatch",
+    )
+    refused(
+        run(
+            folder,
+            "authorization",
+            "request",
+            "--partner",
+            "p-1",
+            "--customer",
+            "c-2",
+            "--id",
+            "A-2",
+            "--reseller",
+            "r-1",
+        ),
+        "reseller_mismatch",
+    )
+    refused(
+        run(
+            folder,
+            "authorization",
+            "request",
+            "--partner",
+            "p-2",
+            "--customer",
+            "c-1",
+            "--id",
+            "A-3",
+            "--reseller",
+            "r-1",
+        ),
+        "not_associated",
+    )
+    made = loads(
+        run(
+            folder,
+            "authorization",
+            "request",
+            "--partner",
+            "p-1",
+            "--customer",
+            "c-1",
+            "--id",
+            "A-1",
+            "--reseller",
+            "r-1",
+            "--json",
+        )
+    )
     assert list(made) == AUTHORIZATION_KEYS
     assert made["status"] == "pending" and made["indirect_partner_id"] == "r-1"
     assert made["history"] == [{"status": "pending", "at": "2026-11-30T00:00:00.000000Z", "reason": None}]
@@ -101,14 +195,30 @@ def test_a_repeat_prints_what_the_first_call_printed(folder):
     again = run(folder, *request, "--json", BILLING_NOW="2026-12-01T00:00:00Z")
     assert again.returncode == 0 and again.stdout == first.stdout
     assert "already" in again.stderr.decode()
-    refused(run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1",
-                "--reseller", "r-1"), "id_conflict")
+    refused(
+        run(
+            folder,
+            "authorization",
+            "request",
+            "--partner",
+            "p-1",
+            "--customer",
+            "c-1",
+            "--id",
+            "A-1",
+            "--reseller",
+            "r-1",
+        ),
+        "id_conflict",
+    )
     listed = loads(run(folder, "authorizations", "--json"))["authorizations"]
     assert [a["status"] for a in listed] == ["approved"]
 
 
 def test_answers_and_their_refusals(folder):
-    assert run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "A-1").returncode == 0
+    assert (
+        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "A-1").returncode == 0
+    )
     refused(run(folder, "authorization", "revoke", "--id", "A-1"), "invalid_state")
     refused(run(folder, "authorization", "approve", "--id", "A-9"), "unknown_authorization")
     assert_usage_failure(run(folder, "authorization", "reject", "--id", "A-1"), "--reason")
@@ -117,8 +227,9 @@ def test_answers_and_their_refusals(folder):
     assert rejected["status"] == "rejected" and rejected["history"][-1]["reason"] == "不需要"
     refused(run(folder, "authorization", "approve", "--id", "A-1"), "invalid_state")
     assert_usage_failure(run(folder, "authorizations", "--status", "done"), "--status")
-    assert_usage_failure(run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2",
-                             "--id", "x" * 65), "--id")
+    assert_usage_failure(
+        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "x" * 65), "--id"
+    )
 
 
 def test_a_disassociation_ingested_ends_the_partners_authorizations(folder):
@@ -136,16 +247,36 @@ def test_a_disassociation_ingested_ends_the_partners_authorizations(folder):
 
 def test_the_catalogue_names_service_types_in_tables_not_in_json(folder):
     catalog = folder / "catalog.json"
-    catalog.write_text(json.dumps({"service_types": [
-        {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server"},
-        {"service_type": "RDS", "service_type_name": "云数据库", "service_type_name_en": None}]}, ensure_ascii=False))
+    catalog.write_text(
+        json.dumps(
+            {
+                "service_types": [
+                    {
+                        "service_type": "ECS",
+                        "service_type_name": "弹性云服务器",
+                        "service_type_name_en": "Elastic Cloud Server",
+                    },
+                    {"service_type": "RDS", "service_type_name": "云数据库", "service_type_name_en": None},
+                ]
+            },
+            ensure_ascii=False,
+        )
+    )
     loaded = run(folder, "catalog", "load", str(catalog), "--json")
     assert loaded.returncode == 0 and [e["service_type"] for e in loads(loaded)["service_types"]] == ["ECS", "RDS"]
     listed = loads(run(folder, "service-types", "--json"))
-    assert listed == {"service_types": [
-        {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server", "charges": 2},
-        {"service_type": "OBS", "service_type_name": None, "service_type_name_en": None, "charges": 1},
-        {"service_type": "RDS", "service_type_name": "云数据库", "service_type_name_en": None, "charges": 0}]}
+    assert listed == {
+        "service_types": [
+            {
+                "service_type": "ECS",
+                "service_type_name": "弹性云服务器",
+                "service_type_name_en": "Elastic Cloud Server",
+                "charges": 2,
+            },
+            {"service_type": "OBS", "service_type_name": None, "service_type_name_en": None, "charges": 1},
+            {"service_type": "RDS", "service_type_name": "云数据库", "service_type_name_en": None, "charges": 0},
+        ]
+    }
     assert "弹性云服务器" in out(run(folder, "bills", "--period", "2026-10"))
     assert "弹性云服务器" not in out(run(folder, "bills", "--period", "2026-10", "--json"))
     assert "弹性云服务器" in out(run(folder, "resources", "--customer", "c-1"))
@@ -153,7 +284,11 @@ def test_the_catalogue_names_service_types_in_tables_not_in_json(folder):
 
 def test_a_malformed_catalogue_is_a_usage_error(folder):
     bad = folder / "bad.json"
-    for content in ('{"service_types": [{"service_type": "ECS"}, {"service_type": "ECS"}]}', "{", '{"service_types": [{}]}'):
+    for content in (
+        '{"service_types": [{"service_type": "ECS"}, {"service_type": "ECS"}]}',
+        "{",
+        '{"service_types": [{}]}',
+    ):
         bad.write_text(content)
         assert_usage_failure(run(folder, "catalog", "load", str(bad)))
     assert_usage_failure(run(folder, "catalog", "load", str(folder / "missing.json")))

@@ -18,9 +18,23 @@ from tests import builders as b
 from testsupport.cli_runner import billing as run_billing
 
 STATEMENT_KEYS = [
-    "partner_id", "period", "status", "issued_at", "currency", "payable_amount", "settled_amount", "customers",
-    "details", "adjustments", "adjustments_payable_amount", "adjustments_settled_amount", "total_payable_amount",
-    "total_settled_amount", "log_head", "history", "digest",
+    "partner_id",
+    "period",
+    "status",
+    "issued_at",
+    "currency",
+    "payable_amount",
+    "settled_amount",
+    "customers",
+    "details",
+    "adjustments",
+    "adjustments_payable_amount",
+    "adjustments_settled_amount",
+    "total_payable_amount",
+    "total_settled_amount",
+    "log_head",
+    "history",
+    "digest",
 ]
 SUMMARY_KEYS = ["partner_id", "period", "status", "issued_at", "total_payable_amount", "total_settled_amount"]
 NOV_5 = "2026-11-05T08:00:00+08:00"  # 2026-11-05T00:00:00Z
@@ -76,11 +90,15 @@ def test_a_statement_prints_every_field_in_order_with_a_digest_anyone_can_recomp
         {"customer_id": "c-3", "payable_amount": "100.00000000", "settled_amount": "100.00"},
     ]
     assert (statement["payable_amount"], statement["settled_amount"], statement["customers"]) == (
-        "102.46913578", "102.46", 2)
+        "102.46913578",
+        "102.46",
+        2,
+    )
     assert statement["adjustments"] == [] and statement["adjustments_settled_amount"] == "0.00"
     assert statement["status"] == "pending_confirmation" and statement["currency"] == "CNY"
     assert statement["history"] == [
-        {"status": "pending_confirmation", "at": "2026-11-05T00:00:00.000000Z", "reason": None}]
+        {"status": "pending_confirmation", "at": "2026-11-05T00:00:00.000000Z", "reason": None}
+    ]
     assert set(statement["log_head"]) == {"position", "hash"}
     frozen = {k: v for k, v in statement.items() if k not in ("status", "history", "digest")}
     canonical = json.dumps(frozen, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -97,28 +115,48 @@ def test_the_statement_equals_replay_as_of_its_issue(closed):
 
 def test_late_charges_are_adjustments_of_the_next_statement_and_the_old_one_never_changes(closed):
     before = out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
-    ingest(closed, [
-        b.order_refunded("c-3", order_id="o-1", amount="40.00", time="2026-10-30T08:00:00+08:00", id="r-1"),
-        b.usage("c-1", id="u-nov", time="2026-11-02T08:00:00+08:00", quantity="1", unit_price="3"),
-    ], now="2026-11-20T00:00:00+08:00")
+    ingest(
+        closed,
+        [
+            b.order_refunded("c-3", order_id="o-1", amount="40.00", time="2026-10-30T08:00:00+08:00", id="r-1"),
+            b.usage("c-1", id="u-nov", time="2026-11-02T08:00:00+08:00", quantity="1", unit_price="3"),
+        ],
+        now="2026-11-20T00:00:00+08:00",
+    )
     november = out(billing(closed, "close", "--period", "2026-11", "--json", now=DEC_2))
     assert november["statements"] == [
-        {"partner_id": "p-1", "total_payable_amount": "-37.00000000", "total_settled_amount": "-37.00"}]
+        {"partner_id": "p-1", "total_payable_amount": "-37.00000000", "total_settled_amount": "-37.00"}
+    ]
     statement = out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-11", "--json"))
     assert statement["adjustments"] == [
-        {"period": "2026-10", "customer_id": "c-3", "payable_amount": "-40.00000000", "settled_amount": "-40.00"}]
+        {"period": "2026-10", "customer_id": "c-3", "payable_amount": "-40.00000000", "settled_amount": "-40.00"}
+    ]
     assert (statement["adjustments_payable_amount"], statement["total_settled_amount"]) == ("-40.00000000", "-37.00")
     assert out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json")) == before
     periods = out(billing(closed, "periods", "--json", now=DEC_2))
-    assert periods == {"periods": [
-        {"period": "2026-10", "status": "closed", "closed_at": "2026-11-05T00:00:00.000000Z"},
-        {"period": "2026-11", "status": "closed", "closed_at": "2026-12-02T00:00:00.000000Z"},
-    ]}
+    assert periods == {
+        "periods": [
+            {"period": "2026-10", "status": "closed", "closed_at": "2026-11-05T00:00:00.000000Z"},
+            {"period": "2026-11", "status": "closed", "closed_at": "2026-12-02T00:00:00.000000Z"},
+        ]
+    }
 
 
 def test_confirm_and_dispute_print_the_statement_after_the_change(closed):
-    disputed = out(billing(closed, "dispute", "--partner", "p-2", "--period", "2026-10", "--reason", "对不上",
-                           "--json", now="2026-11-06T08:00:00+08:00"))
+    disputed = out(
+        billing(
+            closed,
+            "dispute",
+            "--partner",
+            "p-2",
+            "--period",
+            "2026-10",
+            "--reason",
+            "对不上",
+            "--json",
+            now="2026-11-06T08:00:00+08:00",
+        )
+    )
     assert disputed["status"] == "disputed" and list(disputed) == STATEMENT_KEYS
     assert disputed["history"][-1] == {"status": "disputed", "at": "2026-11-06T00:00:00.000000Z", "reason": "对不上"}
     confirmed = out(billing(closed, "confirm", "--partner", "p-2", "--period", "2026-10", "--json"))
@@ -142,12 +180,15 @@ def test_statements_are_listed_by_period_then_partner_and_filtered(closed):
     assert out(billing(closed, "statements", "--period", "2026-11", "--json")) == {"statements": []}
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (["close", "--period", "2026-10"], "period_already_closed"),
-    (["close", "--period", "2026-12"], "period_not_ended"),
-    (["statement", "--partner", "p-9", "--period", "2026-10"], "unknown_statement"),
-    (["confirm", "--partner", "p-1", "--period", "2026-09"], "unknown_statement"),
-])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["close", "--period", "2026-10"], "period_already_closed"),
+        (["close", "--period", "2026-12"], "period_not_ended"),
+        (["statement", "--partner", "p-9", "--period", "2026-10"], "unknown_statement"),
+        (["confirm", "--partner", "p-1", "--period", "2026-09"], "unknown_statement"),
+    ],
+)
 def test_refusals_exit_1_with_one_line_naming_their_code(closed, args, code):
     result = billing(closed, *args)
     assert result.returncode == 1
@@ -163,30 +204,38 @@ def test_closing_out_of_order_or_with_earlier_charges_open_is_refused(tmp_path):
     assert result.returncode == 1 and result.stderr.startswith(b"period_out_of_order: ")
 
 
-@pytest.mark.parametrize("args", [
-    ["statements", "--status", "open"],
-    ["statements", "--issued-from", "2026-11-05"],
-    ["statements", "--issued-to", "2026-11-05T00:00:00"],
-    ["statements", "--period", "2026-13"],
-    ["close"],
-    ["close", "--period", "October"],
-    ["statement", "--partner", "p-1"],
-    ["dispute", "--partner", "p-1", "--period", "2026-10"],
-    ["dispute", "--partner", "p-1", "--period", "2026-10", "--reason", ""],
-    ["dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "x" * 513],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["statements", "--status", "open"],
+        ["statements", "--issued-from", "2026-11-05"],
+        ["statements", "--issued-to", "2026-11-05T00:00:00"],
+        ["statements", "--period", "2026-13"],
+        ["close"],
+        ["close", "--period", "October"],
+        ["statement", "--partner", "p-1"],
+        ["dispute", "--partner", "p-1", "--period", "2026-10"],
+        ["dispute", "--partner", "p-1", "--period", "2026-10", "--reason", ""],
+        ["dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "x" * 513],
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(closed, args):
     result = billing(closed, *args)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.decode().splitlines()) == 1 and b"Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["close", "--period", "2026-10"], ["periods"], ["statements"],
-    ["statement", "--partner", "p-1", "--period", "2026-10"],
-    ["confirm", "--partner", "p-1", "--period", "2026-10"],
-    ["dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "x"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["close", "--period", "2026-10"],
+        ["periods"],
+        ["statements"],
+        ["statement", "--partner", "p-1", "--period", "2026-10"],
+        ["confirm", "--partner", "p-1", "--period", "2026-10"],
+        ["dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "x"],
+    ],
+)
 def test_every_command_needs_an_existing_store(tmp_path, args):
     result = billing(tmp_path, *args)
     assert result.returncode == 2 and b"no store" in result.stderr

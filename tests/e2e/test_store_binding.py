@@ -39,9 +39,7 @@ def _snapshot(folder):
     ],
     ids=lambda c: " ".join(c),
 )
-@pytest.mark.parametrize(
-    ("setting", "value"), [("BILLING_CURRENCY", "USD"), ("BILLING_TIMEZONE", "UTC")]
-)
+@pytest.mark.parametrize(("setting", "value"), [("BILLING_CURRENCY", "USD"), ("BILLING_TIMEZONE", "UTC")])
 def test_a_command_with_another_currency_or_time_zone_exits_2_naming_both_and_changes_nothing(
     cny_store, command, setting, value
 ):
@@ -82,6 +80,7 @@ def test_a_new_store_binds_silently_to_the_settings_it_was_created_with(tmp_path
     created = billing(tmp_path, "ingest", "in.jsonl", "--json", BILLING_CURRENCY="USD", BILLING_TIMEZONE="UTC")
     assert (out(created), created.stderr) == (counts_json(1, 0, 0), b"")
     assert_usage_failure(billing(tmp_path, "bills", "--period", "2026-10"), "USD", "UTC", "CNY")
-    bills = loads(billing(tmp_path, "bills", "--period", "2026-10", "--json",
-                          BILLING_CURRENCY="USD", BILLING_TIMEZONE="UTC"))["bills"]
+    bills = loads(
+        billing(tmp_path, "bills", "--period", "2026-10", "--json", BILLING_CURRENCY="USD", BILLING_TIMEZONE="UTC")
+    )["bills"]
     assert [x["currency"] for x in bills] == ["USD"]

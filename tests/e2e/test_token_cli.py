@@ -9,15 +9,45 @@ import pytest
 from tests import builders as b
 from tests.e2e.test_cli import assert_usage_failure, billing, loads, out
 
-TOKEN_KEYS = ["token_id", "token", "role", "partner_id", "indirect_partner_id", "account_manager_id", "name",
-              "created_at"]
-ENTRY_KEYS = ["token_id", "role", "partner_id", "indirect_partner_id", "account_manager_id", "name", "created_at",
-              "revoked_at"]
+TOKEN_KEYS = [
+    "token_id",
+    "token",
+    "role",
+    "partner_id",
+    "indirect_partner_id",
+    "account_manager_id",
+    "name",
+    "created_at",
+]
+ENTRY_KEYS = [
+    "token_id",
+    "role",
+    "partner_id",
+    "indirect_partner_id",
+    "account_manager_id",
+    "name",
+    "created_at",
+    "revoked_at",
+]
 
 
 def test_a_token_is_printed_once_listed_without_its_secret_and_stored_only_as_a_hash(tmp_path):
-    created = loads(billing(tmp_path, "token", "create", "--role", "reseller", "--partner", "p-1", "--reseller",
-                            "r-1", "--name", "Yunfan ops", "--json"))
+    created = loads(
+        billing(
+            tmp_path,
+            "token",
+            "create",
+            "--role",
+            "reseller",
+            "--partner",
+            "p-1",
+            "--reseller",
+            "r-1",
+            "--name",
+            "Yunfan ops",
+            "--json",
+        )
+    )
     assert list(created) == TOKEN_KEYS
     assert (created["role"], created["partner_id"], created["indirect_partner_id"]) == ("reseller", "p-1", "r-1")
     listed = loads(billing(tmp_path, "tokens", "--json"))["tokens"]

@@ -13,8 +13,9 @@ from testsupport.cli_runner import BILLING, clean_env
 def test_the_try_next_lines_of_the_demo_run_as_printed(tmp_path):
     env = clean_env(PATH="/usr/bin:/bin")  # the venv not activated: `billing` is not on PATH
     relative = os.path.relpath(BILLING, tmp_path)
-    demo = subprocess.run([relative, "demo", "--customers", "20"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    demo = subprocess.run(
+        [relative, "demo", "--customers", "20"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert demo.returncode == 0, demo.stderr
     hints = [line.split("#")[0].strip() for line in demo.stdout.split("Try next:")[1].splitlines() if line.strip()]
     assert len(hints) >= 5

@@ -17,8 +17,13 @@ from tests import builders as b
 from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
 
 CJK = [
-    b.associated("客户-2", "伙伴-1", id="a-1", time="2026-09-01T00:00:00+08:00",
-                 data={"account_manager_id": "经理-张", "indirect_partner_id": "代理-王"}),
+    b.associated(
+        "客户-2",
+        "伙伴-1",
+        id="a-1",
+        time="2026-09-01T00:00:00+08:00",
+        data={"account_manager_id": "经理-张", "indirect_partner_id": "代理-王"},
+    ),
     b.usage("客户-2", id="u-1", resource_id="实例-1", quantity="2"),
     b.usage("客户-2", id="u-2", resource_id="i-22", quantity="3"),
     b.usage("c-3", id="u-3", resource_id="实例-长名字", quantity="1", unit_price="1000"),
@@ -59,13 +64,17 @@ def _display_positions(line: str) -> dict[int, str]:
     return positions
 
 
-@pytest.mark.parametrize("command", [
-    ["bills", "--period", "2026-10"],
-    ["bills", "--period", "2026-10", "--summary"],
-    ["performance", "--partner", "伙伴-1", "--period", "2026-10"],
-    ["customers", "--list"],
-    ["partners"],
-], ids=lambda c: " ".join(c))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["bills", "--period", "2026-10"],
+        ["bills", "--period", "2026-10", "--summary"],
+        ["performance", "--partner", "伙伴-1", "--period", "2026-10"],
+        ["customers", "--list"],
+        ["partners"],
+    ],
+    ids=lambda c: " ".join(c),
+)
 def test_tables_with_chinese_text_line_up_in_display_columns(cjk, command):
     result = billing(cjk, *command)
     assert result.returncode == 0, result.stderr
@@ -86,11 +95,14 @@ def test_every_command_and_option_has_a_help_text():
     assert "--kafka" in commands.choices["serve"].format_help()
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["bills", "--period", "13"], ["--period", "billing bills --help"]),
-    (["topics"], ["create", "billing topics --help"]),
-    (["replay", "--period", "2026-10", "--as-of", "yesterday"], ["--as-of", "billing replay --help"]),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["bills", "--period", "13"], ["--period", "billing bills --help"]),
+        (["topics"], ["create", "billing topics --help"]),
+        (["replay", "--period", "2026-10", "--as-of", "yesterday"], ["--as-of", "billing replay --help"]),
+    ],
+)
 def test_a_usage_error_points_at_the_commands_help_and_names_no_internals(cjk, args, words):
     error = assert_usage_failure(billing(cjk, *args), *words)
     assert "_command" not in error and error.count("--as-of:") <= 1
@@ -98,7 +110,8 @@ def test_a_usage_error_points_at_the_commands_help_and_names_no_internals(cjk, a
 
 def test_a_customer_without_a_bill_is_named(cjk):
     assert out(billing(cjk, "bills", "--period", "2026-10", "--customer", "c-404")).startswith(
-        "no bill for customer c-404 in 2026-10")
+        "no bill for customer c-404 in 2026-10"
+    )
 
 
 def test_memory_on_a_read_command_explains_that_it_lives_for_one_command(cjk):
@@ -112,8 +125,10 @@ def test_ingest_counts_have_thousands_separators(tmp_path):
 
 def test_the_rejected_table_fits_120_columns_and_json_keeps_the_full_message(tmp_path):
     long_id = "事件-" + "x" * 80
-    jsonl(tmp_path / "in.jsonl", [b.usage("c-1", id=long_id, source="metering/a-very-long-source-name",
-                                          unit_price="0.123456789")])
+    jsonl(
+        tmp_path / "in.jsonl",
+        [b.usage("c-1", id=long_id, source="metering/a-very-long-source-name", unit_price="0.123456789")],
+    )
     billing(tmp_path, "ingest", "in.jsonl")
     table = out(billing(tmp_path, "rejected"))
     assert max(wcwidth.width(line) for line in table.splitlines()) <= 120, table
@@ -134,16 +149,22 @@ def test_bills_summary_and_csv_agree_with_the_json(cjk):
     assert [(r["customer_id"], r["item_id"], r["payable_amount"]) for r in rows] == [
         (bill["customer_id"], line["item_id"], line["payable_amount"]) for bill in bills for line in bill["lines"]
     ]
-    per_bill = list(csv.DictReader(io.StringIO(out(billing(cjk, "bills", "--period", "2026-10", "--csv", "--summary")))))
+    per_bill = list(
+        csv.DictReader(io.StringIO(out(billing(cjk, "bills", "--period", "2026-10", "--csv", "--summary"))))
+    )
     assert [(r["customer_id"], r["settled_amount"]) for r in per_bill] == [
-        (bill["customer_id"], bill["settled_amount"]) for bill in bills]
+        (bill["customer_id"], bill["settled_amount"]) for bill in bills
+    ]
 
 
 def test_performance_csv_has_one_row_a_customer(cjk):
-    rows = list(csv.reader(io.StringIO(out(billing(cjk, "performance", "--partner", "伙伴-1", "--period", "2026-10",
-                                                   "--csv")))))
-    assert rows == [["partner_id", "period", "currency", "customer_id", "payable_amount", "settled_amount"],
-                    ["伙伴-1", "2026-10", "CNY", "客户-2", "0.61728390", "0.61"]]
+    rows = list(
+        csv.reader(io.StringIO(out(billing(cjk, "performance", "--partner", "伙伴-1", "--period", "2026-10", "--csv"))))
+    )
+    assert rows == [
+        ["partner_id", "period", "currency", "customer_id", "payable_amount", "settled_amount"],
+        ["伙伴-1", "2026-10", "CNY", "客户-2", "0.61728390", "0.61"],
+    ]
 
 
 def test_status_partners_and_the_customer_list_say_what_the_store_holds(cjk):
@@ -159,7 +180,10 @@ def test_status_partners_and_the_customer_list_say_what_the_store_holds(cjk):
     ]
     customers = loads(billing(cjk, "customers", "--list", "--json"))["customers"]
     assert [(c["customer_id"], c["partner_id"], c["account_manager_id"]) for c in customers] == [
-        ("c-3", None, None), ("c-4", "p-2", None), ("客户-2", "伙伴-1", "经理-张")]
+        ("c-3", None, None),
+        ("c-4", "p-2", None),
+        ("客户-2", "伙伴-1", "经理-张"),
+    ]
     only = loads(billing(cjk, "customers", "--list", "--partner", "p-2", "--json"))["customers"]
     assert [c["customer_id"] for c in only] == ["c-4"]
     json.dumps(status)  # plain JSON values

@@ -76,7 +76,8 @@ def test_a_zero_threshold_warns_of_arrears(store):
     change_statement(store, "p-1", "2026-10", "confirmed", "12.34")
     assert notices(store) == [
         ("statement.issued", "p-1", {"period": "2026-10", "total_settled_amount": "12.34"}),
-        low("-12.34", "0.00")]
+        low("-12.34", "0.00"),
+    ]
 
 
 def test_an_issued_statement_notifies_its_partner(store):
@@ -92,7 +93,12 @@ def test_a_confirmed_statement_posts_its_total_from_prepaid_to_revenue_even_into
     change_statement(store, "p-1", "2026-10", "confirmed", "123.45")
     [posted] = [t for t in accounts.transfers(store, "p-1").transfers if t.kind == "statement"]
     assert (posted.id, posted.debit, posted.credit, posted.amount, posted.status) == (
-        "statement:p-1:2026-10", "prepaid:p-1", "cloud:revenue", "123.45", "posted")
+        "statement:p-1:2026-10",
+        "prepaid:p-1",
+        "cloud:revenue",
+        "123.45",
+        "posted",
+    )
     assert balances(store)["prepaid:p-1"] == ("-23.45", "0.00")
     assert balances(store)["cloud:revenue"] == ("123.45", "0.00")
     assert accounts.ledger(store).total == "0.00"
@@ -105,7 +111,11 @@ def test_a_negative_statement_is_credited_back_and_a_zero_one_posts_nothing(stor
     change_statement(store, "p-1", "2026-11", "confirmed", "0.00")
     [posted] = accounts.transfers(store, "p-1").transfers
     assert (posted.id, posted.debit, posted.credit, posted.amount) == (
-        "statement:p-1:2026-10", "cloud:revenue", "prepaid:p-1", "7.50")
+        "statement:p-1:2026-10",
+        "cloud:revenue",
+        "prepaid:p-1",
+        "7.50",
+    )
 
 
 def test_a_disputed_statement_posts_nothing_until_confirmed(store):
@@ -131,7 +141,8 @@ def test_record_transfer_credits_an_incentive_once(store):
     assert balances(store)["cloud:incentives"] == ("-250.00", "0.00")
     with pytest.raises(Refused, match="id_conflict"):
         store.ledger.record_decision(
-            lambda d: record_transfer(d, "incentive", "p-1", 251 * UNIT, "incentive:pol:2026-10:p-1"))
+            lambda d: record_transfer(d, "incentive", "p-1", 251 * UNIT, "incentive:pol:2026-10:p-1")
+        )
 
 
 def test_transfers_recorded_together_see_each_other(store):
@@ -148,12 +159,24 @@ def test_transfers_recorded_together_see_each_other(store):
 
 
 def test_a_batch_records_each_transfer_or_its_refusal(store):
-    requests = [accounts.transfer_request(store.rules, kind, "p-1", amount, id) for kind, amount, id in [
-        ("topup", "10", "t-1"), ("withdrawal", "11", "w-1"), ("withdrawal", "10", "w-2"), ("topup", "10", "t-1"),
-        ("topup", "11", "t-1")]]
+    requests = [
+        accounts.transfer_request(store.rules, kind, "p-1", amount, id)
+        for kind, amount, id in [
+            ("topup", "10", "t-1"),
+            ("withdrawal", "11", "w-1"),
+            ("withdrawal", "10", "w-2"),
+            ("topup", "10", "t-1"),
+            ("topup", "11", "t-1"),
+        ]
+    ]
     results = accounts.transfer_batch(store, requests)
     assert [getattr(r, "code", None) or ("repeat" if r.repeated else "new") for r in results] == [
-        "new", "insufficient_funds", "new", "repeat", "id_conflict"]
+        "new",
+        "insufficient_funds",
+        "new",
+        "repeat",
+        "id_conflict",
+    ]
     assert [t.id for t in accounts.transfers(store).transfers] == ["t-1", "w-2"]
 
 
@@ -172,7 +195,9 @@ def test_the_publisher_sends_each_notification_once_keyed_by_partner(store):
     asyncio.run(publisher.publish_pending(send))
     mine = [m for m in sent if m.topic == topics.NOTIFICATIONS]
     assert [(m.key, json.loads(m.value)["type"]) for m in mine] == [
-        (b"p-1", "payment.approved"), (b"p-2", "statement.issued")]
+        (b"p-1", "payment.approved"),
+        (b"p-2", "statement.issued"),
+    ]
     assert list(json.loads(mine[0].value)) == ["type", "partner_id", "at", "data"]
     assert not publisher.outside_work_waiting()
     accounts.step_payment(store, "pay-1", "pay")

@@ -32,35 +32,51 @@ def store(open_store):
 def test_a_topup_credits_prepaid_from_the_bank_and_the_ledger_sums_to_zero(store):
     outcome = topup(store, "p-1", "100", "t-1", note="first")
     assert as_json(outcome.value) == {
-        "id": "t-1", "kind": "topup", "debit": "cloud:bank", "credit": "prepaid:p-1", "amount": "100.00",
-        "status": "posted", "at": NOW, "note": "first"}
+        "id": "t-1",
+        "kind": "topup",
+        "debit": "cloud:bank",
+        "credit": "prepaid:p-1",
+        "amount": "100.00",
+        "status": "posted",
+        "at": NOW,
+        "note": "first",
+    }
     assert not outcome.repeated
     listing = as_json(accounts.ledger(store))
-    assert listing == {"accounts": [
-        {"account": "cloud:bank", "balance": "-100.00", "pending": "0.00"},
-        {"account": "cloud:incentives", "balance": "0.00", "pending": "0.00"},
-        {"account": "cloud:revenue", "balance": "0.00", "pending": "0.00"},
-        {"account": "incentive:p-1", "balance": "0.00", "pending": "0.00"},
-        {"account": "prepaid:p-1", "balance": "100.00", "pending": "0.00"},
-    ], "total": "0.00"}
-    assert list(as_json(accounts.account(store, "p-1"))) == ["partner_id", "currency", "prepaid", "incentive",
-                                                            "warn_below"]
+    assert listing == {
+        "accounts": [
+            {"account": "cloud:bank", "balance": "-100.00", "pending": "0.00"},
+            {"account": "cloud:incentives", "balance": "0.00", "pending": "0.00"},
+            {"account": "cloud:revenue", "balance": "0.00", "pending": "0.00"},
+            {"account": "incentive:p-1", "balance": "0.00", "pending": "0.00"},
+            {"account": "prepaid:p-1", "balance": "100.00", "pending": "0.00"},
+        ],
+        "total": "0.00",
+    }
+    assert list(as_json(accounts.account(store, "p-1"))) == [
+        "partner_id",
+        "currency",
+        "prepaid",
+        "incentive",
+        "warn_below",
+    ]
 
 
 def test_an_empty_ledger_lists_the_three_cloud_accounts_and_an_unknown_partner_reads_as_zeros(store):
     assert balances(store) == {"cloud:bank": ZERO, "cloud:incentives": ZERO, "cloud:revenue": ZERO}
     assert as_json(accounts.account(store, "nobody")) == {
-        "partner_id": "nobody", "currency": "CNY",
+        "partner_id": "nobody",
+        "currency": "CNY",
         "prepaid": {"balance": "0.00", "pending": "0.00", "available": "0.00"},
         "incentive": {"balance": "0.00", "pending": "0.00", "available": "0.00"},
-        "warn_below": None}
+        "warn_below": None,
+    }
 
 
 def test_a_threshold_alone_makes_the_partners_accounts_appear(store):
     account = accounts.warn(store, "p-2", 5_000_000_000)
     assert account.warn_below == "50.00"
-    assert set(balances(store)) == {"cloud:bank", "cloud:incentives", "cloud:revenue", "incentive:p-2",
-                                    "prepaid:p-2"}
+    assert set(balances(store)) == {"cloud:bank", "cloud:incentives", "cloud:revenue", "incentive:p-2", "prepaid:p-2"}
 
 
 def test_a_refused_request_makes_no_account_appear_and_records_nothing(store):
@@ -77,9 +93,15 @@ def test_the_same_id_with_the_same_kind_partner_and_amount_changes_nothing(store
     assert len(engine_log(store)) == 1
 
 
-@pytest.mark.parametrize(("kind", "partner", "amount"), [
-    ("withdrawal", "p-1", "100"), ("topup", "p-2", "100"), ("topup", "p-1", "100.01"), ("incentive", "p-1", "100"),
-])
+@pytest.mark.parametrize(
+    ("kind", "partner", "amount"),
+    [
+        ("withdrawal", "p-1", "100"),
+        ("topup", "p-2", "100"),
+        ("topup", "p-1", "100.01"),
+        ("incentive", "p-1", "100"),
+    ],
+)
 def test_an_id_used_again_for_anything_else_is_an_id_conflict(store, kind, partner, amount):
     topup(store, "p-1", "500", "t-0")
     topup(store, "p-1", "100", "t-1")
@@ -118,12 +140,19 @@ def test_a_payment_application_reserves_on_the_incentive_account_only(store):
     transfer(store, "incentive", "p-1", "100", "i-1")
     application = submit(store, "p-1", "30", "pay-1")
     assert as_json(application.value) == {
-        "id": "pay-1", "partner_id": "p-1", "amount": "30.00", "status": "under_review",
-        "history": [{"status": "under_review", "at": NOW, "reason": None}]}
+        "id": "pay-1",
+        "partner_id": "p-1",
+        "amount": "30.00",
+        "status": "under_review",
+        "history": [{"status": "under_review", "at": NOW, "reason": None}],
+    }
     assert balances(store)["incentive:p-1"] == ("100.00", "30.00")
     assert balances(store)["cloud:bank"] == ZERO
     assert as_json(accounts.account(store, "p-1"))["incentive"] == {
-        "balance": "100.00", "pending": "30.00", "available": "70.00"}
+        "balance": "100.00",
+        "pending": "30.00",
+        "available": "70.00",
+    }
     [pending] = [t for t in accounts.transfers(store, "p-1").transfers if t.kind == "payment"]
     assert (pending.debit, pending.credit, pending.status) == ("incentive:p-1", "cloud:bank", "pending")
 
@@ -143,22 +172,24 @@ def test_paying_posts_the_reservation_and_rejecting_voids_it(store):
     paid = accounts.step_payment(store, "pay-1", "pay")
     rejected = accounts.step_payment(store, "pay-2", "reject", "wrong bank account")
     assert [h.status for h in paid.value.history] == ["under_review", "approved", "paid"]
-    assert as_json(rejected.value.history[-1]) == {"status": "rejected", "at": NOW,
-                                                   "reason": "wrong bank account"}
+    assert as_json(rejected.value.history[-1]) == {"status": "rejected", "at": NOW, "reason": "wrong bank account"}
     assert balances(store)["incentive:p-1"] == ("70.00", "0.00")
     assert balances(store)["cloud:bank"] == ("30.00", "0.00")
     statuses = {t.id: t.status for t in accounts.transfers(store).transfers}
     assert statuses == {"i-1": "posted", "pay-1": "posted", "pay-2": "voided"}
 
 
-@pytest.mark.parametrize(("steps", "code"), [
-    (["pay"], "invalid_state"),
-    (["approve", "approve"], "invalid_state"),
-    (["approve", "reject"], "invalid_state"),
-    (["reject", "approve"], "invalid_state"),
-    (["approve", "pay", "pay"], "invalid_state"),
-    (["reject", "reject"], "invalid_state"),
-])
+@pytest.mark.parametrize(
+    ("steps", "code"),
+    [
+        (["pay"], "invalid_state"),
+        (["approve", "approve"], "invalid_state"),
+        (["approve", "reject"], "invalid_state"),
+        (["reject", "approve"], "invalid_state"),
+        (["approve", "pay", "pay"], "invalid_state"),
+        (["reject", "reject"], "invalid_state"),
+    ],
+)
 def test_a_step_the_status_does_not_allow_is_invalid_state(store, steps, code):
     transfer(store, "incentive", "p-1", "100", "i-1")
     submit(store, "p-1", "30", "pay-1")
@@ -237,8 +268,12 @@ def test_transfers_and_payment_steps_are_the_logs_engine_events(store):
     accounts.step_payment(store, "pay-1", "pay")
     log = engine_log(store)
     assert [(type(e).LOG_TYPE, e.id) for e in log] == [
-        ("transfer.recorded", "t-1"), ("transfer.recorded", "i-1"), ("payment.submitted", "pay-1"),
-        ("payment.approved", "pay-1"), ("payment.paid", "pay-1")]
+        ("transfer.recorded", "t-1"),
+        ("transfer.recorded", "i-1"),
+        ("payment.submitted", "pay-1"),
+        ("payment.approved", "pay-1"),
+        ("payment.paid", "pay-1"),
+    ]
     assert [e.originator_version for e in log] == [1, 2, 1, 2, 3]
     assert log[0].amount == "100.00" and log[0].debit == "cloud:bank" and log[0].credit == "prepaid:p-1"
     assert notices(store)[0][0] == "balance.low"  # notified, but not logged

@@ -16,13 +16,22 @@ WITHDRAWERS = 10
 
 def _withdraw_at_once(tmp_path, store: str) -> list[subprocess.CompletedProcess]:
     env = clean_env(BILLING_STORE=store)
-    topped = subprocess.run([str(BILLING), "transfer", "topup", "--partner", "p-1", "--amount", "30", "--id", "t-1"],
-                            env=env, cwd=tmp_path, capture_output=True, timeout=60)
+    topped = subprocess.run(
+        [str(BILLING), "transfer", "topup", "--partner", "p-1", "--amount", "30", "--id", "t-1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
     assert topped.returncode == 0, topped.stderr
     processes = [
-        subprocess.Popen([str(BILLING), "transfer", "withdrawal", "--partner", "p-1", "--amount", "10",
-                          "--id", f"w-{n}", "--json"], env=env, cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [str(BILLING), "transfer", "withdrawal", "--partner", "p-1", "--amount", "10", "--id", f"w-{n}", "--json"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for n in range(WITHDRAWERS)
     ]
     results = []
@@ -36,11 +45,21 @@ def _assert_three_withdrawals_and_no_overdraft(tmp_path, store: str, results) ->
     codes = sorted(result.returncode for result in results)
     assert codes == [0] * 3 + [1] * (WITHDRAWERS - 3), [r.stderr for r in results]
     assert all(r.stderr.startswith(b"insufficient_funds: ") for r in results if r.returncode == 1)
-    shown = subprocess.run([str(BILLING), "account", "--partner", "p-1", "--json"], env=clean_env(BILLING_STORE=store),
-                           cwd=tmp_path, capture_output=True, timeout=60)
+    shown = subprocess.run(
+        [str(BILLING), "account", "--partner", "p-1", "--json"],
+        env=clean_env(BILLING_STORE=store),
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
     assert json.loads(shown.stdout)["prepaid"] == {"balance": "0.00", "pending": "0.00", "available": "0.00"}
-    ledger = subprocess.run([str(BILLING), "ledger", "--json"], env=clean_env(BILLING_STORE=store), cwd=tmp_path,
-                            capture_output=True, timeout=60)
+    ledger = subprocess.run(
+        [str(BILLING), "ledger", "--json"],
+        env=clean_env(BILLING_STORE=store),
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
     assert ledger.returncode == 0 and json.loads(ledger.stdout)["total"] == "0.00"
 
 
@@ -54,7 +73,8 @@ def test_ten_processes_withdrawing_at_once_never_overdraw_on_sqlite(tmp_path):
 @pytest.mark.postgres
 def test_ten_processes_withdrawing_at_once_never_overdraw_on_postgres(tmp_path, postgres_fresh_dsn):
     _assert_three_withdrawals_and_no_overdraft(
-        tmp_path, postgres_fresh_dsn, _withdraw_at_once(tmp_path, postgres_fresh_dsn))
+        tmp_path, postgres_fresh_dsn, _withdraw_at_once(tmp_path, postgres_fresh_dsn)
+    )
 
 
 def _withdraw_after_barrier(store: str, n: int, barrier, results) -> None:
@@ -85,8 +105,9 @@ def _race_handlers(store: str) -> list[str]:
         accounts.transfer(engine, accounts.transfer_request(engine.rules, "topup", "p-1", "30", "t-1"))
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(WITHDRAWERS), context.Queue()
-    workers = [context.Process(target=_withdraw_after_barrier, args=(store, n, barrier, results))
-               for n in range(WITHDRAWERS)]
+    workers = [
+        context.Process(target=_withdraw_after_barrier, args=(store, n, barrier, results)) for n in range(WITHDRAWERS)
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=120) for _ in workers]

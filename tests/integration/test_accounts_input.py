@@ -8,8 +8,31 @@ import pytest
 
 from commands.cli import main
 
-BAD_AMOUNTS = ["", "0", "0.00", "-1", "-0.01", "1e3", "1E3", "1.001", "1.", ".5", " 1", "1 ", "+1", "1,000", "NaN",
-               "inf", "1000000000000", "999999999999.01", "0x10", "１", "1/2", "1_000", "0" * 5000 + "1.001"]
+BAD_AMOUNTS = [
+    "",
+    "0",
+    "0.00",
+    "-1",
+    "-0.01",
+    "1e3",
+    "1E3",
+    "1.001",
+    "1.",
+    ".5",
+    " 1",
+    "1 ",
+    "+1",
+    "1,000",
+    "NaN",
+    "inf",
+    "1000000000000",
+    "999999999999.01",
+    "0x10",
+    "１",
+    "1/2",
+    "1_000",
+    "0" * 5000 + "1.001",
+]
 GOOD_EDGES = ["0.01", "999999999999", "999999999999.00", "007"]
 BAD_IDS = ["", "x" * 65, "a\nb", "tab\there", "\x7f"]
 
@@ -40,11 +63,14 @@ def assert_usage(result: tuple[int, str, str], option: str) -> None:
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_every_malformed_amount_is_a_usage_error_and_records_nothing(cli, amount):
-    for command in (["transfer", "topup"], ["transfer", "withdrawal"], ["transfer", "incentive"],
-                    ["payment", "submit"]):
+    for command in (
+        ["transfer", "topup"],
+        ["transfer", "withdrawal"],
+        ["transfer", "incentive"],
+        ["payment", "submit"],
+    ):
         assert_usage(cli(*command, "--partner", "p-1", "--amount", amount, "--id", "x"), "--amount")
-    assert_usage(cli("warn", "--partner", "p-1", "--below", amount), "--below") if amount not in (
-        "0", "0.00") else None
+    assert_usage(cli("warn", "--partner", "p-1", "--below", amount), "--below") if amount not in ("0", "0.00") else None
     assert not cli.db.exists()
 
 
@@ -77,25 +103,29 @@ def test_malformed_ids_on_an_existing_store_record_nothing(cli):
     assert (cli("transfers", "--json"), cli("ledger", "--json"), cli("notifications", "--json")) == before
 
 
-@pytest.mark.parametrize(("args", "option"), [
-    (["payment", "reject", "--id", "x", "--reason", ""], "--reason"),
-    (["payment", "reject", "--id", "x", "--reason", "r" * 513], "--reason"),
-    (["payment", "reject", "--id", "x"], "--reason"),
-    (["transfer", "topup", "--partner", "p", "--amount", "1", "--id", "t", "--note", "n" * 513], "--note"),
-    (["warn", "--partner", "p-1", "--below", "1", "--off"], "--off"),
-    (["warn", "--partner", "p-1"], "--below"),
-    (["transfer", "statement", "--partner", "p", "--amount", "1", "--id", "t"], "KIND"),
-    (["transfer", "payment", "--partner", "p", "--amount", "1", "--id", "t"], "KIND"),
-    (["transfer", "topup", "--amount", "1", "--id", "t"], "--partner"),
-    (["payments", "--status", "pending"], "--status"),
-    (["payment", "cancel", "--id", "x"], "cancel"),
-])
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["payment", "reject", "--id", "x", "--reason", ""], "--reason"),
+        (["payment", "reject", "--id", "x", "--reason", "r" * 513], "--reason"),
+        (["payment", "reject", "--id", "x"], "--reason"),
+        (["transfer", "topup", "--partner", "p", "--amount", "1", "--id", "t", "--note", "n" * 513], "--note"),
+        (["warn", "--partner", "p-1", "--below", "1", "--off"], "--off"),
+        (["warn", "--partner", "p-1"], "--below"),
+        (["transfer", "statement", "--partner", "p", "--amount", "1", "--id", "t"], "KIND"),
+        (["transfer", "payment", "--partner", "p", "--amount", "1", "--id", "t"], "KIND"),
+        (["transfer", "topup", "--amount", "1", "--id", "t"], "--partner"),
+        (["payments", "--status", "pending"], "--status"),
+        (["payment", "cancel", "--id", "x"], "cancel"),
+    ],
+)
 def test_other_malformed_requests_are_usage_errors(cli, args, option):
     assert_usage(cli(*args), option)
 
 
 def test_a_note_of_512_characters_and_an_empty_note_are_kept(cli):
     assert cli("transfer", "topup", "--partner", "p", "--amount", "1", "--id", "t-1", "--note", "n" * 512)[0] == 0
-    status, stdout, _ = cli("transfer", "topup", "--partner", "p", "--amount", "1", "--id", "t-2", "--note", "",
-                            "--json")
+    status, stdout, _ = cli(
+        "transfer", "topup", "--partner", "p", "--amount", "1", "--id", "t-2", "--note", "", "--json"
+    )
     assert status == 0 and '"note":""' in stdout

@@ -29,10 +29,13 @@ CENT = 10**6  # one minor unit of CNY in 10⁻⁸
 PARTNERS = st.sampled_from(["p-1", "p-2"])
 IDS = st.sampled_from(["a", "b", "c", "d", "e", "f", "g"])  # few, so ids repeat and conflict
 CENTS = st.integers(min_value=1, max_value=20_000)
-_STEPS = {"approve": ("under_review", "approved"), "reject": ("under_review", "rejected"),
-          "pay": ("approved", "paid")}
-_ROUTES = {"topup": ("cloud:bank", "prepaid:{}"), "withdrawal": ("prepaid:{}", "cloud:bank"),
-           "incentive": ("cloud:incentives", "incentive:{}"), "payment": ("incentive:{}", "cloud:bank")}
+_STEPS = {"approve": ("under_review", "approved"), "reject": ("under_review", "rejected"), "pay": ("approved", "paid")}
+_ROUTES = {
+    "topup": ("cloud:bank", "prepaid:{}"),
+    "withdrawal": ("prepaid:{}", "cloud:bank"),
+    "incentive": ("cloud:incentives", "incentive:{}"),
+    "payment": ("incentive:{}", "cloud:bank"),
+}
 
 
 def amount_text(cents: int) -> str:
@@ -166,8 +169,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.open(partner)
         self.model.after_prepaid_change(partner)
 
-    @rule(partner=PARTNERS, period=st.sampled_from(["2026-09", "2026-10", "2026-11"]),
-          cents=st.integers(min_value=-5_000, max_value=20_000))
+    @rule(
+        partner=PARTNERS,
+        period=st.sampled_from(["2026-09", "2026-10", "2026-11"]),
+        cents=st.integers(min_value=-5_000, max_value=20_000),
+    )
     def confirm_statement(self, partner, period, cents):
         m = self.model
         assume((partner, period) not in m.statements)
@@ -185,9 +191,10 @@ class LedgerMachine(RuleBasedStateMachine):
         listing = accounts.ledger(self.engine)
         assert listing.total == "0.00"
         shown = {a.account: (a.balance, a.pending) for a in listing.accounts}
-        expected = {name: (format_units(self.model.balance[name] * CENT, 2),
-                           format_units(self.model.pending[name] * CENT, 2))
-                    for name in {*self.model.balance, "cloud:bank", "cloud:incentives", "cloud:revenue"}}
+        expected = {
+            name: (format_units(self.model.balance[name] * CENT, 2), format_units(self.model.pending[name] * CENT, 2))
+            for name in {*self.model.balance, "cloud:bank", "cloud:incentives", "cloud:revenue"}
+        }
         assert shown == expected
 
     @invariant()
@@ -204,13 +211,16 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(count == 1 for count in resolutions.values())
         statuses = {t.id: t.status for t in accounts.transfers(self.engine).transfers if t.kind == "payment"}
         for id, status in self.model.payments.items():
-            assert statuses[id] == {"under_review": "pending", "approved": "pending", "rejected": "voided",
-                                    "paid": "posted"}[status]
+            assert (
+                statuses[id]
+                == {"under_review": "pending", "approved": "pending", "rejected": "voided", "paid": "posted"}[status]
+            )
 
     @invariant()
     def balance_warnings_are_edge_triggered(self):
-        shown = Counter(n.partner_id for n in accounts.notifications(self.engine).notifications
-                        if n.type == "balance.low")
+        shown = Counter(
+            n.partner_id for n in accounts.notifications(self.engine).notifications if n.type == "balance.low"
+        )
         assert shown == +self.model.warnings
 
 

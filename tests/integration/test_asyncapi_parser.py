@@ -27,8 +27,12 @@ def parser_dir(tmp_path_factory) -> Path:
     if shutil.which("npm") is None:
         pytest.skip("npm is not on this machine")
     folder = tmp_path_factory.mktemp("asyncapi-parser")
-    installed = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), PARSER],
-                               capture_output=True, text=True, timeout=600)
+    installed = subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), PARSER],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if installed.returncode != 0:
         pytest.skip(f"npm could not install {PARSER}: {installed.stderr[-500:]}")
     return folder
@@ -36,8 +40,12 @@ def parser_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_the_asyncapi_document_has_no_error_or_warning_for_the_asyncapi_parser(parser_dir):
-    parsed = subprocess.run(["node", str(SCRIPT), str(parser_dir), str(ROOT / "schemas" / "asyncapi.json")],
-                            capture_output=True, text=True, timeout=120)
+    parsed = subprocess.run(
+        ["node", str(SCRIPT), str(parser_dir), str(ROOT / "schemas" / "asyncapi.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert parsed.returncode == 0, parsed.stderr
     diagnostics = json.loads(parsed.stdout)
     problems = [d for d in diagnostics if d["severity"] in (0, 1)]  # 0 error, 1 warning; 2-3 hints

@@ -58,8 +58,13 @@ class DisassociationContract:
 
     def test_a_disassociation_revokes_approved_and_rejects_pending_at_its_recorded_time(self, at):
         asking = at(ASKED_AT)
-        record(asking, [associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00"),
-                        associated("c-2", "p-1", time="2026-10-01T00:00:00+08:00")])
+        record(
+            asking,
+            [
+                associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00"),
+                associated("c-2", "p-1", time="2026-10-01T00:00:00+08:00"),
+            ],
+        )
         ask(asking, "A-1")
         answer_authorization(asking, "A-1", "approve")
         ask(asking, "A-2")
@@ -92,11 +97,14 @@ class DisassociationContract:
         record(asking, [associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00")])
         ask(asking, "A-1")
         answer_authorization(asking, "A-1", "approve")
-        record(at(LEFT_AT), [
-            disassociated("c-1", "p-1", time="2026-12-01T00:00:00+08:00"),
-            associated("c-1", "p-1", time="2026-12-01T01:00:00+08:00"),
-            disassociated("c-1", "p-1", time="2026-12-01T02:00:00+08:00"),
-        ])
+        record(
+            at(LEFT_AT),
+            [
+                disassociated("c-1", "p-1", time="2026-12-01T00:00:00+08:00"),
+                associated("c-1", "p-1", time="2026-12-01T01:00:00+08:00"),
+                disassociated("c-1", "p-1", time="2026-12-01T02:00:00+08:00"),
+            ],
+        )
         assert [step[0] for step in history(at(LEFT_AT), "A-1")] == ["pending", "approved", "revoked"]
         assert engine_event_types(at(LEFT_AT)).count("authorization.revoked") == 1
 

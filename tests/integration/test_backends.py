@@ -301,8 +301,12 @@ class TestOnPostgres(BackendContract):
             record(engine, events)
             assert all_views(engine) == all_views(reference(events))
         with psycopg.connect(postgres_fresh_dsn) as connection:
-            schemas = {row[0] for row in connection.execute(
-                "SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name='event_ids'")}
+            schemas = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name='event_ids'"
+                )
+            }
         assert schemas == {"billing_x"}
         with pytest.raises(StoreError, match="not a billing store"):
             open_engine(Settings(store_url=postgres_fresh_dsn), create=False)
@@ -313,8 +317,12 @@ class TestOnPostgres(BackendContract):
 
 def table_names(dsn: str) -> set[str]:
     with psycopg.connect(dsn) as connection:
-        return {row[0] for row in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema='public'")}
+        return {
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema='public'"
+            )
+        }
 
 
 def test_ingest_then_bills_on_postgres_as_a_user_runs_them(tmp_path, postgres_fresh_dsn, reference):
@@ -357,14 +365,17 @@ def test_a_bad_password_or_an_unreachable_server_is_one_line(tmp_path, postgres_
     assert "cannot reach" in assert_one_line_exit_2(unreachable)
 
 
-def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_once(tmp_path, postgres_fresh_dsn,
-                                                                                       reference):
+def test_two_processes_ingesting_into_a_new_database_at_once_record_everything_once(
+    tmp_path, postgres_fresh_dsn, reference
+):
     events = month_of_events(customers=6, usage_per_customer=8)
     (tmp_path / "in.jsonl").write_bytes(b"".join(line(event) + b"\n" for event in events))
     env = clean_env()
     command = [str(BILLING), "--store", postgres_fresh_dsn, "ingest", "in.jsonl", "--json"]
-    processes = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for _ in range(2)]
+    processes = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     results = [(process.communicate(timeout=60), process.returncode) for process in processes]
     assert [code for _, code in results] == [0, 0], [err for (_, err), _ in results]
     counts = sorted((json.loads(out)["accepted"], json.loads(out)["duplicates"]) for (out, _), _ in results)
@@ -417,9 +428,10 @@ def test_serve_on_postgres_records_once_across_a_kill_and_publishes_the_live_bil
         assert code == 0, log.read_text()[-2000:]
         bill_records = read_topic(broker.bootstrap, topics.BILLS)
 
-    with open_engine(Settings(store_url=postgres_fresh_dsn), create=False) as engine, open_engine(
-        Settings(store_url=f"sqlite:///{reference_db}"), create=False
-    ) as expected:
+    with (
+        open_engine(Settings(store_url=postgres_fresh_dsn), create=False) as engine,
+        open_engine(Settings(store_url=f"sqlite:///{reference_db}"), create=False) as expected,
+    ):
         assert all_views(engine) == all_views(expected)
         assert engine.ledger.recorder.count_events() == expected.ledger.recorder.count_events()
         # The same rejections, kept once each (partitions interleave: arrival order differs).
@@ -434,8 +446,9 @@ def test_serve_on_postgres_records_once_across_a_kill_and_publishes_the_live_bil
         assert [last[key] for key in sorted(last)] == json.loads(as_json(bills(engine, "2026-10")))
 
 
-def test_a_url_with_its_login_and_server_in_the_query_and_libpq_options_reaches_the_store(tmp_path, postgres_fresh_dsn,
-                                                                                          reference):
+def test_a_url_with_its_login_and_server_in_the_query_and_libpq_options_reaches_the_store(
+    tmp_path, postgres_fresh_dsn, reference
+):
     from urllib.parse import quote, urlsplit
 
     parts = urlsplit(postgres_fresh_dsn)

@@ -15,9 +15,25 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_api_bench_measures_both_endpoints_with_no_failure(tmp_path):
     out = tmp_path / "api.json"
     finished = subprocess.run(
-        [sys.executable, "-m", "bench.api", "--customers", "40", "--clients", "2", "--seconds", "1",
-         "--transfer-seconds", "1", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bench.api",
+            "--customers",
+            "40",
+            "--clients",
+            "2",
+            "--seconds",
+            "1",
+            "--transfer-seconds",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert finished.returncode == 0, finished.stderr[-3000:] + finished.stdout[-2000:]
     figures = json.loads(out.read_text())

@@ -16,24 +16,60 @@ REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 300
 NAIVE_FIGURES = {"naive_events_per_s", "ingest_vs_naive"}
 KAFKA_FIGURES = {
-    "kafka_publish_msgs_per_s", "kafka_raw_consume_msgs_per_s", "serve_events_per_s",
-    "serve_events_per_s_after_join", "serve_vs_raw_consume", "serve_vs_raw_consume_after_join",
+    "kafka_publish_msgs_per_s",
+    "kafka_raw_consume_msgs_per_s",
+    "serve_events_per_s",
+    "serve_events_per_s_after_join",
+    "serve_vs_raw_consume",
+    "serve_vs_raw_consume_after_join",
     "serve_peak_rss_mib",
 }
-FIGURES = {
-    "raw_rows_per_s", "raw_line_rows_per_s", "raw_batched_rows_per_s", "ingest_vs_raw_batched", "ingest_events_per_s", "ingest_seconds", "ingest_vs_raw",
-    "ingest_vs_raw_lines", "ingest_peak_rss_mib", "replay_events_per_s", "replay_seconds",
-    "replay_seconds_per_million", "replay_peak_rss_mib", "cli_startup_seconds", "close_seconds",
-    "close_peak_rss_mib",
-} | NAIVE_FIGURES | KAFKA_FIGURES
+FIGURES = (
+    {
+        "raw_rows_per_s",
+        "raw_line_rows_per_s",
+        "raw_batched_rows_per_s",
+        "ingest_vs_raw_batched",
+        "ingest_events_per_s",
+        "ingest_seconds",
+        "ingest_vs_raw",
+        "ingest_vs_raw_lines",
+        "ingest_peak_rss_mib",
+        "replay_events_per_s",
+        "replay_seconds",
+        "replay_seconds_per_million",
+        "replay_peak_rss_mib",
+        "cli_startup_seconds",
+        "close_seconds",
+        "close_peak_rss_mib",
+    }
+    | NAIVE_FIGURES
+    | KAFKA_FIGURES
+)
 
 
 def run_bench(tmp_path: Path, events: int, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path / "r.json"
     finished = subprocess.run(
-        [sys.executable, "-m", "bench", "--events", str(events), "--customers", "50", "--skip-naive",
-         "--workdir", str(tmp_path), "--out", str(out), *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--events",
+            str(events),
+            "--customers",
+            "50",
+            "--skip-naive",
+            "--workdir",
+            str(tmp_path),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return finished, json.loads(out.read_text())
@@ -54,7 +90,11 @@ def test_the_benchmark_measures_every_figure_and_ingests_exactly_what_was_genera
     assert results["naive"] == {"skipped": True}
     # Not a speed check: a duration longer than the whole run can only be a wrong clock.
     engine_rows = results["raw"]["engine_rows"]
-    for seconds in [*engine_rows["runs_seconds"], engine_rows["batched_seconds"], *results["raw"]["line_rows"]["runs_seconds"]]:
+    for seconds in [
+        *engine_rows["runs_seconds"],
+        engine_rows["batched_seconds"],
+        *results["raw"]["line_rows"]["runs_seconds"],
+    ]:
         assert 0 < seconds < TIMEOUT_SECONDS
 
     log, ingest = results["log"], results["ingest"]

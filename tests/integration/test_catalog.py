@@ -38,15 +38,18 @@ def test_a_load_replaces_the_whole_catalogue(store):
 
 
 def test_service_types_count_every_charge_and_list_named_types_without_charges(store):
-    record(store, [
-        associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
-        usage("c-1", service_type="ECS", time="2026-10-03T00:00:00+08:00"),
-        usage("c-1", service_type="ECS", time="2026-11-03T00:00:00+08:00"),
-        usage("c-2", service_type="ECS", time="2026-11-03T00:00:00+08:00"),
-        order_paid("c-1", order_id="o-1", service_type="OBS"),
-        order_refunded("c-1", order_id="o-1", amount="1.00"),
-        gift("c-1", service_type="OBS"),
-    ])
+    record(
+        store,
+        [
+            associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
+            usage("c-1", service_type="ECS", time="2026-10-03T00:00:00+08:00"),
+            usage("c-1", service_type="ECS", time="2026-11-03T00:00:00+08:00"),
+            usage("c-2", service_type="ECS", time="2026-11-03T00:00:00+08:00"),
+            order_paid("c-1", order_id="o-1", service_type="OBS"),
+            order_refunded("c-1", order_id="o-1", amount="1.00"),
+            gift("c-1", service_type="OBS"),
+        ],
+    )
     load_catalog(store, [ECS, RDS])
     assert service_types(store).service_types == [
         ServiceType("ECS", "弹性云服务器", "Elastic Cloud Server", 3),

@@ -80,8 +80,12 @@ def test_a_close_killed_at_random_moments_then_run_again_equals_one_never_interr
     committed_before_kill = 0
     for trial in range(TRIALS):
         store = _copy(ingested, tmp_path / f"trial-{trial}.db")
-        process = subprocess.Popen([BILLING, "close", "--period", "2026-10"], env=_env(store),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [BILLING, "close", "--period", "2026-10"],
+            env=_env(store),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.0, uninterrupted_seconds * 1.2))
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -93,5 +97,7 @@ def test_a_close_killed_at_random_moments_then_run_again_equals_one_never_interr
             assert again.returncode == 0, again.stderr
         assert _outcome(store) == expected, f"trial {trial}"
     # Not a requirement, but the trials should have killed closes both before and after their commit.
-    print(f"{committed_before_kill} of {TRIALS} kills came after the commit "
-          f"(uninterrupted close {uninterrupted_seconds:.2f} s)")
+    print(
+        f"{committed_before_kill} of {TRIALS} kills came after the commit "
+        f"(uninterrupted close {uninterrupted_seconds:.2f} s)"
+    )

@@ -31,22 +31,43 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 
 def _event(type_: str, id_: str, data: dict) -> CloudEvent:
     return CloudEvent(
-        attributes={"type": type_, "source": "crm/sdk", "id": id_, "datacontenttype": "application/json",
-                    "time": datetime.fromisoformat("2026-10-03T08:00:00+08:00")},
+        attributes={
+            "type": type_,
+            "source": "crm/sdk",
+            "id": id_,
+            "datacontenttype": "application/json",
+            "time": datetime.fromisoformat("2026-10-03T08:00:00+08:00"),
+        },
         data=data,
     )
 
 
 def _usage(id_: str, quantity: str = "2", currency: str = "CNY") -> CloudEvent:
-    return _event("usage.recorded", id_, {
-        "customer_id": "c-1", "service_type": "ECS", "resource_id": "实例-1", "quantity": quantity,
-        "unit": "hour", "unit_price": "0.5", "currency": currency,
-    })
+    return _event(
+        "usage.recorded",
+        id_,
+        {
+            "customer_id": "c-1",
+            "service_type": "ECS",
+            "resource_id": "实例-1",
+            "quantity": quantity,
+            "unit": "hour",
+            "unit_price": "0.5",
+            "currency": currency,
+        },
+    )
 
 
-ASSOCIATION = _event("customer.associated", "a-1", {
-    "partner_id": "p-1", "customer_id": "c-1", "customer_type": "enterprise", "channel": "registration",
-})
+ASSOCIATION = _event(
+    "customer.associated",
+    "a-1",
+    {
+        "partner_id": "p-1",
+        "customer_id": "c-1",
+        "customer_type": "enterprise",
+        "channel": "registration",
+    },
+)
 # (content mode, event): in one partition (one key), so they are judged in this order.
 MESSAGES = [
     ("structured", ASSOCIATION),
@@ -64,8 +85,9 @@ def _produce(bootstrap: str) -> None:
         for mode, event in MESSAGES:
             convert = ce_kafka.to_binary if mode == "binary" else ce_kafka.to_structured
             message = convert(event, JSONFormat(), key_mapper=lambda e: e.get_data()["customer_id"])
-            producer.send(topics.EVENTS, value=message.value, key=message.key.encode(),
-                          headers=list(message.headers.items()))
+            producer.send(
+                topics.EVENTS, value=message.value, key=message.key.encode(), headers=list(message.headers.items())
+            )
         producer.flush(30)
     finally:
         producer.close(5)
@@ -91,7 +113,8 @@ def test_both_content_modes_are_one_event_judged_deduplicated_and_kept_once(tmp_
         assert [(b["customer_id"], b["list_amount"], b["charges"]) for b in bills] == [("c-1", "1.00000000", 1)]
         rejected = json.loads(run_billing(env, "rejected", "--json").stdout)["rejected"]
         assert [(r["id"], r["reason"]) for r in rejected] == [
-            ("u-1", "conflicting_duplicate"), ("u-2", "currency_not_accepted"),
+            ("u-1", "conflicting_duplicate"),
+            ("u-2", "currency_not_accepted"),
         ]
         raw = json.loads(rejected[0]["raw"])  # the structured JSON rebuilt from headers and value
         assert (raw["specversion"], raw["source"], raw["type"]) == ("1.0", "crm/sdk", "usage.recorded")

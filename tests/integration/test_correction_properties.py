@@ -37,7 +37,10 @@ PROPERTY_SETTINGS = settings(
 )
 PERIODS = ("2026-10", "2026-11")
 TIMES = (
-    "2026-10-05T10:00:00+08:00", "2026-10-31T23:59:59.5+08:00", "2026-11-01T00:00:00+08:00", "2026-11-20T08:00:00Z"
+    "2026-10-05T10:00:00+08:00",
+    "2026-10-31T23:59:59.5+08:00",
+    "2026-11-01T00:00:00+08:00",
+    "2026-11-20T08:00:00Z",
 )
 FIGURES = ("list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units")
 
@@ -84,14 +87,23 @@ def _step(draw, model: Model, number: int) -> None:
     kind = draw(st.sampled_from(kinds))
     if kind == "usage":
         quantity, price = draw(st.integers(0, 10**9)), draw(st.integers(0, 10**9))
-        body = usage(customer, quantity=decimal_text(quantity), unit_price=decimal_text(price),
-                     resource_id=draw(st.sampled_from(("i-1", "i-2"))), time=time, **envelope)
+        body = usage(
+            customer,
+            quantity=decimal_text(quantity),
+            unit_price=decimal_text(price),
+            resource_id=draw(st.sampled_from(("i-1", "i-2"))),
+            time=time,
+            **envelope,
+        )
         model.standing[model.add(body)] = "usage.recorded"
     elif kind in ("order", "gift"):
         order_id = f"o-{number}"
         amount = draw(st.integers(0, 10**11)) if kind == "order" else 0
-        body = (order_paid(customer, order_id=order_id, amount=decimal_text(amount), time=time, **envelope)
-                if kind == "order" else gift(customer, product_id="gift-1", time=time, **envelope))
+        body = (
+            order_paid(customer, order_id=order_id, amount=decimal_text(amount), time=time, **envelope)
+            if kind == "order"
+            else gift(customer, product_id="gift-1", time=time, **envelope)
+        )
         pair = model.add(body)
         model.standing[pair] = "order.paid"
         if kind == "order":
@@ -111,8 +123,11 @@ def _step(draw, model: Model, number: int) -> None:
     else:
         pair = draw(st.sampled_from(usages))
         quantity, price = draw(st.integers(0, 10**9)), draw(st.integers(0, 10**9))
-        model.add(amended(pair, customer, quantity=decimal_text(quantity), unit_price=decimal_text(price),
-                          time=time, **envelope))
+        model.add(
+            amended(
+                pair, customer, quantity=decimal_text(quantity), unit_price=decimal_text(price), time=time, **envelope
+            )
+        )
 
 
 @st.composite

@@ -70,7 +70,11 @@ def test_a_correction_is_judged_against_targets_and_state_stored_by_an_earlier_p
     first.close()
 
     second = open_store("kept.db")
-    fixes = [voided(ORDER, id="v-1"), voided(REFUND, id="v-2"), amended(USAGE, id="a-1", quantity="1", unit_price="0.12345678")]
+    fixes = [
+        voided(ORDER, id="v-1"),
+        voided(REFUND, id="v-2"),
+        amended(USAGE, id="a-1", quantity="1", unit_price="0.12345678"),
+    ]
     counts = record(second, fixes)
     assert (counts.accepted, counts.rejected) == (2, 1)
     second.close()

@@ -26,7 +26,8 @@ def test_the_demo_ingests_its_month_with_only_the_deliberate_duplicates_and_reje
     bad = [line for line in lines if any(marker in line for marker in markers)]
     assert len(bad) == 3 and 3 <= duplicates <= 25
     accepted, shown_duplicates, rejected = (
-        int(n.replace(",", "")) for n in re.search(r"accepted ([\d,]+), duplicates ([\d,]+), rejected ([\d,]+)", printed).groups()
+        int(n.replace(",", ""))
+        for n in re.search(r"accepted ([\d,]+), duplicates ([\d,]+), rejected ([\d,]+)", printed).groups()
     )
     assert (accepted, shown_duplicates, rejected) == (len(lines) - duplicates - 3, duplicates, 3)
     assert f"Wrote {len(lines):,} events" in printed

@@ -15,8 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_compose_file_is_valid_against_the_compose_specification():
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(ROOT / "compose.yaml")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(ROOT / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -43,7 +52,8 @@ def test_the_lock_file_pins_every_declared_dependency_at_its_declared_version():
     locked = {
         name.lower().replace("_", "-"): version
         for name, version in (
-            line.split("==") for line in (ROOT / "requirements.lock").read_text().splitlines()
+            line.split("==")
+            for line in (ROOT / "requirements.lock").read_text().splitlines()
             if line and not line.startswith("#")
         )
     }

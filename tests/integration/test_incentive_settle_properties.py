@@ -38,27 +38,51 @@ PARTNERS, MANAGERS, SUPERVISORS = ("p-0", "p-1"), ("am-1", "am-2", "am-3"), ("sv
 CUSTOMERS = ("c-0", "c-1", "c-2", "c-3")
 NOW = "2027-06-01T00:00:00+08:00"
 POLICY = {
-    "policy_id": "H", "periods": list(PERIODS),
-    "indicators": [{"name": "settled", "statistic": "settled_amount"},
-                   {"name": "payable", "statistic": "payable_amount"},
-                   {"name": "consuming", "statistic": "consuming_customers"},
-                   {"name": "new", "statistic": "new_enterprise_customers"}],
-    "rewards": [{"indicator": "settled", "mode": "stepped", "tiers": [{"from": "0", "rate": "0.0123"},
-                                                                      {"from": "50", "rate": "0.1"}]},
-                {"indicator": "payable", "mode": "whole", "tiers": [{"from": "10", "rate": "0.00001"}]},
-                {"indicator": "consuming", "mode": "whole", "tiers": [{"from": "2", "rate": "3.33"}]},
-                {"indicator": "new", "mode": "whole", "tiers": [{"from": "1", "rate": "1.01"}]}],
+    "policy_id": "H",
+    "periods": list(PERIODS),
+    "indicators": [
+        {"name": "settled", "statistic": "settled_amount"},
+        {"name": "payable", "statistic": "payable_amount"},
+        {"name": "consuming", "statistic": "consuming_customers"},
+        {"name": "new", "statistic": "new_enterprise_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "settled",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.0123"}, {"from": "50", "rate": "0.1"}],
+        },
+        {"indicator": "payable", "mode": "whole", "tiers": [{"from": "10", "rate": "0.00001"}]},
+        {"indicator": "consuming", "mode": "whole", "tiers": [{"from": "2", "rate": "3.33"}]},
+        {"indicator": "new", "mode": "whole", "tiers": [{"from": "1", "rate": "1.01"}]},
+    ],
 }
 # Every association carries an account manager, so the managers' amounts add up to the partner's.
-SETUP = [associated(c, PARTNERS[i % 2], customer_type=("enterprise", "individual")[i % 2], id=f"a-{c}",
-                    time="2026-08-01T00:00:00+08:00", data={"account_manager_id": MANAGERS[i % 3]})
-         for i, c in enumerate(CUSTOMERS)]
-SETUP += [assigned(m, SUPERVISORS[i % 2], partner=p, time="2026-07-01T00:00:00+08:00")
-          for p in PARTNERS for i, m in enumerate(MANAGERS)]
+SETUP = [
+    associated(
+        c,
+        PARTNERS[i % 2],
+        customer_type=("enterprise", "individual")[i % 2],
+        id=f"a-{c}",
+        time="2026-08-01T00:00:00+08:00",
+        data={"account_manager_id": MANAGERS[i % 3]},
+    )
+    for i, c in enumerate(CUSTOMERS)
+]
+SETUP += [
+    assigned(m, SUPERVISORS[i % 2], partner=p, time="2026-07-01T00:00:00+08:00")
+    for p in PARTNERS
+    for i, m in enumerate(MANAGERS)
+]
 
 when = st.tuples(st.integers(0, len(PERIODS) - 1), st.integers(1, 28))
-usages = st.tuples(st.just("usage"), st.integers(0, 3), when, st.integers(0, 90_000), st.sampled_from(
-    ["0.12345678", "1", "0.00064000"]))
+usages = st.tuples(
+    st.just("usage"),
+    st.integers(0, 3),
+    when,
+    st.integers(0, 90_000),
+    st.sampled_from(["0.12345678", "1", "0.00064000"]),
+)
 voids = st.tuples(st.just("void"), st.integers(0, 30))
 moves = st.tuples(st.just("move"), st.integers(0, 3), st.integers(0, 1), st.integers(0, 2), when)
 reassignments = st.tuples(st.just("assign"), st.integers(0, 1), st.integers(0, 2), st.integers(0, 1), when)
@@ -82,8 +106,11 @@ class History:
     def apply(self, op: tuple) -> None:
         if op[0] == "usage":
             _, customer, (period, day), hundredths, price = op
-            self.usages.append(usage(CUSTOMERS[customer], time=_time(period, day), quantity=f"{hundredths / 100:.2f}",
-                                     unit_price=price))
+            self.usages.append(
+                usage(
+                    CUSTOMERS[customer], time=_time(period, day), quantity=f"{hundredths / 100:.2f}", unit_price=price
+                )
+            )
             record(self.engine, [self.usages[-1]])
         elif op[0] == "void" and self.usages:
             record(self.engine, [voided(self.usages[op[1] % len(self.usages)])])
@@ -93,12 +120,20 @@ class History:
             counts = record(self.engine, [disassociated(customer, self.partner_of[customer], time=at)])
             if counts.accepted:
                 self.partner_of[customer] = PARTNERS[partner]
-                record(self.engine, [associated(customer, PARTNERS[partner], time=at,
-                                                data={"account_manager_id": MANAGERS[manager]})])
+                record(
+                    self.engine,
+                    [associated(customer, PARTNERS[partner], time=at, data={"account_manager_id": MANAGERS[manager]})],
+                )
         elif op[0] == "assign":
             _, partner, manager, supervisor, (period, day) = op
-            record(self.engine, [assigned(MANAGERS[manager], SUPERVISORS[supervisor], partner=PARTNERS[partner],
-                                          time=_time(period, day))])
+            record(
+                self.engine,
+                [
+                    assigned(
+                        MANAGERS[manager], SUPERVISORS[supervisor], partner=PARTNERS[partner], time=_time(period, day)
+                    )
+                ],
+            )
 
     def close(self) -> None:
         with self.engine.ledger.recorder.read_transaction() as cursor:
@@ -119,14 +154,16 @@ def _check_final_values(engine, closed) -> None:
     for partner in PARTNERS:
         whole = indicator_values(engine, partner, closed.period, IncentiveScope())
         statement = statements.get(partner)
-        expected = (statement.total_settled_amount, statement.total_payable_amount) if statement else ("0.00",
-                                                                                                       "0.00000000")
+        expected = (
+            (statement.total_settled_amount, statement.total_payable_amount) if statement else ("0.00", "0.00000000")
+        )
         assert (whole.status, whole.settled_amount, whole.payable_amount) == ("final", *expected)
         carried = read_period(engine, partner, closed.period).carried
         assert carried.total() == (units(expected[1]), units(expected[0]))  # the log's pass is the statement
         assert (whole.consuming_customers, whole.new_enterprise_customers) == counts.get(partner, (0, 0))
-        scoped = {m: indicator_values(engine, partner, closed.period, IncentiveScope(account_manager_id=m))
-                  for m in MANAGERS}
+        scoped = {
+            m: indicator_values(engine, partner, closed.period, IncentiveScope(account_manager_id=m)) for m in MANAGERS
+        }
         assert sum(units(v.settled_amount) for v in scoped.values()) == units(whole.settled_amount)
         assert sum(units(v.payable_amount) for v in scoped.values()) == units(whole.payable_amount)
         assert sum(v.new_enterprise_customers for v in scoped.values()) == whole.new_enterprise_customers
@@ -176,7 +213,9 @@ def test_final_incentives_are_the_statements_and_settle_credits_each_positive_to
         assert accounts.ledger(engine).total == "0.00"
         assert ledger.get("cloud:incentives", "0.00") == format_units(-positive_sum, 2)
         event(f"closes: {min(len(history.closed), 3)}+")
-        adjusted = any(s.total_settled_amount != get_statement(engine, s.partner_id, s.period).settled_amount
-                       for s in list_statements(engine).statements)
+        adjusted = any(
+            s.total_settled_amount != get_statement(engine, s.partner_id, s.period).settled_amount
+            for s in list_statements(engine).statements
+        )
         event("a statement with adjustments" if adjusted else "no adjustment")
         event("credited something" if positive_sum else "credited nothing")

@@ -23,15 +23,26 @@ from tests.builders import assigned, associated, disassociated, usage
 from tests.conftest import record
 
 ALL_STATISTICS = {
-    "policy_id": "2026Q4", "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [{"name": "consumption", "statistic": "settled_amount"},
-                   {"name": "payable", "statistic": "payable_amount"},
-                   {"name": "consuming", "statistic": "consuming_customers"},
-                   {"name": "new_enterprise", "statistic": "new_enterprise_customers"}],
-    "rewards": [{"indicator": "consumption", "mode": "stepped",
-                 "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}]},
-                {"indicator": "new_enterprise", "mode": "whole",
-                 "tiers": [{"from": "1", "rate": "100"}, {"from": "3", "rate": "150"}]}],
+    "policy_id": "2026Q4",
+    "periods": ["2026-10", "2026-11", "2026-12"],
+    "indicators": [
+        {"name": "consumption", "statistic": "settled_amount"},
+        {"name": "payable", "statistic": "payable_amount"},
+        {"name": "consuming", "statistic": "consuming_customers"},
+        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "consumption",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
+        },
+        {
+            "indicator": "new_enterprise",
+            "mode": "whole",
+            "tiers": [{"from": "1", "rate": "100"}, {"from": "3", "rate": "150"}],
+        },
+    ],
 }
 REPORT_KEYS = ["partner_id", "period", "policy_id", "status", "indicators", "rewards", "total"]
 
@@ -53,10 +64,19 @@ def values(engine, partner, period="2026-10", **scope):
 
 
 def test_assignments_are_recorded_in_the_roster_and_change_no_view(store):
-    accept(store, [associated("c-1", data={"account_manager_id": "am-1"}), usage("c-1", time="2026-10-05T10:00:00+08:00")])
+    accept(
+        store, [associated("c-1", data={"account_manager_id": "am-1"}), usage("c-1", time="2026-10-05T10:00:00+08:00")]
+    )
     before = period_views(store, "2026-10")
-    counts = record(store, [assigned("am-1", "sv-1", id="a-1"), assigned("am-1", "sv-1", id="a-1"),
-                            assigned("am-1", "sv-2", id="a-1"), assigned("am-1", data={"supervisor_id": ""}, id="a-2")])
+    counts = record(
+        store,
+        [
+            assigned("am-1", "sv-1", id="a-1"),
+            assigned("am-1", "sv-1", id="a-1"),
+            assigned("am-1", "sv-2", id="a-1"),
+            assigned("am-1", data={"supervisor_id": ""}, id="a-2"),
+        ],
+    )
     assert (counts.accepted, counts.duplicates, counts.rejected) == (1, 1, 2)
     reasons = [(row.id, row.reason) for row in store.ledger.recorder.select_rejections()]
     assert reasons == [("a-1", "conflicting_duplicate"), ("a-2", "invalid_data")]
@@ -64,13 +84,16 @@ def test_assignments_are_recorded_in_the_roster_and_change_no_view(store):
 
 
 def test_a_supervisor_has_the_managers_whose_latest_assignment_before_the_end_names_it(store):
-    accept(store, [
-        assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
-        assigned("am-2", "sv-1", time="2026-09-01T00:00:00+08:00"),
-        assigned("am-2", "sv-2", time="2026-10-16T00:00:00+08:00"),  # moved during October
-        assigned("am-3", "sv-1", time="2026-11-01T00:00:00+08:00"),  # at October's end: too late
-        assigned("am-9", "sv-1", partner="p-2", time="2026-09-01T00:00:00+08:00"),  # another partner's
-    ])
+    accept(
+        store,
+        [
+            assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
+            assigned("am-2", "sv-1", time="2026-09-01T00:00:00+08:00"),
+            assigned("am-2", "sv-2", time="2026-10-16T00:00:00+08:00"),  # moved during October
+            assigned("am-3", "sv-1", time="2026-11-01T00:00:00+08:00"),  # at October's end: too late
+            assigned("am-9", "sv-1", partner="p-2", time="2026-09-01T00:00:00+08:00"),  # another partner's
+        ],
+    )
     october = IncentiveScope(supervisor_id="sv-1")
     assert incentive_handlers.account_managers(store, "p-1", "2026-10", october) == {"am-1"}
     assert incentive_handlers.account_managers(store, "p-1", "2026-09", october) == {"am-1", "am-2"}
@@ -93,8 +116,13 @@ def demo_store(tmp_path_factory):
     engine.close()
 
 
-DEMO_MANAGERS = {"dist-huabei": ["am-zhao", "am-qian"], "dist-huadong": ["am-li", "am-zhou"],
-                 "sp-yunzhi": ["am-wu", "am-zheng"], "sp-shujuqiao": ["am-wang"], "sp-anxin": ["am-feng"]}
+DEMO_MANAGERS = {
+    "dist-huabei": ["am-zhao", "am-qian"],
+    "dist-huadong": ["am-li", "am-zhou"],
+    "sp-yunzhi": ["am-wu", "am-zheng"],
+    "sp-shujuqiao": ["am-wang"],
+    "sp-anxin": ["am-feng"],
+}
 
 
 @pytest.mark.parametrize("partner", sorted(DEMO_MANAGERS))
@@ -104,31 +132,43 @@ def test_unscoped_values_are_the_partners_performance_and_customer_counts(demo_s
     assert got.status == "estimated"
     assert (got.settled_amount, got.payable_amount) == (shown.settled_amount, shown.payable_amount)
     assert (got.consuming_customers, got.new_enterprise_customers) == (
-        counts.consuming_customers, counts.new_enterprise_customers_quarter)
+        counts.consuming_customers,
+        counts.new_enterprise_customers_quarter,
+    )
     assert parse_amount("s", shown.settled_amount) > 0
 
 
 @pytest.mark.parametrize(("partner", "manager"), [(p, m) for p, ms in sorted(DEMO_MANAGERS.items()) for m in ms])
 def test_an_account_managers_values_are_its_scoped_views(demo_store, partner, manager):
-    tally = next(t for t in performance(demo_store, partner, "2026-10").by_account_manager if t.account_manager_id == manager)
+    tally = next(
+        t for t in performance(demo_store, partner, "2026-10").by_account_manager if t.account_manager_id == manager
+    )
     counts = customer_counts(demo_store, partner, "2026-10", Scope(account_manager_id=manager))
     got = values(demo_store, partner, account_manager_id=manager)
     assert got.consuming_customers > 0
     assert (got.settled_amount, got.payable_amount) == (tally.settled_amount, tally.payable_amount)
     assert (got.consuming_customers, got.new_enterprise_customers) == (
-        counts.consuming_customers, counts.new_enterprise_customers_quarter)
+        counts.consuming_customers,
+        counts.new_enterprise_customers_quarter,
+    )
 
 
 # October's supervisors in the demo: am-qian moves from sv-sun to sv-ma on the 16th.
-DEMO_SUPERVISED = [("dist-huabei", "sv-sun", ["am-zhao"]), ("dist-huabei", "sv-ma", ["am-qian"]),
-                   ("dist-huadong", "sv-ma", ["am-li", "am-zhou"]),
-                   ("sp-yunzhi", "sv-chen", ["am-wu", "am-zheng"]), ("sp-anxin", "sv-chen", ["am-feng"])]
+DEMO_SUPERVISED = [
+    ("dist-huabei", "sv-sun", ["am-zhao"]),
+    ("dist-huabei", "sv-ma", ["am-qian"]),
+    ("dist-huadong", "sv-ma", ["am-li", "am-zhou"]),
+    ("sp-yunzhi", "sv-chen", ["am-wu", "am-zheng"]),
+    ("sp-anxin", "sv-chen", ["am-feng"]),
+]
 
 
 @pytest.mark.parametrize(("partner", "supervisor", "managers"), DEMO_SUPERVISED)
 def test_a_supervisors_values_add_up_its_account_managers_views(demo_store, partner, supervisor, managers):
     got = values(demo_store, partner, supervisor_id=supervisor)
-    tallies = [t for t in performance(demo_store, partner, "2026-10").by_account_manager if t.account_manager_id in managers]
+    tallies = [
+        t for t in performance(demo_store, partner, "2026-10").by_account_manager if t.account_manager_id in managers
+    ]
     settled = sum(parse_amount("s", t.settled_amount) for t in tallies)
     payable = sum(parse_amount("p", t.payable_amount) for t in tallies)
     assert (got.settled_amount, got.payable_amount) == (format_units(settled, 2), format_units(payable))
@@ -136,21 +176,28 @@ def test_a_supervisors_values_add_up_its_account_managers_views(demo_store, part
     # Each customer's first association carries one manager: new customers add up.
     assert got.new_enterprise_customers == sum(c.new_enterprise_customers_quarter for c in scoped)
     # A customer charged under two of the managers counts once.
-    assert max(c.consuming_customers for c in scoped) <= got.consuming_customers <= sum(c.consuming_customers for c in scoped)
+    assert (
+        max(c.consuming_customers for c in scoped)
+        <= got.consuming_customers
+        <= sum(c.consuming_customers for c in scoped)
+    )
     if len(managers) == 1:
         assert got == values(demo_store, partner, account_manager_id=managers[0])
 
 
 def test_a_customer_charged_under_two_of_a_supervisors_managers_consumes_once(store):
-    accept(store, [
-        assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
-        assigned("am-2", "sv-1", time="2026-09-01T00:00:00+08:00"),
-        associated("c-1", data={"account_manager_id": "am-1"}, time="2026-10-01T00:00:00+08:00"),
-        usage("c-1", quantity="100", unit_price="1", time="2026-10-02T00:00:00+08:00"),
-        disassociated("c-1", time="2026-10-10T00:00:00+08:00"),
-        associated("c-1", data={"account_manager_id": "am-2"}, time="2026-10-11T00:00:00+08:00"),
-        usage("c-1", quantity="50", unit_price="1", time="2026-10-12T00:00:00+08:00"),
-    ])
+    accept(
+        store,
+        [
+            assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
+            assigned("am-2", "sv-1", time="2026-09-01T00:00:00+08:00"),
+            associated("c-1", data={"account_manager_id": "am-1"}, time="2026-10-01T00:00:00+08:00"),
+            usage("c-1", quantity="100", unit_price="1", time="2026-10-02T00:00:00+08:00"),
+            disassociated("c-1", time="2026-10-10T00:00:00+08:00"),
+            associated("c-1", data={"account_manager_id": "am-2"}, time="2026-10-11T00:00:00+08:00"),
+            usage("c-1", quantity="50", unit_price="1", time="2026-10-12T00:00:00+08:00"),
+        ],
+    )
     got = values(store, "p-1", supervisor_id="sv-1")
     assert (got.settled_amount, got.consuming_customers, got.new_enterprise_customers) == ("150.00", 1, 1)
     assert values(store, "p-1", account_manager_id="am-2").new_enterprise_customers == 0  # not its first association
@@ -160,15 +207,25 @@ def test_a_customer_charged_under_two_of_a_supervisors_managers_consumes_once(st
 
 
 def test_the_report_applies_each_reward_to_its_indicator(store):
-    accept(store, [associated(f"c-{i}", data={"account_manager_id": "am-1"}) for i in range(4)]
-           + [usage("c-0", quantity="12345.66", unit_price="1", time="2026-10-05T00:00:00+08:00")])
+    accept(
+        store,
+        [associated(f"c-{i}", data={"account_manager_id": "am-1"}) for i in range(4)]
+        + [usage("c-0", quantity="12345.66", unit_price="1", time="2026-10-05T00:00:00+08:00")],
+    )
     load_policy(store, policy())
     report = incentive_report(store, "p-1", "2026-10")
     assert list(report.__struct_fields__) == REPORT_KEYS
     assert [(i.name, i.value) for i in report.indicators] == [
-        ("consumption", "12345.66"), ("payable", "12345.66000000"), ("consuming", 1), ("new_enterprise", 4)]
+        ("consumption", "12345.66"),
+        ("payable", "12345.66000000"),
+        ("consuming", 1),
+        ("new_enterprise", 4),
+    ]
     # stepped: 10000 × 0.02 + 2345.66 × 0.03 = 270.3698; whole: 4 ≥ 3, so 4 × 150
-    assert [(r.indicator, r.amount) for r in report.rewards] == [("consumption", "270.36"), ("new_enterprise", "600.00")]
+    assert [(r.indicator, r.amount) for r in report.rewards] == [
+        ("consumption", "270.36"),
+        ("new_enterprise", "600.00"),
+    ]
     assert (report.status, report.policy_id, report.total) == ("estimated", "2026Q4", "870.36")
     assert incentive_report(store, "p-1", "2026-10", IncentiveScope(account_manager_id="am-9")).total == "0.00"
 
@@ -193,9 +250,11 @@ def test_a_policy_is_recorded_once_and_the_same_again_changes_nothing(store):
 def test_other_content_under_the_id_is_a_conflict_judged_before_an_overlap(store):
     load_policy(store, policy())
     events = store.ledger.recorder.count_events()
-    for changed, code in [(policy(periods=["2026-10", "2026-11"]), "id_conflict"),
-                          (policy(rewards=[]), "id_conflict"),
-                          (policy(policy_id="other", periods=["2026-12", "2027-01"]), "policy_overlap")]:
+    for changed, code in [
+        (policy(periods=["2026-10", "2026-11"]), "id_conflict"),
+        (policy(rewards=[]), "id_conflict"),
+        (policy(policy_id="other", periods=["2026-12", "2027-01"]), "policy_overlap"),
+    ]:
         with pytest.raises(Refused) as refused:
             load_policy(store, changed)
         assert refused.value.code == code
@@ -230,7 +289,8 @@ def test_the_dashboard_breaks_a_partner_down_by_supervisor_and_a_supervisor_by_m
     assert supervisor.managers == {"am-li", "am-zhou"}
     assert [label for label, _ in supervisor.breakdown] == ["am-li", "am-zhou"]
     assert supervisor.breakdown[0][1] == incentive_report(
-        demo_store, "dist-huadong", "2026-10", IncentiveScope(account_manager_id="am-li"))
+        demo_store, "dist-huadong", "2026-10", IncentiveScope(account_manager_id="am-li")
+    )
     assert dashboard(demo_store, "sp-anxin", "2026-10", IncentiveScope(account_manager_id="am-feng")).breakdown == []
 
 
@@ -238,11 +298,19 @@ def test_the_dashboard_breaks_a_partner_down_by_supervisor_and_a_supervisor_by_m
 
 MANAGERS = ["am-1", "am-2", "am-3", None]
 history_steps = st.lists(
-    st.tuples(st.sampled_from(["c-1", "c-2", "c-3", "c-4"]), st.sampled_from(MANAGERS),
-              st.sampled_from(["enterprise", "individual"]), st.integers(0, 40), st.sampled_from(["0", "0.004", "7.5", "12000"])),
-    min_size=1, max_size=8,
+    st.tuples(
+        st.sampled_from(["c-1", "c-2", "c-3", "c-4"]),
+        st.sampled_from(MANAGERS),
+        st.sampled_from(["enterprise", "individual"]),
+        st.integers(0, 40),
+        st.sampled_from(["0", "0.004", "7.5", "12000"]),
+    ),
+    min_size=1,
+    max_size=8,
 )
-assignments = st.lists(st.tuples(st.sampled_from(MANAGERS[:3]), st.sampled_from(["sv-1", "sv-2"]), st.integers(0, 40)), max_size=5)
+assignments = st.lists(
+    st.tuples(st.sampled_from(MANAGERS[:3]), st.sampled_from(["sv-1", "sv-2"]), st.integers(0, 40)), max_size=5
+)
 
 
 def _events(steps, moves):
@@ -253,7 +321,7 @@ def _events(steps, moves):
     for n, (customer, manager, kind, offset, quantity) in enumerate(steps):
         at = day(offset)
         if customer in open_ and open_[customer] < at:
-            events.append(disassociated(customer, time=day(offset) .replace("12:00", "11:00")))
+            events.append(disassociated(customer, time=day(offset).replace("12:00", "11:00")))
             open_.pop(customer)
         if customer not in open_:
             extra = {"account_manager_id": manager} if manager else {}
@@ -273,27 +341,44 @@ def test_for_any_history_the_values_equal_the_views(open_store, steps, moves):
         shown, counts = performance(engine, "p-1", period), customer_counts(engine, "p-1", period)
         got = values(engine, "p-1", period)
         assert (got.settled_amount, got.payable_amount, got.consuming_customers, got.new_enterprise_customers) == (
-            shown.settled_amount, shown.payable_amount, counts.consuming_customers, counts.new_enterprise_customers_quarter)
+            shown.settled_amount,
+            shown.payable_amount,
+            counts.consuming_customers,
+            counts.new_enterprise_customers_quarter,
+        )
         for manager in MANAGERS[:3]:
             tally = [t for t in shown.by_account_manager if t.account_manager_id == manager]
             scoped = customer_counts(engine, "p-1", period, Scope(account_manager_id=manager))
             got = values(engine, "p-1", period, account_manager_id=manager)
             assert (got.settled_amount, got.payable_amount) == (
-                (tally[0].settled_amount, tally[0].payable_amount) if tally else ("0.00", "0.00000000"))
+                (tally[0].settled_amount, tally[0].payable_amount) if tally else ("0.00", "0.00000000")
+            )
             assert (got.consuming_customers, got.new_enterprise_customers) == (
-                scoped.consuming_customers, scoped.new_enterprise_customers_quarter)
+                scoped.consuming_customers,
+                scoped.new_enterprise_customers_quarter,
+            )
 
 
 @pytest.mark.postgres
 def test_policies_rosters_and_reports_on_postgresql(open_url, postgres_fresh_dsn):
     engine = open_url(postgres_fresh_dsn)
-    accept(engine, [assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
-                    associated("c-1", data={"account_manager_id": "am-1"}),
-                    usage("c-1", quantity="20000", unit_price="1", time="2026-10-05T00:00:00+08:00")])
+    accept(
+        engine,
+        [
+            assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
+            associated("c-1", data={"account_manager_id": "am-1"}),
+            usage("c-1", quantity="20000", unit_price="1", time="2026-10-05T00:00:00+08:00"),
+        ],
+    )
     load_policy(engine, policy())
     with pytest.raises(Refused) as refused:
         load_policy(engine, policy(policy_id="other", periods=["2026-11"]))
     assert refused.value.code == "policy_overlap"
-    report = incentive_report(open_url(postgres_fresh_dsn, create=False), "p-1", "2026-10", IncentiveScope(supervisor_id="sv-1"))
+    report = incentive_report(
+        open_url(postgres_fresh_dsn, create=False), "p-1", "2026-10", IncentiveScope(supervisor_id="sv-1")
+    )
     # 10000 × 0.02 + 10000 × 0.03; one new enterprise customer: 1 × 100
-    assert [(r.indicator, r.amount) for r in report.rewards] == [("consumption", "500.00"), ("new_enterprise", "100.00")]
+    assert [(r.indicator, r.amount) for r in report.rewards] == [
+        ("consumption", "500.00"),
+        ("new_enterprise", "100.00"),
+    ]

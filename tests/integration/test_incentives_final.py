@@ -21,12 +21,20 @@ from tests.builders import assigned, associated, usage
 from tests.conftest import record
 
 POLICY = {
-    "policy_id": "2026Q4", "periods": ["2026-09", "2026-10", "2026-11", "2026-12"],
-    "indicators": [{"name": "consumption", "statistic": "settled_amount"},
-                   {"name": "new_enterprise", "statistic": "new_enterprise_customers"}],
-    "rewards": [{"indicator": "consumption", "mode": "stepped",
-                 "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}]},
-                {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "100"}]}],
+    "policy_id": "2026Q4",
+    "periods": ["2026-09", "2026-10", "2026-11", "2026-12"],
+    "indicators": [
+        {"name": "consumption", "statistic": "settled_amount"},
+        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "consumption",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
+        },
+        {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "100"}]},
+    ],
 }
 OCT, NOV = "2026-10-{:02d}T12:00:00+08:00", "2026-11-{:02d}T12:00:00+08:00"
 
@@ -35,14 +43,17 @@ OCT, NOV = "2026-10-{:02d}T12:00:00+08:00", "2026-11-{:02d}T12:00:00+08:00"
 def engine(open_store):
     """A store whose clock is past November's end, with October's facts and the policy."""
     engine = open_store(now="2026-12-05T10:00:00+08:00")
-    accept(engine, [
-        assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
-        assigned("am-2", "sv-2", time="2026-09-01T00:00:00+08:00"),
-        associated("c-1", time=OCT.format(1), data={"account_manager_id": "am-1"}),
-        associated("c-2", time=OCT.format(1), customer_type="individual", data={"account_manager_id": "am-2"}),
-        usage("c-1", quantity="12000", unit_price="1", time=OCT.format(3)),
-        usage("c-2", quantity="100.555", unit_price="1", time=OCT.format(4)),
-    ])
+    accept(
+        engine,
+        [
+            assigned("am-1", "sv-1", time="2026-09-01T00:00:00+08:00"),
+            assigned("am-2", "sv-2", time="2026-09-01T00:00:00+08:00"),
+            associated("c-1", time=OCT.format(1), data={"account_manager_id": "am-1"}),
+            associated("c-2", time=OCT.format(1), customer_type="individual", data={"account_manager_id": "am-2"}),
+            usage("c-1", quantity="12000", unit_price="1", time=OCT.format(3)),
+            usage("c-2", quantity="100.555", unit_price="1", time=OCT.format(4)),
+        ],
+    )
     load_policy(engine, json.dumps(POLICY).encode())
     return engine
 
@@ -67,8 +78,13 @@ def test_a_closed_period_is_final_as_known_at_its_close(engine):
     assert values(engine, "2026-10")[0] == "estimated"
     closed = close_period(engine, "2026-10")
     # Recorded after the close: a late October usage and a new October customer.
-    accept(engine, [usage("c-1", quantity="7", unit_price="1", time=OCT.format(20)),
-                    associated("c-3", time=OCT.format(21), data={"account_manager_id": "am-1"})])
+    accept(
+        engine,
+        [
+            usage("c-1", quantity="7", unit_price="1", time=OCT.format(20)),
+            associated("c-3", time=OCT.format(21), data={"account_manager_id": "am-1"}),
+        ],
+    )
     assert values(engine, "2026-10") == ("final", "12100.55", "12100.55500000", 2, 1)
     assert values(engine, "2026-10", account_manager_id="am-1") == ("final", "12000.00", "12000.00000000", 1, 1)
     assert values(engine, "2026-10", account_manager_id="am-2") == ("final", "100.55", "100.55500000", 1, 0)
@@ -83,8 +99,13 @@ def test_a_closed_period_is_final_as_known_at_its_close(engine):
 
 def test_a_late_charge_counts_in_the_period_whose_statement_carries_it_as_an_adjustment(engine):
     close_period(engine, "2026-10")
-    accept(engine, [usage("c-1", quantity="7", unit_price="1", time=OCT.format(20)),
-                    usage("c-2", quantity="3", unit_price="1", time=NOV.format(2))])
+    accept(
+        engine,
+        [
+            usage("c-1", quantity="7", unit_price="1", time=OCT.format(20)),
+            usage("c-2", quantity="3", unit_price="1", time=NOV.format(2)),
+        ],
+    )
     assert values(engine, "2026-11")[:3] == ("estimated", "3.00", "3.00000000")  # live views: November's own
     close_period(engine, "2026-11")
     statement = get_statement(engine, "p-1", "2026-11")
@@ -94,8 +115,10 @@ def test_a_late_charge_counts_in_the_period_whose_statement_carries_it_as_an_adj
     assert values(engine, "2026-11", account_manager_id="am-2")[1:3] == ("3.00", "3.00000000")
     assert values(engine, "2026-10")[1] == "12100.55"  # October's statement never changes
     rows = read_period(engine, "p-1", "2026-11")
-    assert rows.carried.total() == (parse_amount("p", statement.total_payable_amount),
-                                    parse_amount("s", statement.total_settled_amount))
+    assert rows.carried.total() == (
+        parse_amount("p", statement.total_payable_amount),
+        parse_amount("s", statement.total_settled_amount),
+    )
 
 
 def test_a_supervisors_account_managers_are_those_recorded_by_the_close(engine):
@@ -107,7 +130,9 @@ def test_a_supervisors_account_managers_are_those_recorded_by_the_close(engine):
     board = dashboard(engine, "p-1", "2026-10", IncentiveScope())
     assert board.report.status == "final"
     assert [(label, part.indicators[0].value) for label, part in board.breakdown] == [
-        ("sv-1", "12000.00"), ("sv-2", "100.55")]
+        ("sv-1", "12000.00"),
+        ("sv-2", "100.55"),
+    ]
     assert dashboard(engine, "p-1", "2026-10", IncentiveScope(supervisor_id="sv-1")).managers == {"am-1"}
     # November is open: the assignment stands there.
     assert dashboard(engine, "p-1", "2026-11", IncentiveScope(supervisor_id="sv-1")).managers == {"am-1", "am-2"}
@@ -115,8 +140,13 @@ def test_a_supervisors_account_managers_are_those_recorded_by_the_close(engine):
 
 def test_a_month_before_the_first_close_is_final_with_no_statement_of_its_own(engine):
     close_period(engine, "2026-10")
-    accept(engine, [associated("c-5", time="2026-09-01T00:00:00+08:00"),
-                    usage("c-5", quantity="5", unit_price="1", time="2026-09-30T12:00:00+08:00")])
+    accept(
+        engine,
+        [
+            associated("c-5", time="2026-09-01T00:00:00+08:00"),
+            usage("c-5", quantity="5", unit_price="1", time="2026-09-30T12:00:00+08:00"),
+        ],
+    )
     assert values(engine, "2026-09") == ("final", "0.00", "0.00000000", 0, 0)
     close_period(engine, "2026-11")  # carries September's late usage as an adjustment
     assert values(engine, "2026-11")[1] == "5.00"
@@ -136,8 +166,9 @@ def test_settle_refuses_until_the_period_is_closed_and_every_statement_confirmed
     first = settle_incentives(engine, "2026-10")
     assert first.recorded
     transfers = [(t.id, t.kind, t.debit, t.credit, t.amount, t.status) for t in first.value.transfers]
-    assert transfers == [("incentive:2026Q4:2026-10:p-1", "incentive", "cloud:incentives", "incentive:p-1",
-                          "363.01", "posted")]
+    assert transfers == [
+        ("incentive:2026Q4:2026-10:p-1", "incentive", "cloud:incentives", "incentive:p-1", "363.01", "posted")
+    ]
     assert first.value.transfers == accounts.transfers(engine, "p-1").transfers[-1:]
     recorded = events()
     again = settle_incentives(engine, "2026-10")
@@ -148,13 +179,20 @@ def test_settle_refuses_until_the_period_is_closed_and_every_statement_confirmed
 
 
 def test_settle_credits_every_partner_with_a_positive_total_and_no_one_else(engine):
-    accept(engine, [associated("c-7", "p-2", time=OCT.format(9)),  # p-2: one new enterprise customer, no charge
-                    associated("c-8", "p-3", customer_type="individual", time=OCT.format(9))])  # p-3: nothing
+    accept(
+        engine,
+        [
+            associated("c-7", "p-2", time=OCT.format(9)),  # p-2: one new enterprise customer, no charge
+            associated("c-8", "p-3", customer_type="individual", time=OCT.format(9)),
+        ],
+    )  # p-3: nothing
     close_period(engine, "2026-10")
     confirm_statement(engine, "p-1", "2026-10")
     settled = settle_incentives(engine, "2026-10").value
     assert [(t.id, t.amount) for t in settled.transfers] == [
-        ("incentive:2026Q4:2026-10:p-1", "363.01"), ("incentive:2026Q4:2026-10:p-2", "100.00")]
+        ("incentive:2026Q4:2026-10:p-1", "363.01"),
+        ("incentive:2026Q4:2026-10:p-2", "100.00"),
+    ]
     assert incentive_report(engine, "p-3", "2026-10").total == "0.00"
 
 
@@ -170,8 +208,13 @@ def test_a_month_with_no_statement_is_settled_for_what_its_counts_earn(engine):
 @pytest.mark.postgres
 def test_final_values_and_settle_on_postgresql(open_url, postgres_fresh_dsn):
     engine = open_url(postgres_fresh_dsn, now="2026-12-05T10:00:00+08:00")
-    accept(engine, [associated("c-1", time=OCT.format(1), data={"account_manager_id": "am-1"}),
-                    usage("c-1", quantity="20000", unit_price="1", time=OCT.format(3))])
+    accept(
+        engine,
+        [
+            associated("c-1", time=OCT.format(1), data={"account_manager_id": "am-1"}),
+            usage("c-1", quantity="20000", unit_price="1", time=OCT.format(3)),
+        ],
+    )
     load_policy(engine, json.dumps(POLICY).encode())
     close_period(engine, "2026-10")
     accept(engine, [usage("c-1", quantity="1", unit_price="1", time=OCT.format(20))])

@@ -50,8 +50,13 @@ def test_every_recorded_event_has_a_gapless_position_and_the_hash_of_its_entry_l
     entries = [msgspec.to_builtins(entry) for entry in log_entries(filled)]
     assert [entry["position"] for entry in entries] == list(range(1, 8))
     assert [entry["type"] for entry in entries] == [
-        "customer.associated", "usage.recorded", "probe.noted", "order.paid", "order.refunded",
-        "usage.recorded", "probe.noted",
+        "customer.associated",
+        "usage.recorded",
+        "probe.noted",
+        "order.paid",
+        "order.refunded",
+        "usage.recorded",
+        "probe.noted",
     ]
     prev = ZERO_HASH
     for entry in entries:
@@ -121,8 +126,10 @@ def test_reordering_two_events_breaks_the_chain_at_the_first_of_them(filled, tmp
 
 def test_an_event_stored_behind_the_chains_back_is_named_after_the_head(filled, tmp_path):
     with _db(tmp_path) as db:
-        db.execute("INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-                   "SELECT originator_id, originator_version + 100, topic, state FROM stored_events WHERE rowid=2")
+        db.execute(
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version + 100, topic, state FROM stored_events WHERE rowid=2"
+        )
     report = verify(filled)
     assert (report.verified, report.position) == (False, 8)
     assert "not in the chain" in report.problem
@@ -134,7 +141,7 @@ def test_an_edited_hash_in_the_chain_breaks_it_at_that_position(filled, tmp_path
             "SELECT first_position, hashes FROM log_chain WHERE first_position<=5 ORDER BY first_position DESC"
         ).fetchone()
         offset = (5 - first_position) * 32
-        edited = hashes[:offset] + bytes([hashes[offset] ^ 1]) + hashes[offset + 1:]
+        edited = hashes[:offset] + bytes([hashes[offset] ^ 1]) + hashes[offset + 1 :]
         db.execute("UPDATE log_chain SET hashes=? WHERE first_position=?", (edited, first_position))
     report = verify(filled)
     assert (report.verified, report.position) == (False, 5)
@@ -224,8 +231,9 @@ def test_engine_events_hashed_by_the_worker_are_rendered_from_their_stored_json(
     worker._is_ready()
     _wait_until_ready(worker)
     record(store, [associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"), usage("c-1", id="u-1")])
-    store.ledger.record_decision(lambda d: [d.append(ProbeNoted, stream="probes", id=f"n-{n}", note="é")
-                                            for n in range(3)])
+    store.ledger.record_decision(
+        lambda d: [d.append(ProbeNoted, stream="probes", id=f"n-{n}", note="é") for n in range(3)]
+    )
     assert not worker._broken
     entries = list(log_entries(store))
     assert [e.type for e in entries] == ["customer.associated", "usage.recorded"] + ["probe.noted"] * 3

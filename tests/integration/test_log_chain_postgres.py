@@ -35,11 +35,16 @@ def test_concurrent_writers_on_one_postgres_store_make_one_gapless_chain_that_ve
         path.write_bytes(b"\n".join(lines[writer::WRITERS]) + b"\n")
         slices.append(path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")} | {"BILLING_STORE": postgres_fresh_dsn}
-    assert subprocess.run([str(BILLING), "ingest", str(slices[0]), "--batch-size", "1"], env=env,
-                          capture_output=True, timeout=120).returncode in (0, 1)  # creates the tables first
+    assert subprocess.run(
+        [str(BILLING), "ingest", str(slices[0]), "--batch-size", "1"], env=env, capture_output=True, timeout=120
+    ).returncode in (0, 1)  # creates the tables first
     writers = [
-        subprocess.Popen([str(BILLING), "ingest", "--json", "--batch-size", "25", str(path)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [str(BILLING), "ingest", "--json", "--batch-size", "25", str(path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for path in slices[1:]
     ]
     outputs = [writer.communicate(timeout=240) for writer in writers]

@@ -67,8 +67,14 @@ class Accounts(Application[str]):
 
 
 def _env(dsn: str, **extra: str) -> dict[str, str]:
-    return eventsourcing_env(dsn, ORIGINATOR_ID_TYPE="text", POSTGRES_POOL_SIZE="2",
-                             POSTGRES_MAX_OVERFLOW="2", POSTGRES_CONNECT_TIMEOUT="10", **extra)
+    return eventsourcing_env(
+        dsn,
+        ORIGINATOR_ID_TYPE="text",
+        POSTGRES_POOL_SIZE="2",
+        POSTGRES_MAX_OVERFLOW="2",
+        POSTGRES_CONNECT_TIMEOUT="10",
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -105,8 +111,13 @@ def test_server_answers_on_loopback_only(postgres_dsn: str) -> None:
         ).fetchone()
     assert (listen, server_address) == ("127.0.0.1", "127.0.0.1")
     # Never root: PostgreSQL refuses it, and the fixture runs it as an unprivileged user.
-    uid = int(next(line for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines()
-                   if line.startswith("Uid:")).split()[1])
+    uid = int(
+        next(
+            line
+            for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines()
+            if line.startswith("Uid:")
+        ).split()[1]
+    )
     assert uid != 0
     assert server.startup_seconds < 30
 
@@ -140,7 +151,10 @@ def test_application_saves_an_aggregate_and_reads_the_notification_log(postgres_
 
     notifications = app.notification_log.select(start=1, limit=10)
     assert [(n.id, n.originator_id, n.originator_version) for n in notifications] == [
-        (1, "account-c-1", 1), (2, "account-c-1", 2), (3, "account-c-1", 3)]
+        (1, "account-c-1", 1),
+        (2, "account-c-1", 2),
+        (3, "account-c-1", 3),
+    ]
     assert notifications[0].topic.endswith("Account.Opened")
     assert app.recorder.max_notification_id() == 3
 
@@ -158,8 +172,12 @@ def test_application_saves_an_aggregate_and_reads_the_notification_log(postgres_
             "WHERE table_name = 'accounts_events' ORDER BY ordinal_position"
         ).fetchall()
     assert [(name, kind) for name, kind, _ in columns] == [
-        ("originator_id", "text"), ("originator_version", "bigint"), ("topic", "text"),
-        ("state", "bytea"), ("notification_id", "bigint")]
+        ("originator_id", "text"),
+        ("originator_version", "bigint"),
+        ("topic", "text"),
+        ("state", "bytea"),
+        ("notification_id", "bigint"),
+    ]
     assert columns[-1][2].startswith("nextval(")
 
 
@@ -221,7 +239,9 @@ def test_subscription_receives_a_newly_recorded_event(postgres_fresh_dsn, open_a
         finally:
             timer.cancel()
     assert [(n.id, n.originator_id, n.originator_version) for n in received] == [
-        (2, "account-c-2", 1), (3, "account-c-2", 2)]
+        (2, "account-c-2", 1),
+        (3, "account-c-2", 2),
+    ]
 
 
 def test_separate_databases_do_not_see_each_other(postgres_dsn, open_app) -> None:
@@ -249,7 +269,9 @@ def test_separate_schemas_do_not_see_each_other(postgres_fresh_dsn, open_app) ->
 
     assert [n.originator_id for n in first.recorder.select_notifications(start=None, limit=10)] == ["account-c-1"]
     assert [n.originator_id for n in second.recorder.select_notifications(start=None, limit=10)] == [
-        "account-c-1", "account-c-2"]
+        "account-c-1",
+        "account-c-2",
+    ]
     with psycopg.connect(postgres_fresh_dsn, connect_timeout=10) as conn:
         tables = conn.execute(
             "SELECT schemaname, tablename FROM pg_tables WHERE tablename = 'accounts_events' ORDER BY 1"

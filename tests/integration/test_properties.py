@@ -145,15 +145,17 @@ def customer_history(draw, customer: str) -> list[dict]:
             amount = draw(st.integers(1, refundable[order_id]))
             refundable[order_id] -= amount
             body = order_refunded(
-                customer, order_id=order_id, amount=decimal_text(amount), time=draw(rfc3339(moment + jitter)), **envelope
+                customer,
+                order_id=order_id,
+                amount=decimal_text(amount),
+                time=draw(rfc3339(moment + jitter)),
+                **envelope,
             )
         elif kind == "discount":
             discount_id = f"d-{number}"
             discounts.append(discount_id)
             valid_from = moment + jitter
-            valid_to = (
-                valid_from + timedelta(seconds=draw(st.integers(1, 5 * 86400))) if draw(st.booleans()) else None
-            )
+            valid_to = valid_from + timedelta(seconds=draw(st.integers(1, 5 * 86400))) if draw(st.booleans()) else None
             body = discount_granted(
                 customer,
                 discount_id=discount_id,
@@ -247,7 +249,12 @@ def test_every_bill_and_line_balances(open_store, history, order):
                     assert Decimal(view.list_amount) == Decimal(view.discount_amount) + Decimal(view.payable_amount)
                     assert len(view.settled_amount.partition(".")[2]) == 2
                     assert view.settled_amount != "-0.00"
-                    for eight in (view.list_amount, view.discount_amount, view.payable_amount, view.rounding_off_amount):
+                    for eight in (
+                        view.list_amount,
+                        view.discount_amount,
+                        view.payable_amount,
+                        view.rounding_off_amount,
+                    ):
                         assert len(eight.partition(".")[2]) == 8 and eight != "-0.00000000"
                 for field in ("list_amount", "payable_amount", "settled_amount", "rounding_off_amount"):
                     assert Decimal(getattr(bill, field)) == sum(Decimal(getattr(line, field)) for line in bill.lines)

@@ -60,12 +60,15 @@ def live(engine, periods: list[str]) -> dict:
 
 
 def test_each_changed_record_goes_out_once_a_round_and_downstream_ends_with_the_live_views(store):
-    record(store, [
-        associated("c-1", "p-1", id="a-1", time="2026-09-01T00:00:00+08:00"),
-        *(usage("c-1", id=f"u-{n}", time=f"2026-10-{n + 2:02d}T10:00:00+08:00") for n in range(5)),
-        discount_granted("c-1", id="d-1", time="2026-10-01T00:00:00+08:00"),
-        usage("c-2", id="u-c2", time="2026-10-09T10:00:00+08:00"),
-    ])
+    record(
+        store,
+        [
+            associated("c-1", "p-1", id="a-1", time="2026-09-01T00:00:00+08:00"),
+            *(usage("c-1", id=f"u-{n}", time=f"2026-10-{n + 2:02d}T10:00:00+08:00") for n in range(5)),
+            discount_granted("c-1", id="d-1", time="2026-10-01T00:00:00+08:00"),
+            usage("c-2", id="u-c2", time="2026-10-09T10:00:00+08:00"),
+        ],
+    )
     downstream: dict = {}
     sent = publish(store, downstream)
     assert sorted(sent) == sorted(set(sent)), "a record changed by five charges is sent once"
@@ -75,12 +78,15 @@ def test_each_changed_record_goes_out_once_a_round_and_downstream_ends_with_the_
 
 
 def test_an_association_republishes_the_partners_counts_of_every_later_period(store):
-    record(store, [
-        associated("c-1", "p-1", id="a-1", time="2026-09-01T00:00:00+08:00"),
-        usage("c-1", id="u-oct", time="2026-10-05T10:00:00+08:00"),
-        usage("c-1", id="u-nov", time="2026-11-05T10:00:00+08:00"),
-        usage("c-1", id="u-dec", time="2026-12-05T10:00:00+08:00"),
-    ])
+    record(
+        store,
+        [
+            associated("c-1", "p-1", id="a-1", time="2026-09-01T00:00:00+08:00"),
+            usage("c-1", id="u-oct", time="2026-10-05T10:00:00+08:00"),
+            usage("c-1", id="u-nov", time="2026-11-05T10:00:00+08:00"),
+            usage("c-1", id="u-dec", time="2026-12-05T10:00:00+08:00"),
+        ],
+    )
     downstream: dict = {}
     publish(store, downstream)
     before = downstream[(CUSTOMER_COUNTS, "p-1", "2026-12")]

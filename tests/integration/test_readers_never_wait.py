@@ -25,10 +25,19 @@ def events() -> list[dict]:
     out = []
     for c in range(12):  # c-1, c-10, c-11: ids that begin alike
         customer = f"c-{c}"
-        out.append(associated(customer, f"p-{c % 2}", id=f"a-{c}", time="2026-09-01T00:00:00+08:00",
-                              data={"account_manager_id": f"am-{c % 3}"}))
-        out += [usage(customer, id=f"u-{c}-{n}", quantity=f"{n + 1}", time=f"2026-10-{n + 2:02d}T10:00:00+08:00")
-                for n in range(4)]
+        out.append(
+            associated(
+                customer,
+                f"p-{c % 2}",
+                id=f"a-{c}",
+                time="2026-09-01T00:00:00+08:00",
+                data={"account_manager_id": f"am-{c % 3}"},
+            )
+        )
+        out += [
+            usage(customer, id=f"u-{c}-{n}", quantity=f"{n + 1}", time=f"2026-10-{n + 2:02d}T10:00:00+08:00")
+            for n in range(4)
+        ]
         if c % 3 == 0:
             out.append(disassociated(customer, f"p-{c % 2}", id=f"d-{c}", time="2026-10-20T00:00:00+08:00"))
             out.append(associated(customer, "p-9", id=f"b-{c}", time="2026-10-25T00:00:00+08:00"))

@@ -69,6 +69,7 @@ class _ViewTrackingCase(TrackingRecorderTestCase):
 
 class TestSQLiteFileLedgerRecorder(_LedgerRecorderCase):
     __test__ = True
+
     @pytest.fixture(autouse=True)
     def _store(self, tmp_path):
         self.url = f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
@@ -84,6 +85,7 @@ class TestSQLiteMemoryLedgerRecorder(_LedgerRecorderCase):
 
 class TestSQLiteFileViewsTracking(_ViewTrackingCase):
     __test__ = True
+
     @pytest.fixture(autouse=True)
     def _store(self, tmp_path):
         self.url = f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"

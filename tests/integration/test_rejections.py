@@ -31,6 +31,7 @@ FIELD_PATH = re.compile(r"^(specversion|id|source|time|type|data(\.[a-z_]+)?)(/[
 
 def spaced(body: dict) -> bytes:
     """The same JSON value written differently: keys reversed, extra spaces."""
+
     def reorder(value):
         if isinstance(value, dict):
             return {key: reorder(value[key]) for key in reversed(list(value))}
@@ -249,12 +250,24 @@ def test_a_duplicate_association_is_a_duplicate_not_a_second_association(store):
 @pytest.mark.parametrize(
     ("changed", "field"),
     [
-        (usage(id="u-1", quantity="2.0"), 'data.quantity: event u-1 from test/source was already recorded with "2", this one has "2.0"'),  # "2" and "2.0" differ as JSON strings
-        (usage(id="u-1", quantity="2", resource_id="i-10"), 'data.resource_id: event u-1 from test/source was already recorded with "i-9", this one has "i-10"'),
-        (usage(id="u-1", quantity="2", data={"region": "cn-north"}), 'data.region: event u-1 from test/source was already recorded with nothing, this one has "cn-north"'),
+        (
+            usage(id="u-1", quantity="2.0"),
+            'data.quantity: event u-1 from test/source was already recorded with "2", this one has "2.0"',
+        ),  # "2" and "2.0" differ as JSON strings
+        (
+            usage(id="u-1", quantity="2", resource_id="i-10"),
+            'data.resource_id: event u-1 from test/source was already recorded with "i-9", this one has "i-10"',
+        ),
+        (
+            usage(id="u-1", quantity="2", data={"region": "cn-north"}),
+            'data.region: event u-1 from test/source was already recorded with nothing, this one has "cn-north"',
+        ),
         (usage(id="u-1", quantity="2", time="2026-10-03T08:00:00.001+08:00"), "time"),
         (usage(id="u-1", quantity="2", time="2026-10-03T08:00:00Z"), "time"),
-        ({**usage(id="u-1", quantity="2"), "type": "order.paid"}, 'type: event u-1 from test/source was already recorded with "usage.recorded", this one has "order.paid"'),
+        (
+            {**usage(id="u-1", quantity="2"), "type": "order.paid"},
+            'type: event u-1 from test/source was already recorded with "usage.recorded", this one has "order.paid"',
+        ),
     ],
 )
 def test_the_same_pair_with_anything_different_is_a_conflicting_duplicate(store, changed, field):

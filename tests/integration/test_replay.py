@@ -132,22 +132,47 @@ def test_replay_memory_grows_with_customers_not_with_events(open_store):
 
 
 _customers = st.sampled_from(["c-1", "c-2", "c-3"])
-_times = st.sampled_from([
-    "2026-09-30T15:59:59Z", "2026-09-30T16:00:00Z", "2026-10-15T12:00:00+08:00",
-    "2026-10-31T15:59:59.999Z", "2026-10-31T16:00:00Z", "2026-11-02T00:00:00-05:00",
-])
+_times = st.sampled_from(
+    [
+        "2026-09-30T15:59:59Z",
+        "2026-09-30T16:00:00Z",
+        "2026-10-15T12:00:00+08:00",
+        "2026-10-31T15:59:59.999Z",
+        "2026-10-31T16:00:00Z",
+        "2026-11-02T00:00:00-05:00",
+    ]
+)
 _prices = st.decimals(min_value=0, max_value=50, places=8).map(lambda d: f"{d:.8f}")
 _step = st.one_of(
     st.builds(lambda c, p, t: associated(c, p, time=t), _customers, st.sampled_from(["p-1", "p-2"]), _times),
     st.builds(lambda c, p, t: disassociated(c, p, time=t), _customers, st.sampled_from(["p-1", "p-2"]), _times),
-    st.builds(lambda c, q, price, t: usage(c, quantity=q, unit_price=price, time=t), _customers,
-              st.sampled_from(["1", "2.5", "0.00000001", "37"]), _prices, _times),
-    st.builds(lambda c, o, a, t: order_paid(c, order_id=o, amount=a, time=t), _customers,
-              st.sampled_from(["o-1", "o-2"]), _prices, _times),
-    st.builds(lambda c, o, a, t: order_refunded(c, order_id=o, amount=a, time=t), _customers,
-              st.sampled_from(["o-1", "o-2"]), st.sampled_from(["0.01", "1", "10.5"]), _times),
-    st.builds(lambda c, r, t: discount_granted(c, discount_id=f"d-{r}", rate=r, valid_from=t), _customers,
-              st.sampled_from(["0.5", "0.85", "1"]), _times),
+    st.builds(
+        lambda c, q, price, t: usage(c, quantity=q, unit_price=price, time=t),
+        _customers,
+        st.sampled_from(["1", "2.5", "0.00000001", "37"]),
+        _prices,
+        _times,
+    ),
+    st.builds(
+        lambda c, o, a, t: order_paid(c, order_id=o, amount=a, time=t),
+        _customers,
+        st.sampled_from(["o-1", "o-2"]),
+        _prices,
+        _times,
+    ),
+    st.builds(
+        lambda c, o, a, t: order_refunded(c, order_id=o, amount=a, time=t),
+        _customers,
+        st.sampled_from(["o-1", "o-2"]),
+        st.sampled_from(["0.01", "1", "10.5"]),
+        _times,
+    ),
+    st.builds(
+        lambda c, r, t: discount_granted(c, discount_id=f"d-{r}", rate=r, valid_from=t),
+        _customers,
+        st.sampled_from(["0.5", "0.85", "1"]),
+        _times,
+    ),
 )
 
 

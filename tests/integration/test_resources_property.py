@@ -45,9 +45,16 @@ def sent_usage(draw, number: int) -> dict:
         if choice is not None:
             extra[field] = None if choice == "null" else choice
     return {
-        "event": usage("c-1", quantity=f"{quantity:f}", unit_price=f"{unit_price:f}", id=f"u-{number}",
-                       service_type=draw(st.sampled_from(("ECS", "OBS"))),
-                       resource_id=draw(st.sampled_from(("i-1", "i-2", "I-1"))), time=time, data=extra),
+        "event": usage(
+            "c-1",
+            quantity=f"{quantity:f}",
+            unit_price=f"{unit_price:f}",
+            id=f"u-{number}",
+            service_type=draw(st.sampled_from(("ECS", "OBS"))),
+            resource_id=draw(st.sampled_from(("i-1", "i-2", "I-1"))),
+            time=time,
+            data=extra,
+        ),
         "instant": (moment, Decimal(f"0.{fraction or '0'}")),
         "shown": moment.strftime("%Y-%m-%dT%H:%M:%S")
         + (f".{fraction.rstrip('0')}" if fraction.rstrip("0") else "")
@@ -73,17 +80,19 @@ def recomputed(usages: list[dict], period: str | None) -> list[dict]:
             return having[-1] if having else None
 
         payables = [sent["payable"] for _i, sent in members]
-        listed.append({
-            "resource_id": resource_id,
-            "service_type": service_type,
-            "product_id": latest("product_id"),
-            "region": latest("region"),
-            "first_used": by_time[0][1]["shown"],
-            "last_used": by_time[-1][1]["shown"],
-            "charges": len(members),
-            "payable_amount": f"{sum(payables, Decimal(0)):.8f}",
-            "settled_amount": f"{sum((p.quantize(MINOR, ROUND_DOWN) for p in payables), Decimal(0)):.2f}",
-        })
+        listed.append(
+            {
+                "resource_id": resource_id,
+                "service_type": service_type,
+                "product_id": latest("product_id"),
+                "region": latest("region"),
+                "first_used": by_time[0][1]["shown"],
+                "last_used": by_time[-1][1]["shown"],
+                "charges": len(members),
+                "payable_amount": f"{sum(payables, Decimal(0)):.8f}",
+                "settled_amount": f"{sum((p.quantize(MINOR, ROUND_DOWN) for p in payables), Decimal(0)):.2f}",
+            }
+        )
     return listed
 
 
@@ -94,9 +103,11 @@ def recomputed(usages: list[dict], period: str | None) -> list[dict]:
 def test_resources_equal_a_plain_recomputation_from_the_usage_sent(open_store, data):
     usages = [data.draw(sent_usage(number)) for number in range(data.draw(st.integers(0, 20)))]
     engine = open_store(memory=True)
-    others = [associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
-              order_paid("c-1", product_id="i-1", service_type="ECS", time="2026-10-02T00:00:00+08:00"),
-              usage("c-2", resource_id="i-1", time="2026-10-02T00:00:00+08:00")]
+    others = [
+        associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
+        order_paid("c-1", product_id="i-1", service_type="ECS", time="2026-10-02T00:00:00+08:00"),
+        usage("c-2", resource_id="i-1", time="2026-10-02T00:00:00+08:00"),
+    ]
     counts = record(engine, others + [sent["event"] for sent in usages])
     assert counts.rejected == 0
     for period in (None, *PERIODS):

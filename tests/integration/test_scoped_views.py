@@ -25,15 +25,23 @@ def switching_customer_events() -> list[dict]:
     """c-1 moves from p-1 (a-1, r-1) to p-2 (a-2) within October, on the same line;
     c-2 stays with p-1 (a-2, r-2); c-3 has no partner."""
     return [
-        b.associated("c-1", "p-1", time="2026-10-01T00:00:00+08:00",
-                     data={"account_manager_id": "a-1", "indirect_partner_id": "r-1"}),
+        b.associated(
+            "c-1",
+            "p-1",
+            time="2026-10-01T00:00:00+08:00",
+            data={"account_manager_id": "a-1", "indirect_partner_id": "r-1"},
+        ),
         b.usage("c-1", quantity="10", unit_price="1.5", resource_id="i-9", time="2026-10-03T00:00:00+08:00"),
         b.disassociated("c-1", "p-1", time="2026-10-10T00:00:00+08:00"),
         b.associated("c-1", "p-2", time="2026-10-11T00:00:00+08:00", data={"account_manager_id": "a-2"}),
         b.usage("c-1", quantity="4", unit_price="1.5", resource_id="i-9", time="2026-10-12T00:00:00+08:00"),
         b.order_paid("c-1", order_id="o-1", amount="20.00", time="2026-10-13T00:00:00+08:00"),
-        b.associated("c-2", "p-1", time="2026-10-01T00:00:00+08:00",
-                     data={"account_manager_id": "a-2", "indirect_partner_id": "r-2"}),
+        b.associated(
+            "c-2",
+            "p-1",
+            time="2026-10-01T00:00:00+08:00",
+            data={"account_manager_id": "a-2", "indirect_partner_id": "r-2"},
+        ),
         b.usage("c-2", quantity="1", unit_price="3", resource_id="i-2", time="2026-10-05T00:00:00+08:00"),
         b.usage("c-3", quantity="1", unit_price="7", resource_id="i-3", time="2026-10-05T00:00:00+08:00"),
     ]
@@ -46,7 +54,9 @@ def test_a_partner_sees_a_switching_customers_bill_only_as_the_charges_attribute
     assert sorted(p1) == ["c-1", "c-2"] and sorted(p2) == ["c-1"]
     assert (p1["c-1"].list_amount, p1["c-1"].charges) == ("15.00000000", 1)
     assert [(line.item_id, line.list_amount) for line in p2["c-1"].lines] == [
-        ("i-9", "6.00000000"), ("pkg-1", "20.00000000")]
+        ("i-9", "6.00000000"),
+        ("pkg-1", "20.00000000"),
+    ]
     full = queries.bills(store, "2026-10", "c-1")[0]
     assert full.list_amount == "41.00000000" and full.charges == 3
 
@@ -107,7 +117,9 @@ def _events(steps) -> list[dict]:
         elif kind == "disassociate":
             events.append(b.disassociated(customer, partner, time=time))
         else:
-            events.append(b.usage(customer, quantity=str(quantity), unit_price="0.33333333", resource_id=item, time=time))
+            events.append(
+                b.usage(customer, quantity=str(quantity), unit_price="0.33333333", resource_id=item, time=time)
+            )
     return events
 
 
@@ -128,8 +140,11 @@ def _expected(engine, keep) -> dict[tuple[str, str, str], list[int]]:
 
 
 def _shown(bills) -> dict[tuple[str, str, str], list]:
-    return {(bill.customer_id, line.service_type, line.item_id): [line.payable_amount, line.settled_amount, line.charges]
-            for bill in bills for line in bill.lines}
+    return {
+        (bill.customer_id, line.service_type, line.item_id): [line.payable_amount, line.settled_amount, line.charges]
+        for bill in bills
+        for line in bill.lines
+    }
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -140,10 +155,15 @@ def test_every_scoped_bill_equals_the_recorded_charges_of_its_scope_however_batc
         record(engine, _events(steps), batch_size=batch)
         for partner in ("p-0", "p-1"):
             for scope in (Scope(), Scope(account_manager_id="a-0"), Scope(indirect_partner_id="r-0")):
-                def keep(charge, partner=partner, scope=scope):
-                    return charge.partner_id == partner and scope.keeps(charge.account_manager_id, charge.indirect_partner_id)
 
-                expected = {key: [format_units(p), format_units(s, 2), n] for key, (p, s, n) in _expected(engine, keep).items()}
+                def keep(charge, partner=partner, scope=scope):
+                    return charge.partner_id == partner and scope.keeps(
+                        charge.account_manager_id, charge.indirect_partner_id
+                    )
+
+                expected = {
+                    key: [format_units(p), format_units(s, 2), n] for key, (p, s, n) in _expected(engine, keep).items()
+                }
                 assert _shown(queries.partner_bills(engine, "2026-10", partner, scope)) == expected
 
 

@@ -79,7 +79,10 @@ def test_serve_closes_a_period_once_its_grace_has_passed_and_publishes_each_stat
         published = _published_statements(broker.bootstrap)
 
     assert sorted((key, value["status"]) for key, value in published) == [
-        ("p-1", "confirmed"), ("p-1", "pending_confirmation"), ("p-2", "pending_confirmation")]
+        ("p-1", "confirmed"),
+        ("p-1", "pending_confirmation"),
+        ("p-2", "pending_confirmation"),
+    ]
     assert all(value["partner_id"] == key and value["period"] == "2026-10" for key, value in published)
     last_of_p1 = [value for key, value in published if key == "p-1"][-1]
     assert last_of_p1 == json.loads(confirmed.stdout)

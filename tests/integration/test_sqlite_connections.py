@@ -26,4 +26,3 @@ def test_a_file_store_keeps_one_idle_connection_after_concurrent_use(store):
     record(store, _events("c-2", 2))
     assert pool.num_in_pool == 1
     assert [len(bill.lines) > 0 for bill in bills(store, PERIOD)] == [True, True]
-

@@ -44,8 +44,13 @@ SETUP = [
 ]
 
 when = st.tuples(st.integers(0, len(PERIODS) - 1), st.integers(1, 28))
-usages = st.tuples(st.just("usage"), st.integers(0, 3), when, st.integers(0, 500), st.sampled_from(
-    ["0.12345678", "0.00064000", "1.99999999", "0"]))
+usages = st.tuples(
+    st.just("usage"),
+    st.integers(0, 3),
+    when,
+    st.integers(0, 500),
+    st.sampled_from(["0.12345678", "0.00064000", "1.99999999", "0"]),
+)
 orders = st.tuples(st.just("order"), st.integers(0, 3), when, st.integers(0, 100_000))
 refunds = st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 100), st.integers(0, len(PERIODS) - 1))
 closes = st.just(("close",))
@@ -80,14 +85,25 @@ class Run:
     def event(self, op: tuple) -> dict | None:
         if op[0] == "usage":
             _, customer, (period, day), hundredths, price = op
-            return usage(CUSTOMERS[customer], id=f"u-{self.ids}", time=_time(period, day),
-                         quantity=f"{hundredths / 100:.2f}", unit_price=price, resource_id=f"r-{self.ids % 3}")
+            return usage(
+                CUSTOMERS[customer],
+                id=f"u-{self.ids}",
+                time=_time(period, day),
+                quantity=f"{hundredths / 100:.2f}",
+                unit_price=price,
+                resource_id=f"r-{self.ids % 3}",
+            )
         if op[0] == "order":
             _, customer, (period, day), cents = op
             order = {"customer": CUSTOMERS[customer], "order_id": f"o-{self.ids}", "period": period, "left": cents}
             self.orders.append(order)
-            return order_paid(order["customer"], order_id=order["order_id"], amount=f"{cents / 100:.2f}",
-                              time=_time(period, 1), id=order["order_id"])
+            return order_paid(
+                order["customer"],
+                order_id=order["order_id"],
+                amount=f"{cents / 100:.2f}",
+                time=_time(period, 1),
+                id=order["order_id"],
+            )
         _, which, percent, period = op
         if not self.orders:
             return None
@@ -97,8 +113,13 @@ class Run:
             return None
         order["left"] -= cents
         period = max(period, order["period"])  # a refund comes after its order
-        return order_refunded(order["customer"], order_id=order["order_id"], amount=f"{cents / 100:.2f}",
-                              time=_time(period, 2), id=f"r-{self.ids}")
+        return order_refunded(
+            order["customer"],
+            order_id=order["order_id"],
+            amount=f"{cents / 100:.2f}",
+            time=_time(period, 2),
+            id=f"r-{self.ids}",
+        )
 
     def close(self) -> None:
         with self.engine.ledger.recorder.read_transaction() as cursor:
@@ -145,11 +166,16 @@ def _check(run: Run) -> None:
         assert statement.customers == len(details)
         if replayed is not None:
             assert (statement.payable_amount, statement.settled_amount) == (
-                replayed.payable_amount, replayed.settled_amount)
+                replayed.payable_amount,
+                replayed.settled_amount,
+            )
     event(f"closes: {min(len(run.closes), 3)}+")
     event("has an adjustment" if any(s.adjustments for s in statements) else "no adjustment")
-    event("has a negative amount" if any(a.payable_amount.startswith("-") for s in statements
-                                         for a in [*s.details, *s.adjustments]) else "no negative amount")
+    event(
+        "has a negative amount"
+        if any(a.payable_amount.startswith("-") for s in statements for a in [*s.details, *s.adjustments])
+        else "no negative amount"
+    )
     if not run.closes:
         assert statements == []
         return
@@ -173,8 +199,10 @@ def _check(run: Run) -> None:
                     if adjustment.period == period:
                         payable += parse_amount("p", adjustment.payable_amount)
                         settled += parse_amount("s", adjustment.settled_amount)
-            assert (payable, settled) == (parse_amount("p", performance.payable_amount),
-                                          parse_amount("s", performance.settled_amount)), (period, performance)
+            assert (payable, settled) == (
+                parse_amount("p", performance.payable_amount),
+                parse_amount("s", performance.settled_amount),
+            ), (period, performance)
     assert all(d.customer_id != "c-2" for s in statements for d in s.details)
 
 

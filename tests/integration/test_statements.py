@@ -95,12 +95,18 @@ class StatementContract:
             statement = get_statement(engine, summary.partner_id, "2026-10")
             expected = replayed[summary.partner_id]
             assert (statement.payable_amount, statement.settled_amount, statement.customers) == (
-                expected.payable_amount, expected.settled_amount, expected.customers)
-            assert statement.details == [StatementDetail(d.customer_id, d.payable_amount, d.settled_amount)
-                                         for d in expected.details]
+                expected.payable_amount,
+                expected.settled_amount,
+                expected.customers,
+            )
+            assert statement.details == [
+                StatementDetail(d.customer_id, d.payable_amount, d.settled_amount) for d in expected.details
+            ]
             assert statement.issued_at == result.issued_at and statement.adjustments == []
             assert (statement.total_payable_amount, statement.total_settled_amount) == (
-                summary.total_payable_amount, summary.total_settled_amount)
+                summary.total_payable_amount,
+                summary.total_settled_amount,
+            )
         p1 = get_statement(engine, "p-1", "2026-10")
         assert [d.customer_id for d in p1.details] == ["c-1", "c-3"]
         assert (p1.payable_amount, p1.settled_amount) == ("103.70370367", "103.70")
@@ -116,7 +122,9 @@ class StatementContract:
         issued = events[1]
         assert issued.statement.total_settled_amount == issued.total_settled_amount == "103.70"
         assert {(c.period, c.customer_id, c.charges) for c in issued.carried_charges} == {
-            ("2026-10", "c-1", 1), ("2026-10", "c-3", 1)}
+            ("2026-10", "c-1", 1),
+            ("2026-10", "c-3", 1),
+        }
 
     def test_a_charge_recorded_after_its_close_is_an_adjustment_of_the_next_statement(self, at):
         engine = at(NOV_5)
@@ -124,15 +132,20 @@ class StatementContract:
         close_period(engine, "2026-10")
         october_statement = get_statement(engine, "p-1", "2026-10")
         late = at(NOV_20)
-        record(late, [
-            usage("c-1", id="u-late", time="2026-10-31T23:00:00+08:00", quantity="1", unit_price="2.00000000"),
-            order_refunded("c-3", order_id="o-1", amount="40.00", time="2026-10-20T00:00:00+08:00", id="r-1"),
-            usage("c-3", id="u-nov", time="2026-11-03T00:00:00+08:00", quantity="1", unit_price="5.00000000"),
-        ])
+        record(
+            late,
+            [
+                usage("c-1", id="u-late", time="2026-10-31T23:00:00+08:00", quantity="1", unit_price="2.00000000"),
+                order_refunded("c-3", order_id="o-1", amount="40.00", time="2026-10-20T00:00:00+08:00", id="r-1"),
+                usage("c-3", id="u-nov", time="2026-11-03T00:00:00+08:00", quantity="1", unit_price="5.00000000"),
+            ],
+        )
         close_period(at(DEC_2), "2026-11")
         november = get_statement(late, "p-1", "2026-11")
         assert [(a.period, a.customer_id, a.payable_amount, a.settled_amount) for a in november.adjustments] == [
-            ("2026-10", "c-1", "2.00000000", "2.00"), ("2026-10", "c-3", "-40.00000000", "-40.00")]
+            ("2026-10", "c-1", "2.00000000", "2.00"),
+            ("2026-10", "c-3", "-40.00000000", "-40.00"),
+        ]
         assert (november.payable_amount, november.customers) == ("5.00000000", 1)
         assert (november.adjustments_payable_amount, november.total_payable_amount) == ("-38.00000000", "-33.00000000")
         assert "p-2" not in {s.partner_id for s in list_statements(late, period="2026-11").statements}
@@ -140,7 +153,8 @@ class StatementContract:
         assert get_statement(late, "p-1", "2026-10") == october_statement
         live = performance(late, "p-1", "2026-10")
         carried = units(october_statement.payable_amount) + sum(
-            units(a.payable_amount) for a in november.adjustments if a.period == "2026-10")
+            units(a.payable_amount) for a in november.adjustments if a.period == "2026-10"
+        )
         assert carried == units(live.payable_amount)
 
     def test_every_refusal_exits_with_its_code_and_records_nothing(self, at):
@@ -175,8 +189,9 @@ class StatementContract:
         engine = at(NOV_5)
         record(engine, october())
         first = close_period(engine, "2026-10")
-        record(engine, [usage("c-2", id="u-sep", time="2026-09-20T00:00:00+08:00", quantity="1",
-                              unit_price="7.00000000")])
+        record(
+            engine, [usage("c-2", id="u-sep", time="2026-09-20T00:00:00+08:00", quantity="1", unit_price="7.00000000")]
+        )
         periods = {p.period: p for p in list_periods(engine).periods}
         assert (periods["2026-09"].status, periods["2026-09"].closed_at) == ("closed", first.issued_at)
         assert periods["2026-10"].closed_at == first.issued_at
@@ -187,7 +202,8 @@ class StatementContract:
         assert [s.partner_id for s in november.statements] == ["p-2"]
         statement = get_statement(engine, "p-2", "2026-11")
         assert [(a.period, a.customer_id, a.payable_amount) for a in statement.adjustments] == [
-            ("2026-09", "c-2", "7.00000000")]
+            ("2026-09", "c-2", "7.00000000")
+        ]
         assert (statement.customers, statement.details) == (0, [])
 
     def test_a_statement_is_confirmed_or_disputed_then_confirmed_and_a_confirmed_one_is_final(self, at):
@@ -198,7 +214,9 @@ class StatementContract:
         disputed = dispute_statement(at(NOV_20), "p-1", "2026-10", "c-3's order was cancelled")
         assert disputed.status == "disputed"
         assert [(h.status, h.reason) for h in disputed.history] == [
-            ("pending_confirmation", None), ("disputed", "c-3's order was cancelled")]
+            ("pending_confirmation", None),
+            ("disputed", "c-3's order was cancelled"),
+        ]
         assert refused(lambda: dispute_statement(engine, "p-1", "2026-10", "again")) == "invalid_state"
         confirmed = confirm_statement(engine, "p-1", "2026-10")
         assert [h.status for h in confirmed.history] == ["pending_confirmation", "disputed", "confirmed"]
@@ -209,7 +227,10 @@ class StatementContract:
         assert confirm_statement(engine, "p-2", "2026-10").history[-1].status == "confirmed"
         changes = [e for e in engine_events(engine) if isinstance(e, StatementStatusChanged)]
         assert [(e.partner_id, e.status, e.total_settled_amount) for e in changes] == [
-            ("p-1", "disputed", "103.70"), ("p-1", "confirmed", "103.70"), ("p-2", "confirmed", "0.00")]
+            ("p-1", "disputed", "103.70"),
+            ("p-1", "confirmed", "103.70"),
+            ("p-2", "confirmed", "0.00"),
+        ]
         listed = list_statements(engine, status="confirmed").statements
         assert [(s.period, s.partner_id) for s in listed] == [("2026-10", "p-1"), ("2026-10", "p-2")]
 
@@ -220,16 +241,22 @@ class StatementContract:
         october_close = close_period(at(NOV_5), "2026-10")
         november_close = close_period(at(DEC_2), "2026-11")
         assert [(s.period, s.partner_id) for s in list_statements(engine).statements] == [
-            ("2026-10", "p-1"), ("2026-10", "p-2"), ("2026-11", "p-1")]
+            ("2026-10", "p-1"),
+            ("2026-10", "p-2"),
+            ("2026-11", "p-1"),
+        ]
         assert [s.period for s in list_statements(engine, partner_id="p-1").statements] == ["2026-10", "2026-11"]
         assert [s.partner_id for s in list_statements(engine, period="2026-10").statements] == ["p-1", "p-2"]
         since = list_statements(engine, issued_from=november_close.issued_at).statements
         assert [s.period for s in since] == ["2026-11"]
         before = list_statements(engine, issued_to="2026-12-02T00:00:00+08:00").statements  # exclusive
         assert [s.period for s in before] == ["2026-10", "2026-10"]
-        assert [s.period for s in list_statements(engine, issued_from="2026-11-05T00:00:00+08:00",
-                                                 issued_to="2026-11-04T16:00:00.000001Z").statements] == [
-            "2026-10", "2026-10"]
+        assert [
+            s.period
+            for s in list_statements(
+                engine, issued_from="2026-11-05T00:00:00+08:00", issued_to="2026-11-04T16:00:00.000001Z"
+            ).statements
+        ] == ["2026-10", "2026-10"]
         assert october_close.issued_at == "2026-11-04T16:00:00.000000Z"
         assert list_statements(engine, status="disputed").statements == []
 
@@ -244,7 +271,8 @@ class StatementContract:
         result = close_period(engine, "2026-10")
         replayed = replayed_performance(engine, "2026-10", result.issued_at)
         assert {s.partner_id: s.total_payable_amount for s in result.statements} == {
-            p: replayed[p].payable_amount for p in ("p-1", "p-2")}
+            p: replayed[p].payable_amount for p in ("p-1", "p-2")
+        }
         assert get_statement(engine, "p-1", "2026-10").customers == 2
 
     def test_whatever_is_recorded_after_a_close_is_stamped_after_it_even_on_a_fixed_clock(self, at):
@@ -253,8 +281,13 @@ class StatementContract:
         result = close_period(engine, "2026-10")
         later = at(NOV_5)  # another process, the same fixed clock
         record(later, [usage("c-1", id="u-late", time=OCT)])
-        late = [e for _id, topic, state in log_rows(later) if not is_engine_topic(topic)
-                for e in [decode_event(topic, state)] if e.id == "u-late"]
+        late = [
+            e
+            for _id, topic, state in log_rows(later)
+            if not is_engine_topic(topic)
+            for e in [decode_event(topic, state)]
+            if e.id == "u-late"
+        ]
         assert late[0].recorded_at > result.issued_at
         replayed = replayed_performance(later, "2026-10", result.issued_at)
         assert replayed["p-1"].payable_amount == get_statement(later, "p-1", "2026-10").payable_amount
@@ -286,8 +319,11 @@ class StatementContract:
         sent = [m for m in publisher.pending().messages if m.topic == topics.STATEMENTS]
         values = [msgspec.json.decode(m.value) for m in sent]
         assert [(m.key, v["status"], len(v["history"])) for m, v in zip(sent, values, strict=True)] == [
-            (b"p-1", "pending_confirmation", 1), (b"p-2", "pending_confirmation", 1),
-            (b"p-1", "disputed", 2), (b"p-1", "confirmed", 3)]
+            (b"p-1", "pending_confirmation", 1),
+            (b"p-2", "pending_confirmation", 1),
+            (b"p-1", "disputed", 2),
+            (b"p-1", "confirmed", 3),
+        ]
         assert values[-1] == msgspec.to_builtins(get_statement(engine, "p-1", "2026-10"))
 
 
@@ -314,12 +350,15 @@ class TestStatementsOnPostgres(StatementContract):
         return postgres_fresh_dsn
 
 
-@pytest.mark.parametrize(("arguments", "field"), [
-    ({"status": "open"}, "status"),
-    ({"period": "2026-13"}, "period"),
-    ({"issued_from": "2026-11-05"}, "issued_from"),
-    ({"issued_to": "2026-11-05T00:00:00"}, "issued_to"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"status": "open"}, "status"),
+        ({"period": "2026-13"}, "period"),
+        ({"issued_from": "2026-11-05"}, "issued_from"),
+        ({"issued_to": "2026-11-05T00:00:00"}, "issued_to"),
+    ],
+)
 def test_the_listing_handler_names_the_field_of_a_bad_filter(store, arguments, field):
     from engine.errors import FieldError
 

@@ -22,14 +22,24 @@ from schemas.incentive_views import Subsidy
 
 D = date.fromisoformat
 SUBSIDY_KEYS = [
-    "partner_id", "deal_id", "milestone", "planned", "delivered", "amount", "working_days_late",
-    "deduction_rate", "payable_amount", "status", "calendar",
+    "partner_id",
+    "deal_id",
+    "milestone",
+    "planned",
+    "delivered",
+    "amount",
+    "working_days_late",
+    "deduction_rate",
+    "payable_amount",
+    "status",
+    "calendar",
 ]
 
 
 def calendar_file(year: int = 2027, holidays=("2027-01-01",), working_days=("2027-01-09",), source="official") -> bytes:
-    return json.dumps({"year": year, "holidays": list(holidays), "working_days": list(working_days),
-                       "source": source}).encode()
+    return json.dumps(
+        {"year": year, "holidays": list(holidays), "working_days": list(working_days), "source": source}
+    ).encode()
 
 
 def refused(code: str, call, *args) -> Refused:
@@ -42,7 +52,9 @@ def refused(code: str, call, *args) -> Refused:
 def test_a_planned_milestone_is_pending_with_its_decision_null(store):
     outcome = plan_milestone(store, "p-1", "d-1", "m-1", D("2026-11-02"), "1000")
     assert outcome.recorded is True
-    assert outcome.value == Subsidy("p-1", "d-1", "m-1", "2026-11-02", None, "1000.00", None, None, None, "pending", None)
+    assert outcome.value == Subsidy(
+        "p-1", "d-1", "m-1", "2026-11-02", None, "1000.00", None, None, None, "pending", None
+    )
     assert list(outcome.value.__struct_fields__) == SUBSIDY_KEYS
 
 
@@ -65,8 +77,14 @@ def test_an_amount_that_is_not_positive_money_in_minor_digits_is_invalid(store, 
 def test_a_delivery_is_decided_once_with_the_calendar_it_used(store):
     plan_milestone(store, "p-1", "d-1", "m-1", D("2026-09-30"), "1000.00")
     decided = deliver_milestone(store, "d-1", "m-1", D("2026-10-30"))
-    assert (decided.delivered, decided.working_days_late, decided.deduction_rate, decided.payable_amount,
-            decided.status, decided.calendar) == ("2026-10-30", 18, "0.05", "950.00", "reduced", "chinesecalendar 1.11.0")
+    assert (
+        decided.delivered,
+        decided.working_days_late,
+        decided.deduction_rate,
+        decided.payable_amount,
+        decided.status,
+        decided.calendar,
+    ) == ("2026-10-30", 18, "0.05", "950.00", "reduced", "chinesecalendar 1.11.0")
     events = store.ledger.recorder.count_events()
     refused("invalid_state", deliver_milestone, store, "d-1", "m-1", D("2026-10-30"))
     refused("unknown_milestone", deliver_milestone, store, "d-1", "m-9", D("2026-10-30"))
@@ -122,8 +140,12 @@ def test_a_malformed_calendar_file_records_nothing(store):
 
 
 def test_subsidies_are_listed_by_deal_then_milestone_and_filtered(store):
-    for partner, deal, milestone in [("p-2", "d-2", "m-1"), ("p-1", "d-10", "m-2"), ("p-1", "d-10", "m-10"),
-                                     ("p-1", "d-1", "m-1")]:
+    for partner, deal, milestone in [
+        ("p-2", "d-2", "m-1"),
+        ("p-1", "d-10", "m-2"),
+        ("p-1", "d-10", "m-10"),
+        ("p-1", "d-1", "m-1"),
+    ]:
         plan_milestone(store, partner, deal, milestone, D("2026-11-02"), "10")
     listed = [(s.deal_id, s.milestone) for s in subsidies(store).subsidies]
     assert listed == [("d-1", "m-1"), ("d-10", "m-10"), ("d-10", "m-2"), ("d-2", "m-1")]

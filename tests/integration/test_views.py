@@ -191,7 +191,9 @@ def test_partial_refunds_are_negative_charges_on_the_orders_line_in_their_own_pe
             order_paid(order_id="o-1", amount="100.00", product_id="pkg-1", service_type="OBS", time=oct_("05T00:00")),
             order_refunded(order_id="o-1", amount="33.33", time=oct_("20T00:00")),
             discount_revoked(discount_id="d-1", time=oct_("25T00:00")),
-            usage(quantity="1", unit_price="1", service_type="OBS", resource_id="pkg-1", time="2026-11-02T00:00:00+08:00"),
+            usage(
+                quantity="1", unit_price="1", service_type="OBS", resource_id="pkg-1", time="2026-11-02T00:00:00+08:00"
+            ),
             order_refunded(order_id="o-1", amount="10.01", time="2026-11-03T08:00:00+08:00"),
         ],
     )
@@ -411,7 +413,9 @@ def test_performance_groups_by_account_manager_and_reseller_with_null_last(store
         ("x2", "1.01000000", "1.00"),
         ("x3", "2.00000000", "2.00"),
     ]
-    assert [(t.account_manager_id, t.payable_amount, t.settled_amount, t.customers) for t in result.by_account_manager] == [
+    assert [
+        (t.account_manager_id, t.payable_amount, t.settled_amount, t.customers) for t in result.by_account_manager
+    ] == [
         ("m-1", "1.01000000", "1.00", 1),
         ("m-2", "3.00000000", "3.00", 1),
         (None, "6.00000000", "6.00", 2),

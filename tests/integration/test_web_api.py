@@ -57,12 +57,26 @@ class Api:
     [
         ("bills", {"period": "2026-10"}, ["bills", "--period", "2026-10"]),
         ("bills", {"period": "2026-10", "customer": "c-1"}, ["bills", "--period", "2026-10", "--customer", "c-1"]),
-        ("customers", {"partner": "p-1", "period": "2026-10"}, ["customers", "--partner", "p-1", "--period", "2026-10"]),
-        ("customers", {"partner": "p-1", "period": "2026-10", "reseller": "r-1"},
-         ["customers", "--partner", "p-1", "--period", "2026-10", "--reseller", "r-1"]),
-        ("performance", {"partner": "p-2", "period": "2026-10"}, ["performance", "--partner", "p-2", "--period", "2026-10"]),
-        ("replay", {"period": "2026-10", "as_of": "2030-01-01T00:00:00Z"},
-         ["replay", "--period", "2026-10", "--as-of", "2030-01-01T00:00:00Z"]),
+        (
+            "customers",
+            {"partner": "p-1", "period": "2026-10"},
+            ["customers", "--partner", "p-1", "--period", "2026-10"],
+        ),
+        (
+            "customers",
+            {"partner": "p-1", "period": "2026-10", "reseller": "r-1"},
+            ["customers", "--partner", "p-1", "--period", "2026-10", "--reseller", "r-1"],
+        ),
+        (
+            "performance",
+            {"partner": "p-2", "period": "2026-10"},
+            ["performance", "--partner", "p-2", "--period", "2026-10"],
+        ),
+        (
+            "replay",
+            {"period": "2026-10", "as_of": "2030-01-01T00:00:00Z"},
+            ["replay", "--period", "2026-10", "--as-of", "2030-01-01T00:00:00Z"],
+        ),
         ("rejected", {}, ["rejected"]),
     ],
 )
@@ -78,8 +92,16 @@ def test_an_auditor_reads_replay_and_rejections(api):
     assert api.get("rejected", "auditor").json()["rejected"][0]["reason"] == "invalid_data"
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer bt_not-a-token"}, {"Authorization": "Basic abc"},
-                                     {"Authorization": "Bearer "}, {"Authorization": "Bearer \u00e9\u00e9".encode()}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer bt_not-a-token"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer \u00e9\u00e9".encode()},
+    ],
+)
 def test_no_token_or_an_unknown_one_is_401_with_the_error_shape(api, headers):
     response = api.client.get("/api/v1/bills", params={"period": "2026-10"}, headers=headers)
     assert response.status_code == 401
@@ -90,8 +112,9 @@ def test_no_token_or_an_unknown_one_is_401_with_the_error_shape(api, headers):
 def test_a_revoked_token_is_401_from_the_next_request_on(api):
     listing = api.get("performance", "partner", partner="p-1", period="2026-10")
     assert listing.status_code == 200
-    token_id = next(t.token_id for t in __import__("commands.tokens").tokens.list_tokens(api.engine).tokens
-                    if t.role == "partner")
+    token_id = next(
+        t.token_id for t in __import__("commands.tokens").tokens.list_tokens(api.engine).tokens if t.role == "partner"
+    )
     revoke_token(api.engine, token_id)
     assert api.get("performance", "partner", partner="p-1", period="2026-10").status_code == 401
 
@@ -121,7 +144,9 @@ def test_a_role_or_scope_that_does_not_allow_it_is_403(api, role, path, params):
 def test_a_partner_sees_bills_of_its_own_charges_only(api):
     bills = api.get("bills", "partner", period="2026-10").json()["bills"]
     assert [(bill["customer_id"], bill["settled_amount"], bill["charges"]) for bill in bills] == [
-        ("c-1", "15.00", 1), ("c-2", "3.00", 1)]
+        ("c-1", "15.00", 1),
+        ("c-2", "3.00", 1),
+    ]
 
 
 def test_a_reseller_and_an_account_manager_see_only_their_scopes_customers(api):
@@ -159,8 +184,10 @@ def test_a_malformed_request_is_400_naming_the_field(api, path, params, field):
     assert error["code"] == "invalid_request" and field in error["message"]
 
 
-@pytest.mark.parametrize("query, field", [("period=2026-10&customer=c-1&customer=c-2", "customer"),
-                                          ("period=2026-10&custmer=c-1", "custmer")])
+@pytest.mark.parametrize(
+    "query, field",
+    [("period=2026-10&customer=c-1&customer=c-2", "customer"), ("period=2026-10&custmer=c-1", "custmer")],
+)
 def test_a_query_parameter_given_twice_or_unknown_is_400(api, query, field):
     response = api.client.get(f"/api/v1/bills?{query}", headers={"Authorization": f"Bearer {api.tokens['operator']}"})
     assert response.status_code == 400 and response.json()["error"]["message"].startswith(field)
@@ -176,7 +203,8 @@ def test_an_unknown_path_or_method_answers_in_the_error_shape(api):
 def test_the_openapi_document_is_served_and_lists_the_endpoints(api):
     document = api.client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/bills", "/api/v1/customers", "/api/v1/performance", "/api/v1/replay", "/api/v1/rejected"} <= set(
-        document["paths"])
+        document["paths"]
+    )
     assert not any(path.startswith(("/signin", "/static")) for path in document["paths"])
 
 
@@ -184,7 +212,9 @@ def test_a_kept_answer_is_answered_again_until_the_log_moves_on(api):
     first = api.get("performance", "partner", partner="p-1", period="2026-10").json()
     assert api.get("performance", "partner", partner="p-1", period="2026-10").json() == first
     assert api.client.app.state.view_cache.hits >= 1
-    record(api.engine, [b.usage("c-2", quantity="1", unit_price="5", resource_id="i-2", time="2026-10-06T00:00:00+08:00")])
+    record(
+        api.engine, [b.usage("c-2", quantity="1", unit_price="5", resource_id="i-2", time="2026-10-06T00:00:00+08:00")]
+    )
     after = api.get("performance", "partner", partner="p-1", period="2026-10").json()
     assert (first["settled_amount"], after["settled_amount"]) == ("18.00", "23.00")
 
@@ -204,8 +234,9 @@ def test_a_refusal_is_409_with_its_code():
     with TestClient(Litestar([refuse], exception_handlers={Exception: api_error_response})) as client:
         response = client.get("/api/v1/refuse")
     assert response.status_code == 409
-    assert response.json() == {"error": {"code": "insufficient_funds",
-                                         "message": "withdrawal of 5.00 above the available 1.00"}}
+    assert response.json() == {
+        "error": {"code": "insufficient_funds", "message": "withdrawal of 5.00 above the available 1.00"}
+    }
 
 
 @pytest.mark.postgres
@@ -217,14 +248,31 @@ def test_on_postgresql_reads_run_in_worker_threads_and_answer_as_the_cli(postgre
         assert app.state.inline_reads is False
         with TestClient(app) as client:
             headers = {"Authorization": f"Bearer {token}"}
-            performance = client.get("/api/v1/performance", params={"partner": "p-1", "period": "2026-10"},
-                                     headers=headers)
+            performance = client.get(
+                "/api/v1/performance", params={"partner": "p-1", "period": "2026-10"}, headers=headers
+            )
             bills = client.get("/api/v1/bills", params={"period": "2026-10"}, headers=headers)
-            counts = client.get("/api/v1/customers", params={"partner": "p-1", "period": "2026-10", "reseller": "r-1"},
-                                headers=headers)
+            counts = client.get(
+                "/api/v1/customers", params={"partner": "p-1", "period": "2026-10", "reseller": "r-1"}, headers=headers
+            )
     capsys.readouterr()
-    assert main(["--store", postgres_fresh_dsn, "customers", "--partner", "p-1", "--period", "2026-10",
-                 "--reseller", "r-1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--store",
+                postgres_fresh_dsn,
+                "customers",
+                "--partner",
+                "p-1",
+                "--period",
+                "2026-10",
+                "--reseller",
+                "r-1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert counts.json() == json.loads(capsys.readouterr().out)
     assert performance.status_code == 200 and [d["customer_id"] for d in performance.json()["details"]] == ["c-1"]
     assert [bill["customer_id"] for bill in bills.json()["bills"]] == ["c-1"]

@@ -36,9 +36,15 @@ def test_a_partner_reads_its_own_account_transfers_payments_and_notifications_on
     assert settled_api.get("accounts/p-1", "partner").json() == settled_api.cli(capsys, "account", "--partner", "p-1")
     assert settled_api.get("transfers", "partner").json() == settled_api.cli(capsys, "transfers", "--partner", "p-1")
     assert settled_api.get("notifications", "partner").json() == settled_api.cli(
-        capsys, "notifications", "--partner", "p-1")
-    for path, params in (("accounts/p-2", {}), ("transfers", {"partner": "p-2"}), ("payments", {"partner": "p-2"}),
-                         ("notifications", {"partner": "p-2"}), ("ledger", {})):
+        capsys, "notifications", "--partner", "p-1"
+    )
+    for path, params in (
+        ("accounts/p-2", {}),
+        ("transfers", {"partner": "p-2"}),
+        ("payments", {"partner": "p-2"}),
+        ("notifications", {"partner": "p-2"}),
+        ("ledger", {}),
+    ):
         assert error_of(settled_api.get(path, "partner", **params)) == (403, "forbidden"), path
 
 
@@ -69,18 +75,28 @@ def test_the_same_transfer_again_is_200_with_the_first_answer_and_records_nothin
 def test_refusals_of_transfers_are_409_with_the_contracts_codes(settled_api, capsys):
     settled_api.post("transfers", "partner", transfer("topup", "5.00", "web-1"))
     assert error_of(settled_api.post("transfers", "partner", transfer("topup", "6.00", "web-1"))) == (
-        409, "id_conflict")
+        409,
+        "id_conflict",
+    )
     too_much = settled_api.post("transfers", "partner", transfer("withdrawal", "505.01", "web-2"))
-    assert error_of(too_much) == (409, settled_api.cli_refusal(
-        capsys, "transfer", "withdrawal", "--partner", "p-1", "--amount", "505.01", "--id", "cli-2"))
+    assert error_of(too_much) == (
+        409,
+        settled_api.cli_refusal(
+            capsys, "transfer", "withdrawal", "--partner", "p-1", "--amount", "505.01", "--id", "cli-2"
+        ),
+    )
     assert error_of(too_much) == (409, "insufficient_funds")
 
 
 def test_an_incentive_credit_is_the_operators_and_a_partner_acts_for_itself_only(settled_api):
     assert error_of(settled_api.post("transfers", "partner", transfer("incentive", "5.00", "web-1"))) == (
-        403, "forbidden")
+        403,
+        "forbidden",
+    )
     assert error_of(settled_api.post("transfers", "partner", transfer("topup", "5.00", "web-2", "p-2"))) == (
-        403, "forbidden")
+        403,
+        "forbidden",
+    )
     for role in ("auditor", "reseller", "manager"):
         assert error_of(settled_api.post("transfers", role, transfer("topup", "5.00", "web-3"))) == (403, "forbidden")
     assert settled_api.post("transfers", "operator", transfer("incentive", "5.00", "web-4")).status_code == 201
@@ -126,8 +142,10 @@ def test_the_warning_is_set_and_cleared_by_the_partner_and_answers_the_account(s
 def test_a_payment_application_goes_from_submission_to_paid_and_each_body_is_the_clis(settled_api, capsys):
     submitted = settled_api.post("payments", "partner", {"partner_id": "p-1", "amount": "30.00", "id": "pay-1"})
     assert submitted.status_code == 201, submitted.text
-    assert settled_api.post("payments", "partner", {"partner_id": "p-1", "amount": "30.00", "id": "pay-1"}).json() \
+    assert (
+        settled_api.post("payments", "partner", {"partner_id": "p-1", "amount": "30.00", "id": "pay-1"}).json()
         == submitted.json()
+    )
     assert settled_api.get("accounts/p-1", "partner").json()["incentive"]["pending"] == "30.00"
     for role in ("partner", "auditor", "reseller"):
         assert error_of(settled_api.post("payments/pay-1/approve", role)) == (403, "forbidden")
@@ -138,9 +156,13 @@ def test_a_payment_application_goes_from_submission_to_paid_and_each_body_is_the
     assert paid.json() == settled_api.cli(capsys, "payments", "--partner", "p-1")["payments"][0]
     assert [h["status"] for h in paid.json()["history"]] == ["under_review", "approved", "paid"]
     assert settled_api.get("payments", "partner", status="paid").json() == settled_api.cli(
-        capsys, "payments", "--partner", "p-1", "--status", "paid")
-    assert settled_api.get("accounts/p-1").json()["incentive"] == {"balance": "50.00", "pending": "0.00",
-                                                                  "available": "50.00"}
+        capsys, "payments", "--partner", "p-1", "--status", "paid"
+    )
+    assert settled_api.get("accounts/p-1").json()["incentive"] == {
+        "balance": "50.00",
+        "pending": "0.00",
+        "available": "50.00",
+    }
 
 
 def test_a_rejection_needs_a_reason_and_voids_the_reservation(settled_api):
@@ -148,23 +170,33 @@ def test_a_rejection_needs_a_reason_and_voids_the_reservation(settled_api):
     assert error_of(settled_api.post("payments/pay-1/reject", "operator", {"reason": ""}))[0] == 400
     assert error_of(settled_api.post("payments/pay-1/reject", "operator", None))[0] == 400
     rejected = settled_api.post("payments/pay-1/reject", "operator", {"reason": "发票缺失"})
-    assert rejected.json()["history"][-1] == {"status": "rejected", "at": rejected.json()["history"][-1]["at"],
-                                              "reason": "发票缺失"}
+    assert rejected.json()["history"][-1] == {
+        "status": "rejected",
+        "at": rejected.json()["history"][-1]["at"],
+        "reason": "发票缺失",
+    }
     assert settled_api.get("accounts/p-1").json()["incentive"]["pending"] == "0.00"
 
 
 def test_payment_refusals_are_409(settled_api):
     assert error_of(settled_api.post("payments", "partner", {"partner_id": "p-1", "amount": "80.01", "id": "p"})) == (
-        409, "insufficient_funds")
+        409,
+        "insufficient_funds",
+    )
     assert error_of(settled_api.post("payments", "partner2", {"partner_id": "p-1", "amount": "1", "id": "p"})) == (
-        403, "forbidden")
+        403,
+        "forbidden",
+    )
     assert error_of(settled_api.post("payments/nope/pay"))[0] == 409
     assert error_of(settled_api.get("payments", status="done")) == (400, "invalid_request")
 
 
 def test_no_token_is_401_on_every_account_endpoint(settled_api):
-    for response in (settled_api.get("accounts/p-1", None), settled_api.get("ledger", None),
-                     settled_api.post("transfers", None, transfer("topup", "1", "x")),
-                     settled_api.put("accounts/p-1/warning", None, {"below": None}),
-                     settled_api.post("payments/x/approve", None)):
+    for response in (
+        settled_api.get("accounts/p-1", None),
+        settled_api.get("ledger", None),
+        settled_api.post("transfers", None, transfer("topup", "1", "x")),
+        settled_api.put("accounts/p-1/warning", None, {"below": None}),
+        settled_api.post("payments/x/approve", None),
+    ):
         assert error_of(response) == (401, "unauthorized")

@@ -12,21 +12,36 @@ from tests.web_support import error_of
 @pytest.mark.parametrize(
     "path, params, command",
     [
-        ("incentives", {"partner": "p-1", "period": "2026-10"},
-         ["incentives", "--partner", "p-1", "--period", "2026-10"]),
-        ("incentives", {"partner": "p-1", "period": "2026-10", "supervisor": "sv-2"},
-         ["incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-2"]),
-        ("incentives", {"partner": "p-1", "period": "2026-11", "account_manager": "a-1"},
-         ["incentives", "--partner", "p-1", "--period", "2026-11", "--account-manager", "a-1"]),
+        (
+            "incentives",
+            {"partner": "p-1", "period": "2026-10"},
+            ["incentives", "--partner", "p-1", "--period", "2026-10"],
+        ),
+        (
+            "incentives",
+            {"partner": "p-1", "period": "2026-10", "supervisor": "sv-2"},
+            ["incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-2"],
+        ),
+        (
+            "incentives",
+            {"partner": "p-1", "period": "2026-11", "account_manager": "a-1"},
+            ["incentives", "--partner", "p-1", "--period", "2026-11", "--account-manager", "a-1"],
+        ),
         ("subsidies", {}, ["subsidies"]),
         ("subsidies", {"deal": "deal-1"}, ["subsidies", "--deal", "deal-1"]),
         ("resources", {"customer": "c-2"}, ["resources", "--customer", "c-2"]),
-        ("resources", {"customer": "c-1", "period": "2026-10"},
-         ["resources", "--customer", "c-1", "--period", "2026-10"]),
+        (
+            "resources",
+            {"customer": "c-1", "period": "2026-10"},
+            ["resources", "--customer", "c-1", "--period", "2026-10"],
+        ),
         ("resources", {"customer": "nobody"}, ["resources", "--customer", "nobody"]),
         ("authorizations", {}, ["authorizations"]),
-        ("authorizations", {"status": "approved", "customer": "c-2"},
-         ["authorizations", "--status", "approved", "--customer", "c-2"]),
+        (
+            "authorizations",
+            {"status": "approved", "customer": "c-2"},
+            ["authorizations", "--status", "approved", "--customer", "c-2"],
+        ),
         ("service-types", {}, ["service-types"]),
     ],
 )
@@ -46,14 +61,20 @@ def test_a_partner_reads_its_own_incentives_and_subsidies_only(settled_api, caps
 
 @pytest.mark.parametrize("role", ["reseller", "manager"])
 def test_scoped_readers_read_no_incentive_subsidy_resource_or_authorization(settled_api, role):
-    for path, params in (("incentives", {"partner": "p-1", "period": "2026-10"}), ("subsidies", {}),
-                         ("resources", {"customer": "c-2"}), ("authorizations", {})):
+    for path, params in (
+        ("incentives", {"partner": "p-1", "period": "2026-10"}),
+        ("subsidies", {}),
+        ("resources", {"customer": "c-2"}),
+        ("authorizations", {}),
+    ):
         assert error_of(settled_api.get(path, role, **params)) == (403, "forbidden"), path
 
 
 def test_every_role_reads_the_service_catalogue(settled_api):
-    names = {t["service_type"]: t["service_type_name_en"] for t in settled_api.get("service-types", "manager").json()[
-        "service_types"]}
+    names = {
+        t["service_type"]: t["service_type_name_en"]
+        for t in settled_api.get("service-types", "manager").json()["service_types"]
+    }
     assert names == {"ECS": "Elastic Cloud Server", "OBS": "Object Storage Service"}
 
 
@@ -64,18 +85,19 @@ def test_no_policy_for_the_period_and_a_bad_scope_are_refused(settled_api):
     assert error_of(settled_api.get("incentives", partner="p-1")) == (400, "invalid_request")
 
 
-def test_a_partner_reads_a_customers_resources_with_an_approved_authorization_naming_its_reseller(settled_api,
-                                                                                                  capsys):
+def test_a_partner_reads_a_customers_resources_with_an_approved_authorization_naming_its_reseller(settled_api, capsys):
     allowed = settled_api.get("resources", "partner", customer="c-2", reseller="r-2")
     assert allowed.status_code == 200, allowed.text
-    assert allowed.json() == settled_api.cli(capsys, "resources", "--customer", "c-2", "--as-partner", "p-1",
-                                             "--reseller", "r-2")
+    assert allowed.json() == settled_api.cli(
+        capsys, "resources", "--customer", "c-2", "--as-partner", "p-1", "--reseller", "r-2"
+    )
     assert error_of(settled_api.get("resources", "partner", customer="c-2")) == (409, "not_authorized")
     assert error_of(settled_api.get("resources", "partner", customer="c-1")) == (409, "not_authorized")
-    assert error_of(settled_api.get("resources", "partner2", customer="c-2", reseller="r-2")) == (
-        409, "not_authorized")
+    assert error_of(settled_api.get("resources", "partner2", customer="c-2", reseller="r-2")) == (409, "not_authorized")
     assert error_of(settled_api.get("resources", "operator", customer="c-2", reseller="r-2")) == (
-        400, "invalid_request")
+        400,
+        "invalid_request",
+    )
 
 
 def test_a_partner_asks_for_authorization_and_an_operator_answers_for_the_customer(settled_api, capsys):
@@ -87,8 +109,10 @@ def test_a_partner_asks_for_authorization_and_an_operator_answers_for_the_custom
     for role in ("partner", "auditor", "reseller"):
         assert error_of(settled_api.post("authorizations/auth-2/approve", role)) == (403, "forbidden")
     rejected = settled_api.post("authorizations/auth-2/reject", "operator", {"reason": "客户不同意"})
-    assert rejected.json() == settled_api.cli(capsys, "authorizations", "--customer", "c-2", "--status",
-                                              "rejected")["authorizations"][0]
+    assert (
+        rejected.json()
+        == settled_api.cli(capsys, "authorizations", "--customer", "c-2", "--status", "rejected")["authorizations"][0]
+    )
     revoked = settled_api.post("authorizations/auth-1/revoke")
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     assert error_of(settled_api.get("resources", "partner", customer="c-2", reseller="r-2")) == (409, "not_authorized")
@@ -113,8 +137,7 @@ def test_who_asks_for_authorization(settled_api):
     body = {"id": "a-9", "customer_id": "c-2", "reseller": "r-2"}
     assert error_of(settled_api.post("authorizations", "operator", body)) == (400, "invalid_request")
     assert settled_api.post("authorizations", "operator", {**body, "partner_id": "p-1"}).status_code == 201
-    assert error_of(settled_api.post("authorizations", "partner2", {**body, "partner_id": "p-1"})) == (
-        403, "forbidden")
+    assert error_of(settled_api.post("authorizations", "partner2", {**body, "partner_id": "p-1"})) == (403, "forbidden")
     for role in ("auditor", "reseller", "manager"):
         assert error_of(settled_api.post("authorizations", role, {**body, "partner_id": "p-1"})) == (403, "forbidden")
     assert [a["partner_id"] for a in settled_api.get("authorizations", "partner2").json()["authorizations"]] == []
@@ -136,7 +159,10 @@ def test_a_malformed_read_is_400_naming_the_field(settled_api, path, params, fie
 
 
 def test_no_token_is_401_on_every_endpoint_of_these_features(settled_api):
-    for response in (settled_api.get("incentives", None, partner="p-1", period="2026-10"),
-                     settled_api.get("resources", None, customer="c-2"), settled_api.get("service-types", None),
-                     settled_api.post("authorizations", None, {"id": "x", "customer_id": "c-2"})):
+    for response in (
+        settled_api.get("incentives", None, partner="p-1", period="2026-10"),
+        settled_api.get("resources", None, customer="c-2"),
+        settled_api.get("service-types", None),
+        settled_api.post("authorizations", None, {"id": "x", "customer_id": "c-2"}),
+    ):
         assert error_of(response) == (401, "unauthorized")

@@ -26,17 +26,29 @@ def test_statements_transfers_and_payments_over_postgresql_answer_as_the_cli(pos
             partner = {"Authorization": f"Bearer {tokens['partner']}"}
             operator = {"Authorization": f"Bearer {tokens['operator']}"}
             confirmed = client.post("/api/v1/statements/p-1/2026-10/confirm", headers=partner)
-            topped = client.post("/api/v1/transfers", headers=partner,
-                                 json={"kind": "topup", "partner_id": "p-1", "amount": "7.00", "id": "pg-1"})
-            again = client.post("/api/v1/transfers", headers=partner,
-                                json={"kind": "topup", "partner_id": "p-1", "amount": "7.00", "id": "pg-1"})
-            submitted = client.post("/api/v1/payments", headers=partner,
-                                    json={"partner_id": "p-1", "amount": "20.00", "id": "pg-pay"})
+            topped = client.post(
+                "/api/v1/transfers",
+                headers=partner,
+                json={"kind": "topup", "partner_id": "p-1", "amount": "7.00", "id": "pg-1"},
+            )
+            again = client.post(
+                "/api/v1/transfers",
+                headers=partner,
+                json={"kind": "topup", "partner_id": "p-1", "amount": "7.00", "id": "pg-1"},
+            )
+            submitted = client.post(
+                "/api/v1/payments", headers=partner, json={"partner_id": "p-1", "amount": "20.00", "id": "pg-pay"}
+            )
             approved = client.post("/api/v1/payments/pg-pay/approve", headers=operator)
             account = client.get("/api/v1/accounts/p-1", headers=partner)
             resources = client.get("/api/v1/resources", params={"customer": "c-2", "reseller": "r-2"}, headers=partner)
-    assert (confirmed.status_code, topped.status_code, again.status_code, submitted.status_code,
-            approved.status_code) == (200, 201, 200, 201, 200)
+    assert (
+        confirmed.status_code,
+        topped.status_code,
+        again.status_code,
+        submitted.status_code,
+        approved.status_code,
+    ) == (200, 201, 200, 201, 200)
 
     def cli(*args: str) -> object:
         capsys.readouterr()

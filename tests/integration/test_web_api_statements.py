@@ -14,10 +14,16 @@ from tests.web_support import error_of
         ("periods", {}, ["periods"]),
         ("statements", {}, ["statements"]),
         ("statements", {"partner": "p-1"}, ["statements", "--partner", "p-1"]),
-        ("statements", {"status": "pending_confirmation", "period": "2026-10"},
-         ["statements", "--status", "pending_confirmation", "--period", "2026-10"]),
-        ("statements", {"issued_from": "2026-11-01T00:00:00+08:00", "issued_to": "2026-12-01T00:00:00Z"},
-         ["statements", "--issued-from", "2026-11-01T00:00:00+08:00", "--issued-to", "2026-12-01T00:00:00Z"]),
+        (
+            "statements",
+            {"status": "pending_confirmation", "period": "2026-10"},
+            ["statements", "--status", "pending_confirmation", "--period", "2026-10"],
+        ),
+        (
+            "statements",
+            {"issued_from": "2026-11-01T00:00:00+08:00", "issued_to": "2026-12-01T00:00:00Z"},
+            ["statements", "--issued-from", "2026-11-01T00:00:00+08:00", "--issued-to", "2026-12-01T00:00:00Z"],
+        ),
         ("statements/p-2/2026-10", {}, ["statement", "--partner", "p-2", "--period", "2026-10"]),
     ],
 )
@@ -31,7 +37,8 @@ def test_every_role_lists_periods_and_an_auditor_reads_every_statement(settled_a
     closed_at = settled_api.get("periods").json()["periods"][0]["closed_at"]
     for role in ("auditor", "partner", "reseller", "manager"):
         assert settled_api.get("periods", role).json()["periods"] == [
-            {"period": "2026-10", "status": "closed", "closed_at": closed_at}]
+            {"period": "2026-10", "status": "closed", "closed_at": closed_at}
+        ]
     assert [s["partner_id"] for s in settled_api.get("statements", "auditor").json()["statements"]] == ["p-1", "p-2"]
 
 
@@ -101,9 +108,13 @@ def test_a_malformed_write_is_400_naming_the_field(settled_api, path, body, fiel
 
 @pytest.mark.parametrize(
     "params, field",
-    [({"status": "open"}, "status"), ({"issued_from": "2026-11-01"}, "issued_from"),
-     ({"issued_to": "2026-13-01T00:00:00Z"}, "issued_to"), ({"period": "10-2026"}, "period"),
-     ({"partner": "x" * 65}, "partner")],
+    [
+        ({"status": "open"}, "status"),
+        ({"issued_from": "2026-11-01"}, "issued_from"),
+        ({"issued_to": "2026-13-01T00:00:00Z"}, "issued_to"),
+        ({"period": "10-2026"}, "period"),
+        ({"partner": "x" * 65}, "partner"),
+    ],
 )
 def test_a_malformed_statement_filter_is_400_naming_it(settled_api, params, field):
     response = settled_api.get("statements", **params)
@@ -124,7 +135,10 @@ def test_only_operators_close_and_a_refused_close_is_409_with_its_code(settled_a
 
 
 def test_no_token_is_401_on_every_statement_endpoint(settled_api):
-    for response in (settled_api.get("periods", None), settled_api.get("statements", None),
-                     settled_api.post("statements/p-1/2026-10/confirm", None),
-                     settled_api.post("periods/2026-10/close", None)):
+    for response in (
+        settled_api.get("periods", None),
+        settled_api.get("statements", None),
+        settled_api.post("statements/p-1/2026-10/confirm", None),
+        settled_api.post("periods/2026-10/close", None),
+    ):
         assert error_of(response) == (401, "unauthorized")

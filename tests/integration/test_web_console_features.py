@@ -8,8 +8,15 @@ import pytest
 
 from web.console import csrf_token
 
-PAGES = ["/statements", "/statements/p-1/2026-10", "/account", "/payments", "/incentives?period=2026-10",
-         "/subsidies", "/resources?customer=c-2&reseller=r-2"]
+PAGES = [
+    "/statements",
+    "/statements/p-1/2026-10",
+    "/account",
+    "/payments",
+    "/incentives?period=2026-10",
+    "/subsidies",
+    "/resources?customer=c-2&reseller=r-2",
+]
 
 
 @pytest.fixture
@@ -108,8 +115,9 @@ def test_a_form_without_its_token_or_of_a_role_that_may_not_is_a_403_and_records
     sign_in(site, "partner")
     assert send(site, "/account/transfers", "forged", kind="topup", amount="1", id="f-1").status_code == 403
     csrf = sign_in(site, "partner")
-    assert send(site, "/account/transfers", csrf, kind="topup", amount="1", id="f-2", partner_id="p-2").status_code \
-        == 403
+    assert (
+        send(site, "/account/transfers", csrf, kind="topup", amount="1", id="f-2", partner_id="p-2").status_code == 403
+    )
     assert send(site, "/account/transfers", csrf, kind="incentive", amount="1", id="f-3").status_code == 403
     assert send(site, "/payments/x/approve", csrf).status_code == 403
     assert send(site, "/periods/close", csrf, period="2026-11").status_code == 403
@@ -169,10 +177,20 @@ def test_resource_pages_name_service_types_from_the_catalogue(site):
 
 @pytest.mark.parametrize(
     "path",
-    ["/statements?status=open", "/statements?issued_from=2026-13-01", "/statements?issued_to=0001-01-01",
-     "/statements?period=2026", "/statements/p-1/2026-13", "/account?partner=" + "p" * 65, "/payments?status=x",
-     "/incentives?period=x", "/incentives?account_manager=a-1&supervisor=sv-1", "/subsidies?deal=" + "d" * 65,
-     "/resources?customer=c-2&period=2026-00", "/resources?status=granted"],
+    [
+        "/statements?status=open",
+        "/statements?issued_from=2026-13-01",
+        "/statements?issued_to=0001-01-01",
+        "/statements?period=2026",
+        "/statements/p-1/2026-13",
+        "/account?partner=" + "p" * 65,
+        "/payments?status=x",
+        "/incentives?period=x",
+        "/incentives?account_manager=a-1&supervisor=sv-1",
+        "/subsidies?deal=" + "d" * 65,
+        "/resources?customer=c-2&period=2026-00",
+        "/resources?status=granted",
+    ],
 )
 def test_bad_input_on_a_feature_page_is_a_400_page_never_a_500(site, path):
     sign_in(site, "operator")

@@ -61,9 +61,16 @@ def test_transfers_waiting_together_are_recorded_in_fewer_transactions_in_arriva
         results = asyncio.run(record_all())
         assert queue.batches < len(requests) / 4
         assert [getattr(r, "code", "recorded") for r in results[:4]] == [
-            "recorded", "recorded", "insufficient_funds", "insufficient_funds"]  # w-0 took the 5.00 first
+            "recorded",
+            "recorded",
+            "insufficient_funds",
+            "insufficient_funds",
+        ]  # w-0 took the 5.00 first
         assert [t.id for t in accounts.transfers(engine, "p-1").transfers] == [
-            "t-0", "w-0", *(f"t-{n}" for n in range(1, 60))]
+            "t-0",
+            "w-0",
+            *(f"t-{n}" for n in range(1, 60)),
+        ]
 
 
 def test_a_failed_transaction_answers_each_of_its_transfers_and_records_none(tmp_path, monkeypatch):

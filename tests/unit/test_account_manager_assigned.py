@@ -23,12 +23,15 @@ def test_a_sound_assignment_is_a_candidate_in_its_partners_roster_stream():
     assert len(verdict.stream) > 64  # no customer id can name it
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"supervisor_id": None}, "data.supervisor_id"),
-    ({"account_manager_id": ""}, "data.account_manager_id"),
-    ({"partner_id": "p" * 65}, "data.partner_id"),
-    ({"supervisor_id": 7}, "data.supervisor_id"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"supervisor_id": None}, "data.supervisor_id"),
+        ({"account_manager_id": ""}, "data.account_manager_id"),
+        ({"partner_id": "p" * 65}, "data.partner_id"),
+        ({"supervisor_id": 7}, "data.supervisor_id"),
+    ],
+)
 def test_a_missing_or_malformed_field_is_invalid_data_naming_it(data, field):
     body = assigned()
     body["data"] = {key: value for key, value in {**body["data"], **data}.items() if value is not None}
@@ -51,7 +54,9 @@ def test_the_decision_records_no_customer_and_versions_the_roster():
         events.append(event)
     assert all(isinstance(e, AccountManagerAssigned) for e in events)
     assert [(e.originator_id, e.originator_version, e.customer_id) for e in events] == [
-        (roster_stream("p-1"), 1, ""), (roster_stream("p-1"), 2, "")]
+        (roster_stream("p-1"), 1, ""),
+        (roster_stream("p-1"), 2, ""),
+    ]
     assert (events[1].partner_id, events[1].account_manager_id, events[1].supervisor_id) == ("p-1", "am-1", "sv-2")
     assert events[1].at < events[0].at  # business time as sent, in whatever order recorded
     assert state.associations == [] and state.orders == {}

@@ -157,7 +157,12 @@ def test_evolve_moves_the_record_to_the_transitions_status():
 
 
 def test_a_disassociation_rejects_pending_and_revokes_approved_both_for_disassociated():
-    standing = [record(PENDING, id="A-1"), record(APPROVED, id="A-2"), record(REJECTED, id="A-3"), record(REVOKED, id="A-4")]
+    standing = [
+        record(PENDING, id="A-1"),
+        record(APPROVED, id="A-2"),
+        record(REJECTED, id="A-3"),
+        record(REVOKED, id="A-4"),
+    ]
     assert decide_disassociation(standing, "p-1", "c-1") == [
         Transition("A-1", REJECTED, DISASSOCIATED),
         Transition("A-2", REVOKED, DISASSOCIATED),

@@ -24,10 +24,14 @@ def problem(content: bytes) -> str:
 
 
 def test_entries_are_read_and_sorted_by_service_type():
-    content = catalog({"service_type": "OBS", "service_type_name": "对象存储服务", "service_type_name_en": "Object Storage"},
-                      {"service_type": "ECS", "service_type_name": "弹性云服务器"})
-    assert parse_catalog(content) == [ServiceTypeNames("ECS", "弹性云服务器", None),
-                                      ServiceTypeNames("OBS", "对象存储服务", "Object Storage")]
+    content = catalog(
+        {"service_type": "OBS", "service_type_name": "对象存储服务", "service_type_name_en": "Object Storage"},
+        {"service_type": "ECS", "service_type_name": "弹性云服务器"},
+    )
+    assert parse_catalog(content) == [
+        ServiceTypeNames("ECS", "弹性云服务器", None),
+        ServiceTypeNames("OBS", "对象存储服务", "Object Storage"),
+    ]
 
 
 def test_missing_or_null_names_are_null_and_unknown_fields_are_ignored():
@@ -48,16 +52,31 @@ def test_a_service_type_named_twice_is_refused_naming_it():
 
 
 def test_names_must_be_1_to_256_characters():
-    assert problem(catalog({"service_type": "ECS", "service_type_name": ""})).startswith("service_types[0].service_type_name")
+    assert problem(catalog({"service_type": "ECS", "service_type_name": ""})).startswith(
+        "service_types[0].service_type_name"
+    )
     assert "service_type_name_en" in problem(catalog({"service_type": "ECS", "service_type_name_en": "x" * 257}))
-    assert parse_catalog(catalog({"service_type": "ECS", "service_type_name": "名" * 256}))[0].service_type_name == "名" * 256
+    assert (
+        parse_catalog(catalog({"service_type": "ECS", "service_type_name": "名" * 256}))[0].service_type_name
+        == "名" * 256
+    )
 
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"[", b"not json", b"[]", b"{}", b'{"service_types": {}}', b'{"service_types": [{}]}',
-     b'{"service_types": [{"service_type": ""}]}', b'{"service_types": [{"service_type": 7}]}',
-     b"\xff\xfe", b"[" * 100_000],
+    [
+        b"",
+        b"[",
+        b"not json",
+        b"[]",
+        b"{}",
+        b'{"service_types": {}}',
+        b'{"service_types": [{}]}',
+        b'{"service_types": [{"service_type": ""}]}',
+        b'{"service_types": [{"service_type": 7}]}',
+        b"\xff\xfe",
+        b"[" * 100_000,
+    ],
 )
 def test_a_malformed_file_is_refused(content):
     assert problem(content)

@@ -13,8 +13,15 @@ HASHES = [f"{n:064x}" for n in range(1, 4)]
 
 
 def segment(**overrides) -> ChainSegment:
-    fields = dict(first_position=5, entries=3, first_notification_id=10, last_notification_id=12,
-                  notification_ids=None, hashes=bytes.fromhex("".join(HASHES)), last_hash=HASHES[-1])
+    fields = dict(
+        first_position=5,
+        entries=3,
+        first_notification_id=10,
+        last_notification_id=12,
+        notification_ids=None,
+        hashes=bytes.fromhex("".join(HASHES)),
+        last_hash=HASHES[-1],
+    )
     fields.update(overrides)
     return ChainSegment(**fields)
 
@@ -29,12 +36,15 @@ def test_a_segment_with_gaps_in_its_ids_keeps_them_as_a_list():
     assert [link[1] for link in links] == [10, 14, 20]
 
 
-@pytest.mark.parametrize("overrides", [
-    {"entries": 4},
-    {"hashes": b"\xff" * 95},
-    {"last_notification_id": 13},
-    {"notification_ids": struct.pack("<2q", 10, 12)},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"entries": 4},
+        {"hashes": b"\xff" * 95},
+        {"last_notification_id": 13},
+        {"notification_ids": struct.pack("<2q", 10, 12)},
+    ],
+)
 def test_a_row_that_does_not_hold_what_it_says_is_damaged_at_its_first_position(overrides):
     with pytest.raises(ChainDamaged) as damaged:
         segment(**overrides).links()

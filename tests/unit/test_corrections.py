@@ -31,7 +31,14 @@ CNY = Rules(currency="CNY", minor_digits=2, calendar=BillingCalendar("Asia/Shang
 RECORDED_AT = "2026-12-01T00:00:00.000000Z"
 FIGURES = ("rate_units", "list_units", "discount_units", "payable_units", "settled_units", "rounding_off_units")
 LINE = (
-    "period", "service_type", "item_id", "order_id", "currency", "partner_id", "account_manager_id", "indirect_partner_id"
+    "period",
+    "service_type",
+    "item_id",
+    "order_id",
+    "currency",
+    "partner_id",
+    "account_manager_id",
+    "indirect_partner_id",
 )
 
 

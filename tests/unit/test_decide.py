@@ -127,9 +127,7 @@ def test_associating_before_the_latest_association_ended_is_rejected():
     customer.record(associated(partner="p-1", time=at("01T00:00")))
     customer.record(disassociated(partner="p-1", time=at("10T00:00")))
     customer.rejects(associated(partner="p-2", time=at("09T23:59")), Reason.ALREADY_ASSOCIATED)
-    customer.rejects(
-        associated(partner="p-2", time="2026-10-09T15:59:59.999999Z"), Reason.ALREADY_ASSOCIATED
-    )
+    customer.rejects(associated(partner="p-2", time="2026-10-09T15:59:59.999999Z"), Reason.ALREADY_ASSOCIATED)
 
 
 def test_associating_exactly_when_the_latest_association_ended_is_allowed():

@@ -17,11 +17,19 @@ from schemas.recorded import AccountManagerAssigned
 
 CNY = 2
 CONTRACT_EXAMPLE = {
-    "policy_id": "2026Q4", "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [{"name": "consumption", "statistic": "settled_amount"},
-                   {"name": "new_enterprise", "statistic": "new_enterprise_customers"}],
-    "rewards": [{"indicator": "consumption", "mode": "stepped",
-                 "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}]}],
+    "policy_id": "2026Q4",
+    "periods": ["2026-10", "2026-11", "2026-12"],
+    "indicators": [
+        {"name": "consumption", "statistic": "settled_amount"},
+        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+    ],
+    "rewards": [
+        {
+            "indicator": "consumption",
+            "mode": "stepped",
+            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
+        }
+    ],
 }
 
 
@@ -33,16 +41,19 @@ def tiers(*pairs: tuple[str, str]) -> list[Tier]:
     return sorted((Tier(units(f), units(r)) for f, r in pairs), key=lambda t: t.from_units)
 
 
-@pytest.mark.parametrize(("value", "mode", "reward"), [
-    ("15000.00", "stepped", "350.00"),  # 10000 × 0.02 + 5000 × 0.03
-    ("15000.00", "whole", "450.00"),  # 15000 × 0.03
-    ("10000.00", "whole", "300.00"),  # a tier is reached at its `from`
-    ("9999.99", "whole", "199.99"),  # 199.9998 truncated
-    ("9999.99", "stepped", "199.99"),
-    ("12345.66", "stepped", "270.36"),  # 200 + 2345.66 × 0.03 = 270.3698
-    ("0.00", "stepped", "0.00"),
-    ("-50.00", "whole", "0.00"),  # a negative value reaches no tier
-])
+@pytest.mark.parametrize(
+    ("value", "mode", "reward"),
+    [
+        ("15000.00", "stepped", "350.00"),  # 10000 × 0.02 + 5000 × 0.03
+        ("15000.00", "whole", "450.00"),  # 15000 × 0.03
+        ("10000.00", "whole", "300.00"),  # a tier is reached at its `from`
+        ("9999.99", "whole", "199.99"),  # 199.9998 truncated
+        ("9999.99", "stepped", "199.99"),
+        ("12345.66", "stepped", "270.36"),  # 200 + 2345.66 × 0.03 = 270.3698
+        ("0.00", "stepped", "0.00"),
+        ("-50.00", "whole", "0.00"),  # a negative value reaches no tier
+    ],
+)
 def test_whole_and_stepped_rewards_of_the_contract_example(value, mode, reward):
     assert reward_units(units(value), tiers(("0", "0.02"), ("10000", "0.03")), mode, CNY) == units(reward)
 
@@ -61,7 +72,11 @@ def test_each_reward_is_truncated_once_not_each_step():
 
 rising_tiers = st.lists(
     st.tuples(st.integers(0, 10**6), st.integers(0, 10**9)), min_size=1, max_size=6, unique_by=lambda t: t[0]
-).map(lambda pairs: [Tier(f * SCALE // 100, r) for f, r in zip(sorted(p[0] for p in pairs), sorted(p[1] for p in pairs), strict=True)])
+).map(
+    lambda pairs: [
+        Tier(f * SCALE // 100, r) for f, r in zip(sorted(p[0] for p in pairs), sorted(p[1] for p in pairs), strict=True)
+    ]
+)
 values = st.integers(-(10**8), 10**16)
 
 
@@ -87,28 +102,58 @@ def policy_bytes(**changes) -> bytes:
 
 
 def test_the_contract_example_reads_with_its_tiers_sorted():
-    policy = read_policy(policy_bytes(rewards=[{"indicator": "consumption", "mode": "whole", "tiers": [
-        {"from": "10000", "rate": "0.03"}, {"from": "0", "rate": "0.02"}]}]))
+    policy = read_policy(
+        policy_bytes(
+            rewards=[
+                {
+                    "indicator": "consumption",
+                    "mode": "whole",
+                    "tiers": [{"from": "10000", "rate": "0.03"}, {"from": "0", "rate": "0.02"}],
+                }
+            ]
+        )
+    )
     assert policy.policy_id == "2026Q4" and policy.periods == ["2026-10", "2026-11", "2026-12"]
     assert tiers_of(policy.rewards[0].tiers) == tiers(("0", "0.02"), ("10000", "0.03"))
 
 
-@pytest.mark.parametrize(("changes", "named"), [
-    ({"policy_id": ""}, "policy_id"),
-    ({"periods": []}, "periods"),
-    ({"periods": ["2026-13"]}, "periods[0]"),
-    ({"periods": ["2026-10", "2026-10"]}, "periods"),
-    ({"indicators": []}, "indicators"),
-    ({"indicators": [{"name": "x", "statistic": "revenue"}]}, "indicators[0].statistic"),
-    ({"indicators": [{"name": "x", "statistic": "payable_amount"}] * 2}, "indicators"),
-    ({"rewards": [{"indicator": "nope", "mode": "whole", "tiers": [{"from": "0", "rate": "1"}]}]}, "rewards[0].indicator"),
-    ({"rewards": [{"indicator": "consumption", "mode": "flat", "tiers": [{"from": "0", "rate": "1"}]}]}, "rewards[0].mode"),
-    ({"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": []}]}, "rewards[0].tiers"),
-    ({"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": 0, "rate": "1"}]}]}, "rewards[0].tiers[0].from"),
-    ({"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": "0", "rate": "1e2"}]}]}, "rewards[0].tiers[0].rate"),
-    ({"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": "-1", "rate": "1"}]}]}, "rewards[0].tiers[0].from"),
-    ({"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": "0"}]}]}, "rewards[0].tiers[0].rate"),
-])
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"policy_id": ""}, "policy_id"),
+        ({"periods": []}, "periods"),
+        ({"periods": ["2026-13"]}, "periods[0]"),
+        ({"periods": ["2026-10", "2026-10"]}, "periods"),
+        ({"indicators": []}, "indicators"),
+        ({"indicators": [{"name": "x", "statistic": "revenue"}]}, "indicators[0].statistic"),
+        ({"indicators": [{"name": "x", "statistic": "payable_amount"}] * 2}, "indicators"),
+        (
+            {"rewards": [{"indicator": "nope", "mode": "whole", "tiers": [{"from": "0", "rate": "1"}]}]},
+            "rewards[0].indicator",
+        ),
+        (
+            {"rewards": [{"indicator": "consumption", "mode": "flat", "tiers": [{"from": "0", "rate": "1"}]}]},
+            "rewards[0].mode",
+        ),
+        ({"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": []}]}, "rewards[0].tiers"),
+        (
+            {"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": 0, "rate": "1"}]}]},
+            "rewards[0].tiers[0].from",
+        ),
+        (
+            {"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": "0", "rate": "1e2"}]}]},
+            "rewards[0].tiers[0].rate",
+        ),
+        (
+            {"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": "-1", "rate": "1"}]}]},
+            "rewards[0].tiers[0].from",
+        ),
+        (
+            {"rewards": [{"indicator": "consumption", "mode": "whole", "tiers": [{"from": "0"}]}]},
+            "rewards[0].tiers[0].rate",
+        ),
+    ],
+)
 def test_a_malformed_policy_names_its_field(changes, named):
     with pytest.raises(PolicyFileError) as raised:
         read_policy(policy_bytes(**changes))
@@ -130,9 +175,18 @@ def test_two_tiers_with_the_same_from_are_refused_as_values():
 
 def assigned(manager: str, supervisor: str, at: str, version: int, recorded_at: str = "2026-10-01T00:00:00.000000Z"):
     return AccountManagerAssigned(
-        originator_id="account_managers:p-1", originator_version=version, customer_id="", source="s",
-        id=f"a-{version}", time="", at=at, recorded_at=recorded_at, fact=b"{}",
-        partner_id="p-1", account_manager_id=manager, supervisor_id=supervisor,
+        originator_id="account_managers:p-1",
+        originator_version=version,
+        customer_id="",
+        source="s",
+        id=f"a-{version}",
+        time="",
+        at=at,
+        recorded_at=recorded_at,
+        fact=b"{}",
+        partner_id="p-1",
+        account_manager_id=manager,
+        supervisor_id=supervisor,
     )
 
 

@@ -416,6 +416,4 @@ def test_a_missing_or_malformed_known_field_is_a_data_problem_naming_it(body, fi
 
 
 def test_an_amount_message_says_what_is_wrong_with_it():
-    assert data_problem_of(line(with_data(BASE, unit_price="0.123456789"))) == (
-        "data.unit_price: at most 8 decimals"
-    )
+    assert data_problem_of(line(with_data(BASE, unit_price="0.123456789"))) == ("data.unit_price: at most 8 decimals")

@@ -15,13 +15,24 @@ from commands.kafka_binding import inbound_value
 from engine.errors import Reason
 from engine.judge import Candidate, Rejection, canonical_identity, judge_line
 
-USAGE = {"customer_id": "客户-1", "service_type": "ECS", "resource_id": "实例-1", "quantity": "2",
-         "unit": "hour", "unit_price": "0.12345678", "currency": "CNY"}
+USAGE = {
+    "customer_id": "客户-1",
+    "service_type": "ECS",
+    "resource_id": "实例-1",
+    "quantity": "2",
+    "unit": "hour",
+    "unit_price": "0.12345678",
+    "currency": "CNY",
+}
 
 
 def sdk_event(data: object = None, **attributes: object) -> CloudEvent:
-    base = {"type": "usage.recorded", "source": "metering/ecs", "id": "u-1",
-            "time": datetime.fromisoformat("2026-10-03T08:00:00.5+08:00")}
+    base = {
+        "type": "usage.recorded",
+        "source": "metering/ecs",
+        "id": "u-1",
+        "time": datetime.fromisoformat("2026-10-03T08:00:00.5+08:00"),
+    }
     base.update(attributes)
     return CloudEvent(attributes=base, data=USAGE if data is None else data)
 
@@ -75,8 +86,13 @@ def test_a_value_with_trailing_json_cannot_set_the_events_attributes():
     ],
 )
 def test_a_value_that_is_not_json_data_becomes_text_or_base64_and_is_judged_invalid_data(value, content_type, key):
-    headers = [("ce_specversion", b"1.0"), ("ce_id", b"u-1"), ("ce_source", b"s"), ("ce_type", b"usage.recorded"),
-               ("ce_time", b"2026-10-03T08:00:00Z")]
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"u-1"),
+        ("ce_source", b"s"),
+        ("ce_type", b"usage.recorded"),
+        ("ce_time", b"2026-10-03T08:00:00Z"),
+    ]
     if content_type:
         headers.append(("content-type", content_type.encode()))
     raw = inbound_value(value, headers)

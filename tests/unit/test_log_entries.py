@@ -49,12 +49,30 @@ def reference_hash(entry_dict: dict) -> str:
 
 def charge(**overrides) -> ChargeRecorded:
     fields = dict(
-        originator_id="c-1", originator_version=3, customer_id="c-1", source="metering/ecs", id="u-1",
-        time="2026-10-03T08:00:00+08:00", at="063879736791", recorded_at="2026-11-30T07:49:44.408229Z",
-        fact=msgspec.Raw(b'{"specversion":"1.0","id":"u-1"}'), type="usage.recorded", period="2026-10",
-        service_type="ECS", item_id="i-9", order_id=None, currency="CNY", rate_units=85_000_000,
-        list_units=24_691_356, discount_units=3_703_703, payable_units=20_987_653, settled_units=20_000_000,
-        rounding_off_units=987_653, partner_id="p-1", account_manager_id=None, indirect_partner_id="r-1",
+        originator_id="c-1",
+        originator_version=3,
+        customer_id="c-1",
+        source="metering/ecs",
+        id="u-1",
+        time="2026-10-03T08:00:00+08:00",
+        at="063879736791",
+        recorded_at="2026-11-30T07:49:44.408229Z",
+        fact=msgspec.Raw(b'{"specversion":"1.0","id":"u-1"}'),
+        type="usage.recorded",
+        period="2026-10",
+        service_type="ECS",
+        item_id="i-9",
+        order_id=None,
+        currency="CNY",
+        rate_units=85_000_000,
+        list_units=24_691_356,
+        discount_units=3_703_703,
+        payable_units=20_987_653,
+        settled_units=20_000_000,
+        rounding_off_units=987_653,
+        partner_id="p-1",
+        account_manager_id=None,
+        indirect_partner_id="r-1",
     )
     fields.update(overrides)
     cls = fields.pop("cls", ChargeRecorded)
@@ -64,13 +82,30 @@ def charge(**overrides) -> ChargeRecorded:
 def test_a_charge_entry_has_the_contract_fields_in_order_and_its_figures_as_view_strings():
     entry = render_event(7, charge(), ZERO_HASH)
     printed = msgspec.to_builtins(entry)
-    assert list(printed) == ["position", "recorded_at", "type", "source", "id", "customer_id", "time", "fact",
-                             "decision", "prev_hash"]  # hash is added once computed
+    assert list(printed) == [
+        "position",
+        "recorded_at",
+        "type",
+        "source",
+        "id",
+        "customer_id",
+        "time",
+        "fact",
+        "decision",
+        "prev_hash",
+    ]  # hash is added once computed
     assert printed["fact"] == '{"specversion":"1.0","id":"u-1"}'
     assert printed["decision"] == {
-        "period": "2026-10", "partner_id": "p-1", "account_manager_id": None, "indirect_partner_id": "r-1",
-        "rate": "0.85000000", "list_amount": "0.24691356", "discount_amount": "0.03703703",
-        "payable_amount": "0.20987653", "settled_amount": "0.20", "rounding_off_amount": "0.00987653",
+        "period": "2026-10",
+        "partner_id": "p-1",
+        "account_manager_id": None,
+        "indirect_partner_id": "r-1",
+        "rate": "0.85000000",
+        "list_amount": "0.24691356",
+        "discount_amount": "0.03703703",
+        "payable_amount": "0.20987653",
+        "settled_amount": "0.20",
+        "rounding_off_amount": "0.00987653",
     }
 
 
@@ -83,7 +118,11 @@ def test_the_settled_amount_has_the_currency_minor_digits(currency, settled):
 
 def test_an_amendment_decision_is_the_new_charge_with_the_reversal_of_the_same_keys():
     amended = charge(
-        cls=UsageAmended, type="usage.amended", event_source="metering/ecs", event_id="u-0", reason="meter fix",
+        cls=UsageAmended,
+        type="usage.amended",
+        event_source="metering/ecs",
+        event_id="u-0",
+        reason="meter fix",
         reversal=ChargeFigures(85_000_000, -24_691_356, -3_703_703, -20_987_653, -20_000_000, -987_653),
     )
     decision = msgspec.to_builtins(render_event(1, amended, ZERO_HASH).decision)
@@ -95,9 +134,18 @@ def test_an_amendment_decision_is_the_new_charge_with_the_reversal_of_the_same_k
 
 
 def test_a_void_decision_is_its_reversal_and_has_no_reversal_key():
-    voided = charge(cls=ChargeVoided, type="charge.voided", event_source="s", event_id="u-0", reason="r",
-                    list_units=-24_691_356, payable_units=-20_987_653, settled_units=-20_000_000,
-                    discount_units=-3_703_703, rounding_off_units=-987_653)
+    voided = charge(
+        cls=ChargeVoided,
+        type="charge.voided",
+        event_source="s",
+        event_id="u-0",
+        reason="r",
+        list_units=-24_691_356,
+        payable_units=-20_987_653,
+        settled_units=-20_000_000,
+        discount_units=-3_703_703,
+        rounding_off_units=-987_653,
+    )
     decision = msgspec.to_builtins(render_event(1, voided, ZERO_HASH).decision)
     assert "reversal" not in decision
     assert decision["payable_amount"] == "-0.20987653"
@@ -105,17 +153,32 @@ def test_a_void_decision_is_its_reversal_and_has_no_reversal_key():
 
 def test_a_fact_without_a_charge_has_a_null_decision_and_its_log_type():
     associated = CustomerAssociated(
-        originator_id="c-1", originator_version=1, customer_id="c-1", source="crm", id="a-1",
-        time="2026-09-01T00:00:00Z", at="0", recorded_at="2026-11-30T00:00:00.000000Z",
-        fact=msgspec.Raw(b"{}"), partner_id="p-1", customer_type="enterprise", channel="qr_code",
+        originator_id="c-1",
+        originator_version=1,
+        customer_id="c-1",
+        source="crm",
+        id="a-1",
+        time="2026-09-01T00:00:00Z",
+        at="0",
+        recorded_at="2026-11-30T00:00:00.000000Z",
+        fact=msgspec.Raw(b"{}"),
+        partner_id="p-1",
+        customer_type="enterprise",
+        channel="qr_code",
     )
     entry = render_event(1, associated, ZERO_HASH)
     assert (entry.type, entry.decision, entry.customer_id) == ("customer.associated", None, "c-1")
 
 
 def test_an_engine_event_entry_is_sourced_billing_at_its_recorded_time_with_its_canonical_json():
-    event = AuditNoted(originator_id="audits", originator_version=1, id="n-1",
-                       recorded_at="2026-11-30T01:02:03.000004Z", note="é", amounts={"b": "2", "a": "1"})
+    event = AuditNoted(
+        originator_id="audits",
+        originator_version=1,
+        id="n-1",
+        recorded_at="2026-11-30T01:02:03.000004Z",
+        note="é",
+        amounts={"b": "2", "a": "1"},
+    )
     entry = render_stored(4, get_topic(AuditNoted), msgspec.json.encode(event), ZERO_HASH)
     assert (entry.type, entry.source, entry.id, entry.customer_id) == ("audit.noted", "billing", "n-1", None)
     assert entry.time == entry.recorded_at == "2026-11-30T01:02:03.000004Z"
@@ -159,11 +222,23 @@ def charges(draw):
     step = {"CNY": 10**6, "USD": 10**6, "JPY": 10**8, "BHD": 10**5}[currency]
     settled = draw(units) // step * step
     return charge(
-        customer_id=draw(texts), source=draw(texts), id=draw(texts), time=draw(texts), fact=draw(facts),
-        recorded_at=draw(texts), type=draw(st.sampled_from(["usage.recorded", "order.paid", "order.refunded"])),
-        period=draw(texts), currency=currency, rate_units=draw(units), list_units=draw(units),
-        discount_units=draw(units), payable_units=draw(units), settled_units=settled,
-        rounding_off_units=draw(units), partner_id=draw(ids), account_manager_id=draw(ids),
+        customer_id=draw(texts),
+        source=draw(texts),
+        id=draw(texts),
+        time=draw(texts),
+        fact=draw(facts),
+        recorded_at=draw(texts),
+        type=draw(st.sampled_from(["usage.recorded", "order.paid", "order.refunded"])),
+        period=draw(texts),
+        currency=currency,
+        rate_units=draw(units),
+        list_units=draw(units),
+        discount_units=draw(units),
+        payable_units=draw(units),
+        settled_units=settled,
+        rounding_off_units=draw(units),
+        partner_id=draw(ids),
+        account_manager_id=draw(ids),
         indirect_partner_id=draw(ids),
     )
 
@@ -178,9 +253,18 @@ def test_the_fast_hash_of_a_charge_is_the_contract_hash_of_its_entry(event, posi
 
 @given(fact=facts, source=texts, id_=texts, customer=texts)
 def test_the_fast_hash_of_a_fact_without_charge_is_the_contract_hash_of_its_entry(fact, source, id_, customer):
-    event = DiscountRevoked(originator_id=customer, originator_version=1, customer_id=customer, source=source,
-                            id=id_, time="2026-10-01T00:00:00Z", at="0", recorded_at="r", fact=fact,
-                            discount_id="d-1")
+    event = DiscountRevoked(
+        originator_id=customer,
+        originator_version=1,
+        customer_id=customer,
+        source=source,
+        id=id_,
+        time="2026-10-01T00:00:00Z",
+        at="0",
+        recorded_at="r",
+        fact=fact,
+        discount_id="d-1",
+    )
     entry = render_event(9, event, ZERO_HASH)
     assert chain_hash(9, event, ZERO_HASH.encode()).decode() == reference_hash(msgspec.to_builtins(entry))
 

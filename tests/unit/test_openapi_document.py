@@ -31,7 +31,8 @@ def test_every_endpoint_answers_errors_in_the_error_shape_and_needs_a_bearer_tok
             statuses = ("400", "401", "403", "409") if method != "get" else ("400", "401", "403")
             for status in statuses:
                 assert responses[status]["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/ErrorBody"}, (path, method, status)
+                    "$ref": "#/components/schemas/ErrorBody"
+                }, (path, method, status)
 
 
 def test_every_write_documents_its_body_and_a_repeatable_one_answers_201_or_200():

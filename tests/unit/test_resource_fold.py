@@ -15,42 +15,100 @@ from schemas.resources import Resource
 _versions = iter(range(1, 10_000))
 
 
-def usage(id: str, time: str, payable: int, *, settled: int | None = None, service_type: str = "ECS",
-          resource_id: str = "i-1", period: str = "2026-10", **data) -> ChargeRecorded:
+def usage(
+    id: str,
+    time: str,
+    payable: int,
+    *,
+    settled: int | None = None,
+    service_type: str = "ECS",
+    resource_id: str = "i-1",
+    period: str = "2026-10",
+    **data,
+) -> ChargeRecorded:
     """A recorded usage charge; `data` adds product_id/region to its inbound line."""
-    fact = {"specversion": "1.0", "id": id, "source": "m", "type": "usage.recorded", "time": time,
-            "data": {"customer_id": "c-1", "service_type": service_type, "resource_id": resource_id, **data}}
-    return ChargeRecorded(**_charge_fields(id, time, payable, settled, period), type="usage.recorded",
-                          service_type=service_type, item_id=resource_id, order_id=None,
-                          fact=msgspec.Raw(json.dumps(fact).encode()))
+    fact = {
+        "specversion": "1.0",
+        "id": id,
+        "source": "m",
+        "type": "usage.recorded",
+        "time": time,
+        "data": {"customer_id": "c-1", "service_type": service_type, "resource_id": resource_id, **data},
+    }
+    return ChargeRecorded(
+        **_charge_fields(id, time, payable, settled, period),
+        type="usage.recorded",
+        service_type=service_type,
+        item_id=resource_id,
+        order_id=None,
+        fact=msgspec.Raw(json.dumps(fact).encode()),
+    )
 
 
 def order(id: str, product_id: str, payable: int, *, service_type: str = "ECS") -> ChargeRecorded:
-    return ChargeRecorded(**_charge_fields(id, "2026-10-02T00:00:00Z", payable, None, "2026-10"), type="order.paid",
-                          service_type=service_type, item_id=product_id, order_id="o-1", fact=msgspec.Raw(b"{}"))
+    return ChargeRecorded(
+        **_charge_fields(id, "2026-10-02T00:00:00Z", payable, None, "2026-10"),
+        type="order.paid",
+        service_type=service_type,
+        item_id=product_id,
+        order_id="o-1",
+        fact=msgspec.Raw(b"{}"),
+    )
 
 
 def void(of: ChargeRecorded, *, payable: int, settled: int, time: str = "2026-12-20T00:00:00Z") -> ChargeVoided:
-    return ChargeVoided(**_charge_fields(f"void-{of.id}", time, payable, settled, of.period), type="charge.voided",
-                        service_type=of.service_type, item_id=of.item_id, order_id=of.order_id,
-                        fact=msgspec.Raw(b"{}"), event_source=of.source, event_id=of.id, reason="wrong meter")
+    return ChargeVoided(
+        **_charge_fields(f"void-{of.id}", time, payable, settled, of.period),
+        type="charge.voided",
+        service_type=of.service_type,
+        item_id=of.item_id,
+        order_id=of.order_id,
+        fact=msgspec.Raw(b"{}"),
+        event_source=of.source,
+        event_id=of.id,
+        reason="wrong meter",
+    )
 
 
 def amend(of: ChargeRecorded, *, payable: int, settled: int, reversal: tuple[int, int]) -> UsageAmended:
     figures = ChargeFigures(10**8, 0, 0, reversal[0], reversal[1], reversal[0] - reversal[1])
-    return UsageAmended(**_charge_fields(f"amend-{of.id}", "2026-12-21T00:00:00Z", payable, settled, of.period),
-                        type="usage.amended", service_type=of.service_type, item_id=of.item_id, order_id=None,
-                        fact=msgspec.Raw(b"{}"), event_source=of.source, event_id=of.id, reason="re-metered",
-                        reversal=figures)
+    return UsageAmended(
+        **_charge_fields(f"amend-{of.id}", "2026-12-21T00:00:00Z", payable, settled, of.period),
+        type="usage.amended",
+        service_type=of.service_type,
+        item_id=of.item_id,
+        order_id=None,
+        fact=msgspec.Raw(b"{}"),
+        event_source=of.source,
+        event_id=of.id,
+        reason="re-metered",
+        reversal=figures,
+    )
 
 
 def _charge_fields(id: str, time: str, payable: int, settled: int | None, period: str) -> dict:
     settled = payable // 10**6 * 10**6 if settled is None else settled
-    return dict(originator_id="c-1", originator_version=next(_versions), customer_id="c-1", source="m", id=id,
-                time=time, at=parse_instant(time), recorded_at="2026-12-30T00:00:00.000000Z", period=period,
-                currency="CNY", rate_units=10**8, list_units=payable, discount_units=0, payable_units=payable,
-                settled_units=settled, rounding_off_units=payable - settled, partner_id=None,
-                account_manager_id=None, indirect_partner_id=None)
+    return dict(
+        originator_id="c-1",
+        originator_version=next(_versions),
+        customer_id="c-1",
+        source="m",
+        id=id,
+        time=time,
+        at=parse_instant(time),
+        recorded_at="2026-12-30T00:00:00.000000Z",
+        period=period,
+        currency="CNY",
+        rate_units=10**8,
+        list_units=payable,
+        discount_units=0,
+        payable_units=payable,
+        settled_units=settled,
+        rounding_off_units=payable - settled,
+        partner_id=None,
+        account_manager_id=None,
+        indirect_partner_id=None,
+    )
 
 
 def only(resources: list[Resource]) -> Resource:
@@ -60,8 +118,9 @@ def only(resources: list[Resource]) -> Resource:
 
 def test_a_usage_is_a_resource_with_its_amounts_and_times_in_utc():
     resource = only(fold_resources([usage("u-1", "2026-10-03T08:00:00+08:00", 24691356)], None, 2))
-    assert resource == Resource("i-1", "ECS", None, None, "2026-10-03T00:00:00Z", "2026-10-03T00:00:00Z", 1,
-                                "0.24691356", "0.24")
+    assert resource == Resource(
+        "i-1", "ECS", None, None, "2026-10-03T00:00:00Z", "2026-10-03T00:00:00Z", 1, "0.24691356", "0.24"
+    )
 
 
 def test_the_fraction_sent_is_kept_without_its_trailing_zeros():
@@ -71,8 +130,11 @@ def test_the_fraction_sent_is_kept_without_its_trailing_zeros():
 
 
 def test_first_and_last_use_follow_business_time_not_recording_order():
-    events = [usage("u-1", "2026-10-20T00:00:00Z", 1), usage("u-2", "2026-10-01T00:00:00Z", 1),
-              usage("u-3", "2026-10-10T00:00:00Z", 1)]
+    events = [
+        usage("u-1", "2026-10-20T00:00:00Z", 1),
+        usage("u-2", "2026-10-01T00:00:00Z", 1),
+        usage("u-3", "2026-10-10T00:00:00Z", 1),
+    ]
     resource = only(fold_resources(events, None, 2))
     assert (resource.first_used, resource.last_used) == ("2026-10-01T00:00:00Z", "2026-10-20T00:00:00Z")
 
@@ -89,17 +151,24 @@ def test_product_and_region_come_each_from_the_latest_usage_that_has_it():
 
 
 def test_at_equal_business_times_the_usage_recorded_later_gives_the_product():
-    events = [usage("u-1", "2026-10-01T00:00:00Z", 1, product_id="a"),
-              usage("u-2", "2026-10-01T08:00:00+08:00", 1, product_id="b")]
+    events = [
+        usage("u-1", "2026-10-01T00:00:00Z", 1, product_id="a"),
+        usage("u-2", "2026-10-01T08:00:00+08:00", 1, product_id="b"),
+    ]
     assert only(fold_resources(events, None, 2)).product_id == "b"
 
 
 def test_resources_are_sorted_by_service_type_then_resource_id():
-    events = [usage("u-1", "2026-10-01T00:00:00Z", 1, service_type="OBS", resource_id="a"),
-              usage("u-2", "2026-10-01T00:00:00Z", 1, service_type="ECS", resource_id="b"),
-              usage("u-3", "2026-10-01T00:00:00Z", 1, service_type="ECS", resource_id="B")]
+    events = [
+        usage("u-1", "2026-10-01T00:00:00Z", 1, service_type="OBS", resource_id="a"),
+        usage("u-2", "2026-10-01T00:00:00Z", 1, service_type="ECS", resource_id="b"),
+        usage("u-3", "2026-10-01T00:00:00Z", 1, service_type="ECS", resource_id="B"),
+    ]
     assert [(r.service_type, r.resource_id) for r in fold_resources(events, None, 2)] == [
-        ("ECS", "B"), ("ECS", "b"), ("OBS", "a")]
+        ("ECS", "B"),
+        ("ECS", "b"),
+        ("OBS", "a"),
+    ]
 
 
 def test_a_period_keeps_only_its_own_usage():
@@ -107,7 +176,11 @@ def test_a_period_keeps_only_its_own_usage():
     november = usage("u-2", "2026-10-31T16:00:00Z", 200000000, period="2026-11", product_id="b")
     resource = only(fold_resources([october, november], "2026-10", 2))
     assert (resource.charges, resource.payable_amount, resource.last_used, resource.product_id) == (
-        1, "1.00000000", "2026-10-31T15:59:59Z", "a")
+        1,
+        "1.00000000",
+        "2026-10-31T15:59:59Z",
+        "a",
+    )
     assert fold_resources([october, november], "2026-12", 2) == []
 
 

@@ -87,9 +87,16 @@ def test_inbound_schema_is_one_tagged_union_of_the_ten_types():
         tags.update(event["properties"]["type"]["enum"])
         assert set(event["required"]) == {"specversion", "id", "source", "type", "time", "data"}
     assert tags == {
-        "customer.associated", "customer.disassociated", "usage.recorded", "order.paid",
-        "order.refunded", "discount.granted", "discount.revoked", "account_manager.assigned",
-        "charge.voided", "usage.amended",
+        "customer.associated",
+        "customer.disassociated",
+        "usage.recorded",
+        "order.paid",
+        "order.refunded",
+        "discount.granted",
+        "discount.revoked",
+        "account_manager.assigned",
+        "charge.voided",
+        "usage.amended",
     }
 
 
@@ -243,15 +250,26 @@ def test_views_schema_describes_every_output_shape():
     assert tops == {"Bill", "BillsListing", "CustomerCounts", "Performance", "IngestCounts", "RejectionList"}
     counts = document["$defs"]["CustomerCounts"]
     assert counts["required"] == [
-        "partner_id", "period", "total_customers", "association_count",
-        "consuming_customers", "new_enterprise_customers_quarter",
+        "partner_id",
+        "period",
+        "total_customers",
+        "association_count",
+        "consuming_customers",
+        "new_enterprise_customers_quarter",
     ]
 
 
 def test_rejected_json_rows_have_exactly_the_rejection_entry_shape():
     row = RejectionRow(
-        seq=1, arrived="2026-11-25T06:00:00.000000Z", source=None, id=None, type=None,
-        reason="malformed_json", message="not JSON", raw=b"{oops", accepted=None,
+        seq=1,
+        arrived="2026-11-25T06:00:00.000000Z",
+        source=None,
+        id=None,
+        type=None,
+        reason="malformed_json",
+        message="not JSON",
+        raw=b"{oops",
+        accepted=None,
     )
     shown = msgspec.to_builtins(rejection_entry(row))
     assert list(shown) == list(RejectionEntry.__struct_fields__)

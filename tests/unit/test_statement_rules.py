@@ -16,8 +16,12 @@ CALENDAR = BillingCalendar("Asia/Shanghai")
 AFTER_OCTOBER = parse_instant("2026-11-01T00:00:00+08:00")
 
 
-def state(now: str = "2026-11-05T00:00:00+08:00", period: str = "2026-10", last_closed: str | None = None,
-          earliest_charge: str | None = "2026-10") -> CloseState:
+def state(
+    now: str = "2026-11-05T00:00:00+08:00",
+    period: str = "2026-10",
+    last_closed: str | None = None,
+    earliest_charge: str | None = "2026-10",
+) -> CloseState:
     return CloseState(parse_instant(now), CALENDAR.period_end(period), last_closed, earliest_charge)
 
 
@@ -50,8 +54,10 @@ def test_a_closed_period_or_one_before_the_last_close_is_already_closed():
 
 def test_periods_close_in_order_after_the_first_close():
     check_close("2026-11", state(now="2026-12-02T00:00:00+08:00", period="2026-11", last_closed="2026-10"))
-    assert refusal("2026-12", state(now="2027-01-02T00:00:00+08:00", period="2026-12",
-                                    last_closed="2026-10")) == "period_out_of_order"
+    assert (
+        refusal("2026-12", state(now="2027-01-02T00:00:00+08:00", period="2026-12", last_closed="2026-10"))
+        == "period_out_of_order"
+    )
 
 
 def test_the_first_close_needs_no_charge_of_an_earlier_month():
@@ -61,8 +67,10 @@ def test_the_first_close_needs_no_charge_of_an_earlier_month():
 
 
 def test_late_charges_before_the_first_close_do_not_block_the_next_close():
-    check_close("2026-11", state(now="2026-12-02T00:00:00+08:00", period="2026-11", last_closed="2026-10",
-                                 earliest_charge="2026-01"))
+    check_close(
+        "2026-11",
+        state(now="2026-12-02T00:00:00+08:00", period="2026-11", last_closed="2026-10", earliest_charge="2026-01"),
+    )
 
 
 def test_following_period_crosses_the_year():
@@ -70,20 +78,26 @@ def test_following_period_crosses_the_year():
     assert following_period("2026-09") == "2026-10"
 
 
-@pytest.mark.parametrize(("current", "wanted"), [
-    ("pending_confirmation", "confirmed"),
-    ("pending_confirmation", "disputed"),
-    ("disputed", "confirmed"),
-])
+@pytest.mark.parametrize(
+    ("current", "wanted"),
+    [
+        ("pending_confirmation", "confirmed"),
+        ("pending_confirmation", "disputed"),
+        ("disputed", "confirmed"),
+    ],
+)
 def test_allowed_status_steps(current, wanted):
     assert next_status("p-1", "2026-10", current, wanted) == wanted
 
 
-@pytest.mark.parametrize(("current", "wanted"), [
-    ("confirmed", "confirmed"),
-    ("confirmed", "disputed"),
-    ("disputed", "disputed"),
-])
+@pytest.mark.parametrize(
+    ("current", "wanted"),
+    [
+        ("confirmed", "confirmed"),
+        ("confirmed", "disputed"),
+        ("disputed", "disputed"),
+    ],
+)
 def test_every_other_status_step_is_invalid_state(current, wanted):
     with pytest.raises(Refused) as refused:
         next_status("p-1", "2026-10", current, wanted)
@@ -103,24 +117,33 @@ def test_a_dispute_reason_outside_1_to_512_characters_names_the_field(reason):
     assert error.value.field == "reason"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("P3D", Grace(0, timedelta(days=3))),
-    ("PT12H", Grace(0, timedelta(hours=12))),
-    ("P1DT6H30M", Grace(0, timedelta(days=1, hours=6, minutes=30))),
-    ("P2W", Grace(0, timedelta(weeks=2))),
-    ("PT1.5S", Grace(0, timedelta(seconds=1.5))),
-    ("P0D", Grace(0, timedelta(0))),
-    ("p3d", Grace(0, timedelta(days=3))),
-    ("P1M", Grace(1, timedelta(0))),
-    ("P1Y2M3D", Grace(14, timedelta(days=3))),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("P3D", Grace(0, timedelta(days=3))),
+        ("PT12H", Grace(0, timedelta(hours=12))),
+        ("P1DT6H30M", Grace(0, timedelta(days=1, hours=6, minutes=30))),
+        ("P2W", Grace(0, timedelta(weeks=2))),
+        ("PT1.5S", Grace(0, timedelta(seconds=1.5))),
+        ("P0D", Grace(0, timedelta(0))),
+        ("p3d", Grace(0, timedelta(days=3))),
+        ("P1M", Grace(1, timedelta(0))),
+        ("P1Y2M3D", Grace(14, timedelta(days=3))),
+    ],
+)
 def test_close_after_takes_iso_8601_durations_months_as_calendar_months(text, expected):
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize(("period", "months", "shifted"), [
-    ("2026-10", 0, "2026-10"), ("2026-10", 1, "2026-11"), ("2026-11", 2, "2027-01"), ("2026-12", 13, "2028-01"),
-])
+@pytest.mark.parametrize(
+    ("period", "months", "shifted"),
+    [
+        ("2026-10", 0, "2026-10"),
+        ("2026-10", 1, "2026-11"),
+        ("2026-11", 2, "2027-01"),
+        ("2026-12", 13, "2028-01"),
+    ],
+)
 def test_a_grace_of_whole_months_moves_the_end_to_a_later_periods_end(period, months, shifted):
     assert shifted_period(period, months) == shifted
 

@@ -25,30 +25,36 @@ def test_postgres_scheme_default_port_and_schema_option():
     assert (location.postgres.port, location.postgres.schema) == (None, "billing_2026")  # libpq's 5432
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://u:p@localhost:99999/db",  # port out of range
-    "postgresql://u:p@localhost:http/db",  # not a number
-    "postgresql://u:p@localhost/db?port=0",
-    "postgresql://u:p@localhost/db?schema=a-b",  # not a plain identifier
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:p@localhost:99999/db",  # port out of range
+        "postgresql://u:p@localhost:http/db",  # not a number
+        "postgresql://u:p@localhost/db?port=0",
+        "postgresql://u:p@localhost/db?schema=a-b",  # not a plain identifier
+    ],
+)
 def test_a_postgresql_url_with_a_bad_part_is_a_settings_error(url):
     with pytest.raises(SettingsError):
         parse_store_url(url)
 
 
-@pytest.mark.parametrize(("url", "conninfo"), [
-    # libpq's defaults where the URL leaves a part out: the Unix socket, no password.
-    ("postgresql:///billing?host=/var/run/postgresql", {"host": "/var/run/postgresql", "dbname": "billing"}),
-    ("postgresql://user@/db?host=/tmp", {"host": "/tmp", "user": "user", "dbname": "db"}),
-    ("postgresql://postgres:@/db?host=/tmp/x", {"host": "/tmp/x", "user": "postgres", "dbname": "db"}),
-    ("postgresql://%2Fvar%2Frun%2Fpg/db", {"host": "/var/run/pg", "dbname": "db"}),
-    ("postgresql://localhost/db", {"host": "localhost", "dbname": "db"}),
-    ("postgresql://[::1]:6000/db", {"host": "::1", "port": 6000, "dbname": "db"}),
-    (
-        "postgresql://u@h/db?port=6432&password=p%40ss",
-        {"host": "h", "port": 6432, "user": "u", "password": "p@ss", "dbname": "db"},
-    ),
-])
+@pytest.mark.parametrize(
+    ("url", "conninfo"),
+    [
+        # libpq's defaults where the URL leaves a part out: the Unix socket, no password.
+        ("postgresql:///billing?host=/var/run/postgresql", {"host": "/var/run/postgresql", "dbname": "billing"}),
+        ("postgresql://user@/db?host=/tmp", {"host": "/tmp", "user": "user", "dbname": "db"}),
+        ("postgresql://postgres:@/db?host=/tmp/x", {"host": "/tmp/x", "user": "postgres", "dbname": "db"}),
+        ("postgresql://%2Fvar%2Frun%2Fpg/db", {"host": "/var/run/pg", "dbname": "db"}),
+        ("postgresql://localhost/db", {"host": "localhost", "dbname": "db"}),
+        ("postgresql://[::1]:6000/db", {"host": "::1", "port": 6000, "dbname": "db"}),
+        (
+            "postgresql://u@h/db?port=6432&password=p%40ss",
+            {"host": "h", "port": 6432, "user": "u", "password": "p@ss", "dbname": "db"},
+        ),
+    ],
+)
 def test_postgresql_urls_are_read_as_libpq_reads_them(url, conninfo):
     assert parse_store_url(url).postgres.conninfo() == conninfo
 

@@ -67,7 +67,8 @@ SAMPLES: list[tuple[type, bytes, dict]] = [
         _row(
             9,
             b'{"type": "usage.amended"}',
-            _AMEND_CHARGE + b',"test/source","e-3","re-metered",[85000000,-24691356,-3703703,-20987653,-20000000,-987653]',
+            _AMEND_CHARGE
+            + b',"test/source","e-3","re-metered",[85000000,-24691356,-3703703,-20987653,-20000000,-987653]',
         ),
         {"payable_units": 10493826, "event_id": "e-3"},
     ),

@@ -52,11 +52,14 @@ def test_every_band_of_the_rule(days_late, rate, status, payable_of_1000):
     assert payable_units(parse_amount("a", "1000.00"), percent, CNY) == parse_amount("p", payable_of_1000)
 
 
-@pytest.mark.parametrize(("amount", "days_late", "payable"), [
-    ("333.33", 15, "316.66"),  # 316.6635 truncated
-    ("0.01", 15, "0.00"),  # 0.0095 truncated
-    ("99.99", 40, "69.99"),  # 69.993 truncated
-])
+@pytest.mark.parametrize(
+    ("amount", "days_late", "payable"),
+    [
+        ("333.33", 15, "316.66"),  # 316.6635 truncated
+        ("0.01", 15, "0.00"),  # 0.0095 truncated
+        ("99.99", 40, "69.99"),  # 69.993 truncated
+    ],
+)
 def test_the_payable_amount_is_truncated_to_the_minor_unit(amount, days_late, payable):
     assert payable_units(parse_amount("a", amount), deduction_percent(days_late), CNY) == parse_amount("p", payable)
 
@@ -78,15 +81,18 @@ CALENDAR = WorkingDayCalendar(package_schedules())
 PLANNED = Milestone("p-1", "d-1", "m-1", date(2026, 11, 2), 1000 * SCALE)
 
 
-@pytest.mark.parametrize(("delivered", "days_late", "status", "payable"), [
-    ("2026-10-20", 0, "on_time", "1000.00"),
-    ("2026-11-09", 5, "on_time", "1000.00"),
-    ("2026-11-10", 6, "late", "1000.00"),
-    ("2026-11-23", 15, "reduced", "950.00"),
-    ("2026-11-30", 20, "reduced", "900.00"),
-    ("2026-12-28", 40, "reduced", "700.00"),
-    ("2026-12-29", 41, "cancelled", "0.00"),
-])
+@pytest.mark.parametrize(
+    ("delivered", "days_late", "status", "payable"),
+    [
+        ("2026-10-20", 0, "on_time", "1000.00"),
+        ("2026-11-09", 5, "on_time", "1000.00"),
+        ("2026-11-10", 6, "late", "1000.00"),
+        ("2026-11-23", 15, "reduced", "950.00"),
+        ("2026-11-30", 20, "reduced", "900.00"),
+        ("2026-12-28", 40, "reduced", "700.00"),
+        ("2026-12-29", 41, "cancelled", "0.00"),
+    ],
+)
 def test_a_delivery_is_decided_on_the_calendar(delivered, days_late, status, payable):
     decided = decide_delivery(PLANNED, "d-1", "m-1", date.fromisoformat(delivered), CALENDAR, CNY)
     assert (decided.working_days_late, decided.status) == (days_late, status)
@@ -103,7 +109,10 @@ def test_delivering_an_unknown_milestone_twice_or_outside_the_calendar_is_refuse
     with pytest.raises(Refused) as uncovered:
         decide_delivery(PLANNED, "d-1", "m-1", date(2027, 1, 4), CALENDAR, CNY)
     assert (unknown.value.code, twice.value.code, uncovered.value.code) == (
-        "unknown_milestone", "invalid_state", "calendar_not_covered")
+        "unknown_milestone",
+        "invalid_state",
+        "calendar_not_covered",
+    )
     assert "2027" in uncovered.value.message
 
 

@@ -53,7 +53,9 @@ def test_scoped_readers_read_only_their_partners_views(who):
 
 
 def test_only_operators_write_everything_and_partners_write_their_own_account():
-    assert allowed(require_write, OPERATOR, "close_period") and allowed(require_write, OPERATOR, "account_transfer", "p-9")
+    assert allowed(require_write, OPERATOR, "close_period") and allowed(
+        require_write, OPERATOR, "account_transfer", "p-9"
+    )
     assert allowed(require_write, PARTNER, "statement_response", "p-1")
     assert not allowed(require_write, PARTNER, "statement_response", "p-2")
     assert not allowed(require_write, PARTNER, "close_period")
@@ -110,7 +112,9 @@ def test_each_role_takes_exactly_its_scope(role, partner, reseller, manager, pro
 
 
 def test_a_token_is_stored_as_its_sha256_and_only_our_shape_is_looked_up():
-    assert token_hash("bt_abc") == "e837438f58fa9b8eee13cb51cdb67282b7f0d9e563a68721ef02a5c24433f601"  # sha256 of the UTF-8 text
+    assert (
+        token_hash("bt_abc") == "e837438f58fa9b8eee13cb51cdb67282b7f0d9e563a68721ef02a5c24433f601"
+    )  # sha256 of the UTF-8 text
     assert looks_like_token("bt_" + "a" * 43)
     assert not looks_like_token("a" * 43) and not looks_like_token("bt_" + "a" * 200) and not looks_like_token("bt_é")
 

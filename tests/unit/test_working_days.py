@@ -57,11 +57,25 @@ def test_working_days_late_follow_the_statutory_schedule(planned, delivered, wor
 @pytest.mark.parametrize(
     ("day", "working"),
     [
-        ("2025-01-26", True), ("2025-02-08", True), ("2025-04-27", True), ("2025-09-28", True),
-        ("2025-10-11", True), ("2026-01-04", True), ("2026-02-14", True), ("2026-02-28", True),
-        ("2026-05-09", True), ("2026-09-20", True), ("2026-10-10", True),
-        ("2025-01-28", False), ("2025-05-05", False), ("2025-10-08", False), ("2026-02-23", False),
-        ("2026-05-05", False), ("2026-10-07", False), ("2026-10-17", False), ("2026-10-16", True),
+        ("2025-01-26", True),
+        ("2025-02-08", True),
+        ("2025-04-27", True),
+        ("2025-09-28", True),
+        ("2025-10-11", True),
+        ("2026-01-04", True),
+        ("2026-02-14", True),
+        ("2026-02-28", True),
+        ("2026-05-09", True),
+        ("2026-09-20", True),
+        ("2026-10-10", True),
+        ("2025-01-28", False),
+        ("2025-05-05", False),
+        ("2025-10-08", False),
+        ("2026-02-23", False),
+        ("2026-05-05", False),
+        ("2026-10-07", False),
+        ("2026-10-17", False),
+        ("2026-10-16", True),
     ],
 )
 def test_adjusted_working_weekends_work_and_holidays_rest(day, working):
@@ -73,9 +87,14 @@ def test_the_package_covers_2004_to_2026_under_its_name_and_version():
     assert {s.calendar for s in package_schedules().values()} == {"chinesecalendar 1.11.0"}
 
 
-@pytest.mark.parametrize(("planned", "delivered", "year"), [
-    ("2026-12-20", "2027-01-05", 2027), ("2003-12-30", "2004-01-05", 2003), ("2027-02-01", "2026-12-01", 2027),
-])
+@pytest.mark.parametrize(
+    ("planned", "delivered", "year"),
+    [
+        ("2026-12-20", "2027-01-05", 2027),
+        ("2003-12-30", "2004-01-05", 2003),
+        ("2027-02-01", "2026-12-01", 2027),
+    ],
+)
 def test_a_year_not_covered_is_refused_naming_it_never_guessed(planned, delivered, year):
     with pytest.raises(YearNotCovered, match=f"year {year} is not covered") as raised:
         CALENDAR.working_days_after(D(planned), D(delivered))
@@ -110,15 +129,18 @@ def test_a_calendar_file_is_read_with_its_dates():
     assert (content.year, content.holidays, content.working_days) == (2027, ["2027-01-01"], ["2027-02-20"])
 
 
-@pytest.mark.parametrize(("fields", "named"), [
-    ({"year": "2027"}, "year"),
-    ({"holidays": ["2027-1-1"]}, "holidays[0]"),
-    ({"holidays": ["2026-12-31"]}, "holidays[0]"),
-    ({"holidays": ["2027-01-01", "2027-01-01"]}, "holidays[1]"),
-    ({"working_days": ["2027-02-22"]}, "working_days[0]"),  # a Monday
-    ({"holidays": ["2027-02-20"]}, "holidays"),  # also a working day
-    ({"source": ""}, "source"),
-])
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"year": "2027"}, "year"),
+        ({"holidays": ["2027-1-1"]}, "holidays[0]"),
+        ({"holidays": ["2026-12-31"]}, "holidays[0]"),
+        ({"holidays": ["2027-01-01", "2027-01-01"]}, "holidays[1]"),
+        ({"working_days": ["2027-02-22"]}, "working_days[0]"),  # a Monday
+        ({"holidays": ["2027-02-20"]}, "holidays"),  # also a working day
+        ({"source": ""}, "source"),
+    ],
+)
 def test_a_malformed_calendar_file_names_its_field(fields, named):
     with pytest.raises(CalendarFileError, match=f"^{named.replace('[', '.').replace(']', '.')}"):
         read_calendar_file(_file(**fields))
