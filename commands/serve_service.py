@@ -177,6 +177,9 @@ class BillingService:
         """The last step, once the broker has stopped and no batch can arrive."""
         async with self._turn:
             if self.engine is not None:
+                # What bounds scale-out: how much of its batch time this worker held the
+                # store's write lock (README, "Scaling out"; read by `python -m bench --scale-out`).
+                log.info("recorded %s", self.engine.ledger.batch_timing.summary())
                 await asyncio.to_thread(self.engine.close)
 
     async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:

@@ -9,6 +9,7 @@ tracking position. Either all of it is committed or none of it is.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
+from engine.batch_timing import BatchTiming
 from engine.corrections import correction_targets, target_pair
 from engine.customer import CustomerState, evolve
 from engine.decide import Rules, check_currency, decide
@@ -118,6 +120,7 @@ class Ledger(Application):
         # accounts' zero sum): each reads what it needs and returns a one-line problem
         # or None.
         self.store_checks: list[Callable[[Ledger], str | None]] = []
+        self.batch_timing = BatchTiming()
 
     @property
     def binding(self) -> Binding:
@@ -170,20 +173,30 @@ class Ledger(Application):
 
     def record_batch(self, lines: Sequence[InboundLine], projector: Projector | None = None) -> BatchOutcome:
         """Judges, decides and records one batch in one transaction."""
-        verdicts = [judge_line(line.raw) for line in lines]
-        for _attempt in range(_CONFLICT_RETRIES):
-            try:
-                return self._record(lines, verdicts, projector)
-            except IntegrityError:
-                # Another writer appended to one of these customers' streams (or took a
-                # pair) since the states were read: read them again and re-decide.
-                self._states.clear()
-        raise RuntimeError(f"batch kept conflicting with other writers after {_CONFLICT_RETRIES} tries")
+        started = time.perf_counter()
+        timing = self.batch_timing
+        try:
+            verdicts = [judge_line(line.raw) for line in lines]
+            for _attempt in range(_CONFLICT_RETRIES):
+                try:
+                    return self._record(lines, verdicts, projector)
+                except IntegrityError:
+                    # Another writer appended to one of these customers' streams (or took a
+                    # pair) since the states were read: read them again and re-decide.
+                    self._states.clear()
+                    timing.conflicts += 1
+            raise RuntimeError(f"batch kept conflicting with other writers after {_CONFLICT_RETRIES} tries")
+        finally:
+            timing.batches += 1
+            timing.lines += len(lines)
+            timing.batch_seconds += time.perf_counter() - started
 
     def _record(self, lines, verdicts, projector) -> BatchOutcome:
         recorder = self.recorder
+        locked_at = None
         try:
             with recorder.write_transaction() as c:
+                locked_at = time.perf_counter()
                 self._bind_in(c)
                 # Stamped once the write lock is held, so recorded times follow the
                 # order in which batches commit, across processes too.
@@ -216,13 +229,20 @@ class Ledger(Application):
                 if projector is not None:
                     projector.project_in(c, self, batch.outcome.recorded)
         except BaseException:
+            self._held_since(locked_at)
             self._states.clear()
             self._bound = False  # the binding, if this transaction wrote it, rolled back
             if projector is not None:
                 projector.rolled_back()
             raise
+        self._held_since(locked_at)
         self._states.update(batch.states)
         return batch.outcome
+
+    def _held_since(self, locked_at: float | None) -> None:
+        """Counts the write lock as held from `locked_at` (None: never granted) to now."""
+        if locked_at is not None:
+            self.batch_timing.lock_held_seconds += time.perf_counter() - locked_at
 
     def record_decision(self, decide: Callable[[Decision], R]) -> R:
         """Runs `decide` in one write transaction and stores the events it appends
