@@ -53,7 +53,7 @@ def billing(*args: str) -> list[str]:
     return [sys.executable, "-m", "commands.cli", *args]
 
 
-def _child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("BILLING_PROGRESS", "BILLING_STORE")}
     return env | dict(extra or {})
 
@@ -62,7 +62,7 @@ def run_measured(argv: list[str], label: str, env: Mapping[str, str] | None = No
     """Runs a command in the repository folder with stdin closed, stdout and stderr
     kept (so no progress bar of the child costs time), and measures it; `env` adds
     variables to the child's environment."""
-    env = _child_env(env)
+    env = child_env(env)
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
@@ -157,7 +157,7 @@ def running_measured(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, ticking(label):
         start = time.perf_counter()
         process = subprocess.Popen(
-            argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env(env)
+            argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env(env)
         )
         child = LiveChild(argv, process, start, out, err)
         try:

@@ -35,13 +35,13 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
     store = workdir / "bench-serve.db"
     _remove_store(store)
     with kafka_broker(spec, workdir / "tansu") as broker:
-        _create_topics(broker)
-        partitions = _empty_partitions(broker)
+        create_topics(broker)
+        partitions = empty_partitions(broker)
         publish = run_measured(
             billing("publish", "--kafka", broker.bootstrap, log.path), f"billing publish ({log.lines:,} lines)"
         ).check()
         sent = int(re.search(rb"published: (\d+)", publish.stdout).group(1))
-        raw = _raw_consume(broker, sent)
+        raw = raw_consume(broker, sent)
         serve = measure_serve(broker, sent, store, timeout_seconds=120 + sent / 1_000)
     serve |= stored_counts(store)
     if not keep:
@@ -57,7 +57,7 @@ def measure_kafka(spec: str, log: EventLog, workdir: Path, keep: bool) -> dict:
     }
 
 
-def _create_topics(broker: Broker) -> None:
+def create_topics(broker: Broker) -> None:
     run = run_measured(
         billing("topics", "create", "--kafka", broker.bootstrap, "--partitions", str(PARTITIONS)),
         "billing topics create",
@@ -67,7 +67,7 @@ def _create_topics(broker: Broker) -> None:
         raise BrokerUnavailable(f"billing topics create on {broker.bootstrap} failed: {message[-1]}")
 
 
-def _empty_partitions(broker: Broker) -> int:
+def empty_partitions(broker: Broker) -> int:
     """The topic's partition count, once it is known to hold no message: serve would
     count an earlier run's messages with this run's."""
     from commands.kafka_tools import KafkaToolError, consumer_lag
@@ -85,7 +85,7 @@ def _empty_partitions(broker: Broker) -> int:
     return len(ends)
 
 
-def _raw_consume(broker: Broker, messages: int) -> dict:
+def raw_consume(broker: Broker, messages: int) -> dict:
     argv = [
         sys.executable,
         "-m",

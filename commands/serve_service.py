@@ -5,6 +5,8 @@ batch recorded, then published in rounds; the periods due closed by a periodic t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import threading
 import time
@@ -21,6 +23,7 @@ from commands.kafka_binding import inbound_value
 from commands.publisher import Outgoing, ViewPublisher
 from commands.settings import Settings
 from commands.statements import close_due_periods
+from engine.batch_timing import BatchTiming
 from engine.errors import Refused
 from engine.ledger import InboundLine
 from engine.statements.schedule import parse_duration
@@ -178,8 +181,10 @@ class BillingService:
         async with self._turn:
             if self.engine is not None:
                 # What bounds scale-out: how much of its batch time this worker held the
-                # store's write lock (README, "Scaling out"; read by `python -m bench --scale-out`).
-                log.info("recorded %s", self.engine.ledger.batch_timing.summary())
+                # store's write lock (README, "Scaling out"); the JSON at the end of the
+                # line is what `python -m bench --scale-out` reads (bench/worker_timing.py).
+                timing = self.engine.ledger.batch_timing
+                log.info("recorded %s; as JSON %s", timing.summary(), timing_json(timing))
                 await asyncio.to_thread(self.engine.close)
 
     async def handle(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
@@ -235,3 +240,9 @@ class BillingService:
             for message in messages
         ]
         await asyncio.gather(*futures)
+
+
+def timing_json(timing: BatchTiming) -> str:
+    """A worker's batch timing as one line of JSON: every counted field, and the share."""
+    figures = dataclasses.asdict(timing) | {"lock_held_share": timing.lock_held_share}
+    return json.dumps(figures, separators=(",", ":"))
