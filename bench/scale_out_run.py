@@ -1,0 +1,205 @@
+"""One run of the scale-out step: N `billing serve` workers in one consumer group on a
+fresh PostgreSQL database, from their launch until every published message is recorded.
+
+The store's tables are made first (`billing ingest` of an empty file, untimed), so the
+workers don't race to create them and the clock counts start-up, group join and
+recording. Progress is read from outside, never from the workers' figures: the store's
+`consumer_positions` (the sum of next offsets is the count of messages recorded, each
+committed with its events), polled on one connection. Then every worker is sent SIGTERM
+and its own batch timing is read from the line it logs at its stop.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench import workers as children
+from bench.broker import Broker
+from bench.child import billing, run_measured
+from bench.progress import note
+from bench.raw_postgres import EVENTS_TABLE
+from bench.worker_timing import TimingLineError, as_json, pooled, worker_timing
+from testsupport.postgres import fresh_database
+
+POLL_SECONDS = 0.1
+PROGRESS_EVERY_SECONDS = 10.0
+VIEWS_WAIT_SECONDS = 120.0
+MAX_RECORDS = 5_000  # serve's default records a batch, set explicitly so the raw insert matches it
+
+
+class RunFailed(RuntimeError):
+    """A run could not finish (a timeout, a worker that died); the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What every run shares."""
+
+    broker: Broker
+    server_dsn: str  # a login that may create databases
+    messages: int  # published to billing.events
+    workdir: Path
+    timeout_seconds: float  # each run's, from the launch until everything is recorded
+    project: bool  # run one `billing project` beside the workers
+
+
+def run_workers(count: int, setup: Setup) -> tuple[dict, str]:
+    """Runs `count` workers until everything is recorded: their figures and the store's
+    counts, and the DSN of the database they recorded into (kept, for the yardstick)."""
+    dsn = fresh_database(setup.server_dsn, f"bench_scale_out_{count}")
+    folder = setup.workdir / f"scale-out-{count}-workers"
+    env = {
+        "BILLING_STORE": dsn,
+        "BILLING_PROJECTIONS": "separate",
+        "BILLING_KAFKA_SESSION_TIMEOUT_MS": str(setup.broker.session_timeout_ms),
+        "BILLING_KAFKA_HEARTBEAT_MS": str(setup.broker.heartbeat_ms),
+        "BILLING_KAFKA_MAX_RECORDS": str(MAX_RECORDS),
+    }
+    _make_store(dsn, folder, env)
+    group = f"bench-scale-out-{count}-{uuid.uuid4().hex[:8]}"  # never an earlier run's offsets
+    serve = billing("--store", dsn, "serve", "--kafka", setup.broker.bootstrap, "--group", group)
+    started: list[children.Child] = []
+    cpu_before = _machine_cpu()
+    try:
+        launched = time.perf_counter()
+        for n in range(count):
+            started.append(children.start(f"worker {n + 1}", serve, folder / f"worker-{n + 1}.log", env))
+        if setup.project:
+            started.append(children.start("project", billing("--store", dsn, "project"), folder / "project.log", env))
+        note(f"started {', '.join(f'{child.name} (pid {child.process.pid})' for child in started)}")
+        moments = _watch(dsn, started, launched, setup.messages, setup.timeout_seconds, count)
+        if setup.project:
+            moments["views_caught_up_after_s"] = _wait_views(dsn, launched)
+    finally:
+        children.stop_all(started)
+    cpu_busy = _busy_share(cpu_before, _machine_cpu())
+    workers = started[:count]
+    timings = [_timing(worker) for worker in workers]
+    recorded_after = moments["recorded_after_s"]
+    first_after = moments["first_recorded_after_s"]
+    return (
+        {
+            "workers": count,
+            "database": dsn.rsplit("/", 1)[1],
+            "group": group,
+            "logs": str(folder),
+            "events_per_s": setup.messages / recorded_after,
+            "events_per_s_from_first_record": (
+                setup.messages / (recorded_after - first_after) if recorded_after > first_after else None
+            ),
+            **moments,
+            **pooled(timings),
+            # Of the time from the first record to the last, how much some worker held the lock.
+            "lock_busy_share": (
+                sum(t.lock_held_seconds for t in timings) / (recorded_after - first_after)
+                if recorded_after > first_after
+                else None
+            ),
+            "machine_cpu_busy_share": cpu_busy,
+            "per_worker": [
+                as_json(timing) | {"exit_status": w.exit_status, "cpu_seconds": w.cpu_seconds, "log": w.log_path.name}
+                for w, timing in zip(workers, timings, strict=True)
+            ],
+            "project": None if not setup.project else {"exit_status": started[-1].exit_status},
+        }
+        | _stored_counts(dsn),
+        dsn,
+    )
+
+
+def _make_store(dsn: str, folder: Path, env: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    empty = folder / "empty.jsonl"
+    empty.write_bytes(b"")
+    run_measured(billing("--store", dsn, "ingest", str(empty)), "making the store's tables", env).check()
+
+
+def _watch(dsn: str, started: list, launched: float, messages: int, timeout: float, count: int) -> dict:
+    first = None
+    shown = 0.0
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as connection:
+        while (now := time.perf_counter() - launched) < timeout:
+            for child in started:
+                if child.exited():
+                    raise RunFailed(
+                        f"{child.name} of {count} exited ({child.exit_status}) before every message was recorded; "
+                        f"its log ({child.log_path}):\n{child.log_tail()}"
+                    )
+            recorded = _recorded(connection)
+            if recorded and first is None:
+                first = now
+            if recorded >= messages:
+                return {"recorded_after_s": now, "first_recorded_after_s": first, "recorded_messages_seen": recorded}
+            if now - shown >= PROGRESS_EVERY_SECONDS:
+                shown = now
+                note(f"{count} worker(s): {recorded:,} of {messages:,} messages recorded after {now:,.0f} s")
+            time.sleep(POLL_SECONDS)
+        recorded = _recorded(connection)
+    tails = "\n".join(f"--- {c.name} ({c.log_path}):\n{c.log_tail(1500)}" for c in started)
+    raise RunFailed(
+        f"{count} worker(s) recorded {recorded:,} of {messages:,} messages within the run's timeout "
+        f"({timeout:g} s, --timeout):\n{tails}"
+    )
+
+
+def _recorded(connection: psycopg.Connection) -> int:
+    return connection.execute("SELECT COALESCE(SUM(next_offset), 0)::bigint FROM consumer_positions").fetchone()[0]
+
+
+def _wait_views(dsn: str, launched: float) -> float | None:
+    """Seconds after the launch when `billing project` had folded the whole log; None if
+    not within VIEWS_WAIT_SECONDS of the recording's end."""
+    deadline = time.perf_counter() + VIEWS_WAIT_SECONDS
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as connection:
+        (last,) = connection.execute(f"SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}").fetchone()
+        while time.perf_counter() < deadline:
+            (folded,) = connection.execute(
+                "SELECT COALESCE(MAX(notification_id), 0) FROM billingledger_tracking WHERE application_name = %s",
+                ("BillingLedger",),
+            ).fetchone()
+            if folded >= last:
+                return time.perf_counter() - launched
+            time.sleep(POLL_SECONDS)
+    return None
+
+
+def _timing(worker: children.Child):
+    if worker.killed:
+        raise RunFailed(f"{worker.name} did not stop within the grace after SIGTERM:\n{worker.log_tail()}")
+    try:
+        return worker_timing(worker.log_path.read_bytes())
+    except (OSError, TimingLineError) as error:
+        raise RunFailed(
+            f"{worker.name}'s batch timing: {error}; its log ({worker.log_path}):\n{worker.log_tail()}"
+        ) from None
+
+
+def _stored_counts(dsn: str) -> dict:
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as connection:
+        return {
+            "stored_events": connection.execute(f"SELECT COUNT(*) FROM {EVENTS_TABLE}").fetchone()[0],
+            "rejections": connection.execute("SELECT COUNT(*) FROM rejections").fetchone()[0],
+            "recorded_messages": _recorded(connection),
+        }
+
+
+def _machine_cpu() -> tuple[int, int] | None:
+    """(busy, total) jiffies of the whole machine (every process: other work too), Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+def _busy_share(before, after) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
