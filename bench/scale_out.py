@@ -42,7 +42,7 @@ from bench.scale_out_run import MAX_RECORDS, RunFailed, Setup, run_workers
 from schemas import topics
 from testsupport.postgres import PostgresStartError, require_installed, start_postgres_server
 
-DEFAULT_EVENTS = 200_000  # one worker records it in about 40-80 s on a shared 2-core machine
+DEFAULT_EVENTS = 300_000  # one worker records it in about 40-60 s on a shared 2-core machine
 PG_SETTINGS = "fsync=off, synchronous_commit=off, full_page_writes=off (the tests' server)"
 
 

@@ -5,8 +5,10 @@ The store's tables are made first (`billing ingest` of an empty file, untimed), 
 workers don't race to create them and the clock counts start-up, group join and
 recording. Progress is read from outside, never from the workers' figures: the store's
 `consumer_positions` (the sum of next offsets is the count of messages recorded, each
-committed with its events), polled on one connection. Then every worker is sent SIGTERM
-and its own batch timing is read from the line it logs at its stop.
+committed with its events), polled on one connection, which also samples how many of
+the store's sessions wait for a lock (to tell waiting from deciding, see `_contention`).
+Then every worker is sent SIGTERM and its own batch timing is read from the line it
+logs at its stop.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ from bench.broker import Broker
 from bench.child import billing, run_measured
 from bench.progress import note
 from bench.raw_postgres import EVENTS_TABLE
-from bench.worker_timing import TimingLineError, as_json, pooled, worker_timing
+from bench.worker_timing import TimingLineError, WorkerTiming, as_json, pooled, worker_timing
 from testsupport.postgres import fresh_database
 
 POLL_SECONDS = 0.1
 PROGRESS_EVERY_SECONDS = 10.0
 VIEWS_WAIT_SECONDS = 120.0
 MAX_RECORDS = 5_000  # serve's default records a batch, set explicitly so the raw insert matches it
+_RECORDED = "SELECT COALESCE(SUM(next_offset), 0)::bigint FROM consumer_positions"
+# Messages recorded, and the store's sessions waiting for a lock (the workers' LOCK TABLE).
+_PROGRESS = (
+    f"SELECT ({_RECORDED}), (SELECT COUNT(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND wait_event_type = 'Lock')"
+)
 
 
 class RunFailed(RuntimeError):
@@ -80,36 +88,48 @@ def run_workers(count: int, setup: Setup) -> tuple[dict, str]:
     cpu_busy = _busy_share(cpu_before, _machine_cpu())
     workers = started[:count]
     timings = [_timing(worker) for worker in workers]
-    recorded_after = moments["recorded_after_s"]
-    first_after = moments["first_recorded_after_s"]
-    return (
-        {
-            "workers": count,
-            "database": dsn.rsplit("/", 1)[1],
-            "group": group,
-            "logs": str(folder),
-            "events_per_s": setup.messages / recorded_after,
-            "events_per_s_from_first_record": (
-                setup.messages / (recorded_after - first_after) if recorded_after > first_after else None
-            ),
-            **moments,
-            **pooled(timings),
-            # Of the time from the first record to the last, how much some worker held the lock.
-            "lock_busy_share": (
-                sum(t.lock_held_seconds for t in timings) / (recorded_after - first_after)
-                if recorded_after > first_after
-                else None
-            ),
-            "machine_cpu_busy_share": cpu_busy,
-            "per_worker": [
-                as_json(timing) | {"exit_status": w.exit_status, "cpu_seconds": w.cpu_seconds, "log": w.log_path.name}
-                for w, timing in zip(workers, timings, strict=True)
-            ],
-            "project": None if not setup.project else {"exit_status": started[-1].exit_status},
-        }
-        | _stored_counts(dsn),
-        dsn,
-    )
+    recorded_after, first_after = moments["recorded_after_s"], moments["first_recorded_after_s"]
+    figures = {
+        "workers": count,
+        "database": dsn.rsplit("/", 1)[1],
+        "group": group,
+        "logs": str(folder),
+        "events_per_s": setup.messages / recorded_after,
+        "events_per_s_from_first_record": (
+            setup.messages / (recorded_after - first_after) if recorded_after > first_after else None
+        ),
+        **moments,
+        **pooled(timings),
+        **_contention(timings, moments),
+        "machine_cpu_busy_share": cpu_busy,
+        "per_worker": [
+            as_json(timing) | {"exit_status": w.exit_status, "cpu_seconds": w.cpu_seconds, "log": w.log_path.name}
+            for w, timing in zip(workers, timings, strict=True)
+        ],
+        "project": None if not setup.project else {"exit_status": started[-1].exit_status},
+    }
+    return figures | _stored_counts(dsn), dsn
+
+
+def _contention(timings: list[WorkerTiming], moments: dict) -> dict:
+    """How contended the lock was, from the workers' figures and the bench's samples.
+
+    `lock_busy_share`: the workers' lock-held seconds over the recording's span (from the
+    first commit the bench saw, less a mean batch's lock time, since that batch held the
+    lock before it was seen, to the last): near 1, the lock is held all the time and is
+    the bottleneck. `lock_held_share_excluding_wait`: the workers' lock-held seconds over
+    their batch time less the time the bench saw their sessions waiting for a lock (a
+    sample each poll, pg_stat_activity): the share an uncontended worker would show.
+    """
+    held = sum(t.lock_held_seconds for t in timings)
+    batches = sum(t.batches for t in timings)
+    batch_seconds = sum(t.batch_seconds for t in timings)
+    span = moments["recorded_after_s"] - moments["first_recorded_after_s"] + (held / batches if batches else 0.0)
+    waited = moments["lock_wait_seconds_sampled"]
+    return {
+        "lock_busy_share": held / span if span > 0 and batches else None,
+        "lock_held_share_excluding_wait": held / (batch_seconds - waited) if batch_seconds > waited else None,
+    }
 
 
 def _make_store(dsn: str, folder: Path, env: dict) -> None:
@@ -120,8 +140,9 @@ def _make_store(dsn: str, folder: Path, env: dict) -> None:
 
 
 def _watch(dsn: str, started: list, launched: float, messages: int, timeout: float, count: int) -> dict:
-    first = None
-    shown = 0.0
+    """Polls the store until every message is recorded; the moments (seconds after the
+    launch) and the sessions' lock waiting, sampled at each poll."""
+    first, shown, previous, waited = None, 0.0, 0.0, 0.0
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as connection:
         while (now := time.perf_counter() - launched) < timeout:
             for child in started:
@@ -130,11 +151,17 @@ def _watch(dsn: str, started: list, launched: float, messages: int, timeout: flo
                         f"{child.name} of {count} exited ({child.exit_status}) before every message was recorded; "
                         f"its log ({child.log_path}):\n{child.log_tail()}"
                     )
-            recorded = _recorded(connection)
+            recorded, waiting = connection.execute(_PROGRESS).fetchone()
+            waited += waiting * (now - previous)
+            previous = now
             if recorded and first is None:
                 first = now
             if recorded >= messages:
-                return {"recorded_after_s": now, "first_recorded_after_s": first, "recorded_messages_seen": recorded}
+                return {
+                    "recorded_after_s": now,
+                    "first_recorded_after_s": first,
+                    "lock_wait_seconds_sampled": waited,
+                }
             if now - shown >= PROGRESS_EVERY_SECONDS:
                 shown = now
                 note(f"{count} worker(s): {recorded:,} of {messages:,} messages recorded after {now:,.0f} s")
@@ -148,7 +175,7 @@ def _watch(dsn: str, started: list, launched: float, messages: int, timeout: flo
 
 
 def _recorded(connection: psycopg.Connection) -> int:
-    return connection.execute("SELECT COALESCE(SUM(next_offset), 0)::bigint FROM consumer_positions").fetchone()[0]
+    return connection.execute(_RECORDED).fetchone()[0]
 
 
 def _wait_views(dsn: str, launched: float) -> float | None:
@@ -168,7 +195,7 @@ def _wait_views(dsn: str, launched: float) -> float | None:
     return None
 
 
-def _timing(worker: children.Child):
+def _timing(worker: children.Child) -> WorkerTiming:
     if worker.killed:
         raise RunFailed(f"{worker.name} did not stop within the grace after SIGTERM:\n{worker.log_tail()}")
     try:
