@@ -165,7 +165,7 @@ def _measure(args: argparse.Namespace, log: EventLog, workdir: Path) -> dict:
         ).check()
         sent = int(publish.stdout.split(b"published: ", 1)[1].split()[0])
         consumed = raw_consume(broker, sent)
-        setup = Setup(broker, server.dsn, sent, workdir, args.timeout, args.project)
+        setup = Setup(broker, server.dsn, server.process.pid, sent, workdir, args.timeout, args.project)
         runs, inserted = [], None
         for count in args.workers:
             note(f"run: {count} worker(s), timeout {args.timeout:,.0f} s")

