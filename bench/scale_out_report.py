@@ -38,12 +38,25 @@ def headline(runs: list[dict]) -> dict:
         "lock_held_share_met": None if share is None else share <= LOCK_HELD_SHARE_TARGET,
         # Uncontended (nothing to wait for): the serial fraction Amdahl's law takes.
         "lock_held_share_one_worker": one["lock_held_share_mean"] if one else None,
-        # The chosen run's share with the sampled lock waiting taken out of batch time.
+        # The chosen run's share with the workers' lock waiting taken out of batch time.
         "lock_held_share_excluding_wait": chosen["lock_held_share_excluding_wait"],
-        "headroom_by_amdahl": 1 / share if share else None,
+        "lock_wait_source": "the workers' own" if chosen["lock_wait_source"] == "workers" else "sampled by the bench",
+        **_headroom(chosen, one),
         "events_per_s": {str(run["workers"]): run["events_per_s"] for run in runs},
         "speed_up": {str(run["workers"]): run["speed_up"] for run in runs},
     }
+
+
+def _headroom(chosen: dict, one: dict | None) -> dict:
+    """1 / the serial share, from the share that leaves the queueing out: the chosen run's
+    excluding its waiting, else one worker's alone."""
+    for basis, share in (
+        (f"excluding the {chosen['workers']}-worker run's waiting", chosen["lock_held_share_excluding_wait"]),
+        ("of one worker alone", one["lock_held_share_mean"] if one else None),
+    ):
+        if share:
+            return {"headroom_by_amdahl": 1 / share, "headroom_basis": basis}
+    return {"headroom_by_amdahl": None, "headroom_basis": None}
 
 
 def _share(value: float | None) -> str:
@@ -109,12 +122,26 @@ def summary_lines(results: dict) -> list[str]:
         return ["lock_held_share: not measured"]
     met = "met" if head["lock_held_share_met"] else "NOT met"
     lines = [
-        f"lock_held_share (mean over the {workers}-worker run's workers): {share:.3f}; target ≤ "
-        f"{LOCK_HELD_SHARE_TARGET} ({met}); by Amdahl at most {head['headroom_by_amdahl']:.1f} × one worker"
+        f"lock_held_share (mean over the {workers}-worker run's workers): {share:.3f}; "
+        f"target ≤ {LOCK_HELD_SHARE_TARGET}: {met}"
     ]
-    if head["lock_held_share_one_worker"] is not None:
+    if head["lock_held_share_excluding_wait"] is not None:
         lines.append(
-            f"lock_held_share of one worker alone (no lock to wait for): {head['lock_held_share_one_worker']:.3f}"
+            f"  with their lock waiting taken out of batch time ({head['lock_wait_source']}): "
+            f"{head['lock_held_share_excluding_wait']:.3f}"
+        )
+    if head["lock_held_share_one_worker"] is not None:
+        lines.append(f"  one worker alone (no lock to wait for): {head['lock_held_share_one_worker']:.3f}")
+    if head["headroom_by_amdahl"] is not None:
+        lines.append(
+            f"  by Amdahl, at most {head['headroom_by_amdahl']:.1f} × one worker's rate however many workers "
+            f"(1 / the share {head['headroom_basis']})"
+        )
+    if workers > 1:
+        lines.append(
+            f"  caution: workers queueing for the lock count their waiting as batch time, so the share falls "
+            f"toward 1/{workers} ({1 / workers:.2f}) when the lock is saturated even if nothing left it: read it "
+            f"beside 'excl. wait' and 'lock busy'"
         )
     return lines
 
@@ -134,8 +161,9 @@ def notes(results: dict, log: EventLog) -> list[str]:
         "lock_held_share: each worker's own figure (engine/batch_timing.py), the share of its batch time holding "
         "the events table's lock ('pooled': weighed by batch time); batch time includes waiting for that lock, "
         "so with workers contending a share falls by the waiting even when nothing moved out of the lock; "
-        "'excl. wait': the workers' lock-held seconds over their batch time less the lock waiting the bench "
-        "sampled in pg_stat_activity at each poll (what an uncontended worker would show); 'lock busy': the "
+        "'excl. wait': the workers' lock-held seconds over their batch time less their lock waiting, the "
+        "workers' own when they report it, else sampled by the bench in pg_stat_activity at each poll (what "
+        "an uncontended worker would show); 'lock busy': the "
         "workers' lock-held seconds over the recording's span (near 1: the lock is held all the time)",
         "CPU workers + PG: the workers' CPU seconds (their rusage) and PostgreSQL's (the server's processes, "
         "/proc) over the run; machine CPU: the whole machine's busy share during the run (other users' work "

@@ -124,17 +124,21 @@ def _contention(timings: list[WorkerTiming], moments: dict) -> dict:
     first commit the bench saw, less a mean batch's lock time, since that batch held the
     lock before it was seen, to the last): near 1, the lock is held all the time and is
     the bottleneck. `lock_held_share_excluding_wait`: the workers' lock-held seconds over
-    their batch time less the time the bench saw their sessions waiting for a lock (a
-    sample each poll, pg_stat_activity): the share an uncontended worker would show.
+    their batch time less their waiting for the lock: the share an uncontended worker
+    would show. The waiting is the workers' own when they all report it
+    (`lock_wait_seconds`), else the time the bench saw their sessions waiting for a lock
+    (a sample each poll, pg_stat_activity).
     """
     held = sum(t.lock_held_seconds for t in timings)
     batches = sum(t.batches for t in timings)
     batch_seconds = sum(t.batch_seconds for t in timings)
     span = moments["recorded_after_s"] - moments["first_recorded_after_s"] + (held / batches if batches else 0.0)
-    waited = moments["lock_wait_seconds_sampled"]
+    own = all(t.lock_wait_seconds is not None for t in timings)
+    waited = sum(t.lock_wait_seconds for t in timings) if own else moments["lock_wait_seconds_sampled"]
     return {
         "lock_busy_share": held / span if span > 0 and batches else None,
         "lock_held_share_excluding_wait": held / (batch_seconds - waited) if batch_seconds > waited else None,
+        "lock_wait_source": "workers" if own else "sampled",
     }
 
 

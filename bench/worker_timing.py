@@ -27,6 +27,9 @@ class WorkerTiming(msgspec.Struct, frozen=True):
     lock_held_seconds: float
     conflicts: int
     lock_held_share: float
+    # Waiting for the lock, inside batch time: read when a worker reports it (BatchTiming
+    # does not count it yet; the bench then samples the waiting itself).
+    lock_wait_seconds: float | None = None
 
 
 class TimingLineError(ValueError):

@@ -33,7 +33,7 @@ def test_the_line_serve_logs_at_its_stop_reads_back_as_the_workers_own_figures()
 
     read = worker_timing(log)
 
-    assert read == WorkerTiming(41, 200_000, 47.25, 44.5, 2, timing.lock_held_share)
+    assert read == WorkerTiming(41, 200_000, 47.25, 44.5, 2, timing.lock_held_share, None)
     assert read.lock_held_share == pytest.approx(44.5 / 47.25)
 
 
@@ -51,14 +51,20 @@ def test_the_last_stop_line_counts_when_a_log_holds_two_runs():
     assert worker_timing(log).lines == 20
 
 
-def test_fields_a_newer_worker_adds_are_ignored():
+def test_a_workers_own_lock_waiting_is_read_when_it_reports_it_and_unknown_fields_are_ignored():
     line = (
         b"x billing.serve INFO recorded 1 batches; as JSON "
         b'{"batches":1,"lines":5,"batch_seconds":1.0,"lock_held_seconds":0.1,"conflicts":0,'
-        b'"lock_held_share":0.1,"lock_wait_seconds":0.3}\n'
+        b'"lock_held_share":0.1,"lock_wait_seconds":0.3,"something_new":[1,2]}\n'
     )
 
-    assert worker_timing(line).lock_held_seconds == 0.1
+    read = worker_timing(line)
+
+    assert (read.lock_held_seconds, read.lock_wait_seconds) == (0.1, 0.3)
+
+
+def test_a_worker_that_does_not_count_its_lock_waiting_reads_as_unknown_waiting():
+    assert worker_timing(_logged(BatchTiming(batches=1, lines=1, batch_seconds=1.0))).lock_wait_seconds is None
 
 
 @pytest.mark.parametrize(
