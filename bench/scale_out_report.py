@@ -148,8 +148,7 @@ def summary_lines(results: dict) -> list[str]:
 
 def notes(results: dict, log: EventLog) -> list[str]:
     projection = (
-        "one `billing project` ran beside the workers (folding the views; it takes the lock for its writes, "
-        "and its waits count in the sampled lock waiting)"
+        "one `billing project` ran beside the workers (folding the views; it takes the lock for its writes)"
         if results["project"]
         else "no `billing project` ran: the views were not folded (--project runs one beside the workers)"
     )
@@ -180,6 +179,13 @@ def notes(results: dict, log: EventLog) -> list[str]:
             )
         if run["recorded_messages"] != results["published"]:
             notes.append(f"ODD: the {n}-worker run recorded {run['recorded_messages']:,} messages")
+        if results["project"]:
+            views = run.get("views_caught_up_after_s")
+            notes.append(
+                f"the {n}-worker run's views: `billing project` had folded the whole log "
+                + ("not within the wait" if views is None else f"{views:,.1f} s after the launch")
+                + f" (recorded after {run['recorded_after_s']:,.1f} s)"
+            )
         if run["idle_workers"]:
             notes.append(f"the {n}-worker run had {run['idle_workers']} worker(s) that recorded no batch")
         if any(worker["exit_status"] != 0 for worker in run["per_worker"]):

@@ -34,10 +34,11 @@ PROGRESS_EVERY_SECONDS = 10.0
 VIEWS_WAIT_SECONDS = 120.0
 MAX_RECORDS = 5_000  # serve's default records a batch, set explicitly so the raw insert matches it
 _RECORDED = "SELECT COALESCE(SUM(next_offset), 0)::bigint FROM consumer_positions"
-# Messages recorded, and the store's sessions waiting for a lock (the workers' LOCK TABLE).
+_WORKER_APP = "bench-worker-"  # the workers' application_name (PGAPPNAME), then their number
+# Messages recorded, and the workers' sessions waiting for a lock (their LOCK TABLE).
 _PROGRESS = (
-    f"SELECT ({_RECORDED}), (SELECT COUNT(*) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND wait_event_type = 'Lock')"
+    f"SELECT ({_RECORDED}), (SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+    f"AND wait_event_type = 'Lock' AND application_name LIKE '{_WORKER_APP}%')"
 )
 
 
@@ -78,9 +79,13 @@ def run_workers(count: int, setup: Setup) -> tuple[dict, str]:
     try:
         launched = time.perf_counter()
         for n in range(count):
-            started.append(children.start(f"worker {n + 1}", serve, folder / f"worker-{n + 1}.log", env))
+            worker_env = env | {"PGAPPNAME": f"{_WORKER_APP}{n + 1}"}  # its sessions, told apart in the samples
+            started.append(children.start(f"worker {n + 1}", serve, folder / f"worker-{n + 1}.log", worker_env))
         if setup.project:
-            started.append(children.start("project", billing("--store", dsn, "project"), folder / "project.log", env))
+            project_env = env | {"PGAPPNAME": "bench-project"}
+            started.append(
+                children.start("project", billing("--store", dsn, "project"), folder / "project.log", project_env)
+            )
         note(f"started {', '.join(f'{child.name} (pid {child.process.pid})' for child in started)}")
         moments = _watch(dsn, started, launched, setup.messages, setup.timeout_seconds, count)
         postgres_after = cpu.tree_cpu_seconds(setup.postgres_pid)  # before the workers' backends end
