@@ -181,9 +181,11 @@ class Ledger(Application):
     def _commit(self, batch: BatchDecision, projector: Projector | None) -> BatchOutcome:
         recorder = self.recorder
         locked_at = None
+        asked_at = time.perf_counter()
         try:
             with recorder.write_transaction() as c:
                 locked_at = time.perf_counter()
+                self.batch_timing.lock_wait_seconds += locked_at - asked_at
                 self._bind_in(c)
                 if not batch.still_current_in(c):
                     raise _StaleDecision
