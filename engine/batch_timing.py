@@ -19,6 +19,9 @@ class BatchTiming:
     batch_seconds: float = 0.0
     # From the moment the write lock was granted to the commit (or rollback).
     lock_held_seconds: float = 0.0
+    # From asking for the write transaction to the lock granted: queueing behind other
+    # writers (it makes the share of a contended worker fall toward 1 / workers).
+    lock_wait_seconds: float = 0.0
     # Batches that found, with the lock held, that another writer had changed what they
     # were decided from, and were decided again.
     conflicts: int = 0

@@ -113,7 +113,12 @@ class LedgerTables(LogChainTables, SQLDialect):
                 taken.update({(source, row[0]): row[1] for row in rows})
         return taken
 
-    def insert_taken_ids(self, c: Any, rows: list[tuple[str, str, int]]) -> None:
+    def encode_append(self, stored_events: Sequence, pairs: Sequence[tuple[str, str]]) -> Any:
+        """What a backend can encode of a batch's rows before it holds the write lock
+        (PostgreSQL: its COPY fields; here: nothing)."""
+        return None
+
+    def insert_taken_ids(self, c: Any, rows: list[tuple[str, str, int]], encoded: Any = None) -> None:
         self.executemany(c, "INSERT INTO {t}event_ids VALUES (?,?,?)", rows)
 
     def select_state_of_notification(self, c: Any, notification_id: int) -> tuple[str, bytes]:
@@ -149,6 +154,15 @@ class LedgerTables(LogChainTables, SQLDialect):
             )
             states.update({row[0]: (row[1], bytes(row[2])) for row in rows})
         return states
+
+    def select_stream_versions(self, c: Any, customer_ids: Iterable[str]) -> dict[str, int]:
+        """The stored decision state's version of each of these streams that has one."""
+        versions: dict[str, int] = {}
+        for chunk in chunks(list(customer_ids)):
+            where = f"customer_id IN ({marks(len(chunk))})"
+            rows = self.rows(c, f"SELECT customer_id, version FROM {{t}}customer_states WHERE {where}", chunk)
+            versions.update(rows)
+        return versions
 
     def upsert_customer_states(self, c: Any, rows: list[tuple[str, int, bytes]]) -> None:
         self.executemany(

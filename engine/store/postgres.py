@@ -33,6 +33,7 @@ from psycopg.sql import SQL, Identifier
 
 from engine.store.feature_tables import POSTGRES_TYPES, feature_ddl
 from engine.store.ledger_tables import LedgerTables, SQLDialect
+from engine.store.pg_copy import EncodedAppend, bigint_field, bytes_field, copy_data, text_field
 from engine.store.rows import StoredRow
 
 # Text keys compare byte-wise (as on SQLite), whatever the database's collation.
@@ -129,6 +130,18 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             ]
         )
         self.sql_create_statements.extend(SQL(self.ddl(template)) for template in feature_ddl())  # type: ignore[attr-defined]
+        self._sequence: str | None = None
+        self._copy_events_sql = (
+            f"COPY {self.events_table} (notification_id, originator_id, originator_version, topic, state) "
+            "FROM STDIN (FORMAT BINARY)"
+        )
+        self._copy_taken_ids_sql = self.sql(
+            "COPY {t}event_ids (source, id, notification_id) FROM STDIN (FORMAT BINARY)"
+        )
+        self._upsert_states_sql = self.sql(
+            "INSERT INTO {t}customer_states SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[]) "
+            "ON CONFLICT (customer_id) DO UPDATE SET version=excluded.version, state=excluded.state"
+        )
 
     @contextmanager
     def write_transaction(self) -> Iterator[Cursor]:
@@ -159,21 +172,70 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISHER_LOCK_KEY,))
 
+    def encode_append(self, stored_events: Sequence[StoredRow], pairs: Sequence[tuple[str, str]]) -> EncodedAppend:
+        """The COPY fields of these events and their `(source, id)` pairs but for the
+        notification ids: encoded while a batch is decided, before the lock is taken."""
+        return EncodedAppend(
+            events=[
+                text_field(row.originator_id)
+                + bigint_field(row.originator_version)
+                + text_field(row.topic)
+                + bytes_field(row.state)
+                for row in stored_events
+            ],
+            pairs=[text_field(source) + text_field(event_id) for source, event_id in pairs],
+        )
+
     def insert_events_in(
-        self, c: Cursor, stored_events: Sequence[StoredRow], events: Sequence | None = None
+        self,
+        c: Cursor,
+        stored_events: Sequence[StoredRow],
+        events: Sequence | None = None,
+        encoded: EncodedAppend | None = None,
     ) -> list[int]:
-        """Appends events with eventsourcing's one INSERT … RETURNING notification_id,
-        and chains them (`events`: the event objects of the rows, if the caller has them)."""
+        """Appends events (with eventsourcing's table lock and NOTIFY, by COPY) and chains
+        them (`events`: the event objects of the rows, if the caller has them)."""
         if not stored_events:
             return []
         self.begin_chain_in(c, stored_events, events, self.max_notification_id_in(c))
-        with _integrity_errors():  # another writer took this stream version first
-            self._insert_stored_events(c, stored_events)  # the lock again (held already), NOTIFY, INSERT
-        ids = list(self._fetch_ids_after_insert_events(c, stored_events) or [])
-        if len(ids) != len(stored_events):
-            raise RuntimeError(f"got {len(ids)} notification ids for {len(stored_events)} events")
+        self._lock_table(c)  # held already by a write transaction; eventsourcing's own insert takes it too
+        self._notify_channel(c)
+        # The ids are drawn as one range (this transaction holds the table's lock, so no
+        # other draws meanwhile) and the rows copied in binary with them: eventsourcing's
+        # INSERT of an array of a composite type has psycopg render every state as
+        # escaped text (measured: 3.0 of a batch's 6.7 s under the lock).
+        count = len(stored_events)
+        [(last,)] = self.rows(
+            c, "SELECT setval(?::regclass, nextval(?::regclass) + ? - 1)", (*self._id_sequence(c), count)
+        )
+        ids = list(range(last - count + 1, last + 1))
+        if encoded is None:
+            encoded = self.encode_append(stored_events, [])
+        with _integrity_errors(), c.copy(self._copy_events_sql) as copy:  # another writer took a stream version
+            copy.write(copy_data(5, ids, encoded.events, ids_first=True))
         self.end_chain_in(c, ids)
         return ids
+
+    def insert_taken_ids(
+        self, c: Cursor, rows: list[tuple[str, str, int]], encoded: EncodedAppend | None = None
+    ) -> None:
+        if rows:
+            fields = encoded.pairs if encoded is not None else self.encode_append([], [r[:2] for r in rows]).pairs
+            with _integrity_errors(), c.copy(self._copy_taken_ids_sql) as copy:  # a pair taken meanwhile
+                copy.write(copy_data(3, [row[2] for row in rows], fields, ids_first=False))
+
+    def _id_sequence(self, c: Cursor) -> tuple[str, str]:
+        """The events table's notification id sequence (twice: the statement names it twice)."""
+        if self._sequence is None:
+            [(self._sequence,)] = self.rows(
+                c, "SELECT pg_get_serial_sequence(?, 'notification_id')", (self.events_table,)
+            )
+        return self._sequence, self._sequence
+
+    def upsert_customer_states(self, c: Cursor, rows: list[tuple[str, int, bytes]]) -> None:
+        if rows:
+            customers, versions, states = zip(*rows, strict=True)
+            c.execute(self._upsert_states_sql, (list(customers), list(versions), list(states)))
 
 
 class LedgerPostgresFactory(PostgresFactory):

@@ -138,7 +138,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def insert_events_in(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredRow], events: Sequence | None = None
+        self, c: SQLiteCursor, stored_events: Sequence[StoredRow], events: Sequence | None = None, encoded: None = None
     ) -> list[int]:
         """Appends events with one executemany and chains them (`events`: the event
         objects of the rows, if the caller has them); returns their notification ids.

@@ -12,6 +12,7 @@ import json
 import signal
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import msgspec
 import psycopg
@@ -29,6 +30,7 @@ from tests.builders import (
     amended,
     associated,
     discount_granted,
+    discount_revoked,
     line,
     month_of_events,
     order_paid,
@@ -231,19 +233,8 @@ class BackendContract:
 
     # --- optimistic concurrency ----------------------------------------------------------
 
-    def test_a_second_writer_never_decides_from_a_stale_cached_state(self, make_engine, reference, monkeypatch):
+    def test_a_second_writer_never_decides_from_a_stale_cached_state(self, make_engine, reference):
         one, two = make_engine(), make_engine()
-        conflicts: list[IntegrityError] = []
-        insert = one.ledger.recorder.insert_events_in
-
-        def counting_insert(c, stored_events, events=None):
-            try:
-                return insert(c, stored_events, events)
-            except IntegrityError as error:
-                conflicts.append(error)
-                raise
-
-        monkeypatch.setattr(one.ledger.recorder, "insert_events_in", counting_insert)
         steps = [
             (one, [associated("c-1", "p-1", time="2026-09-15T00:00:00+08:00"), usage("c-1", id="u-1")]),
             (two, [discount_granted("c-1", discount_id="d-1", rate="0.5", valid_from="2026-10-01T00:00:00+08:00")]),
@@ -253,7 +244,8 @@ class BackendContract:
         ]
         for engine, events in steps:
             assert record(engine, events).accepted == len(events)
-        assert len(conflicts) == 1, "the stale write hit the stream's version and was decided again"
+        conflicts = (one.ledger.batch_timing.conflicts, two.ledger.batch_timing.conflicts)
+        assert conflicts == (1, 1), "each stale decision was found under the lock and decided again"
 
         sequential = reference([event for _, events in steps for event in events])
         for engine in (one, two, make_engine(create=False)):
@@ -261,6 +253,54 @@ class BackendContract:
             assert engine.ledger.recorder.count_events() == 5
         [bill] = bills(one, "2026-10")
         assert bill.discount_amount != "0.00000000", "u-2 was decided with the discount `two` granted"
+
+    def test_a_rejection_decided_from_a_stale_cached_state_is_decided_again(self, make_engine):
+        one, two = make_engine(), make_engine()
+        # `one` caches c-1's state: associated, no discount.
+        assert record(one, [associated("c-1", "p-1", time="2026-09-15T00:00:00+08:00")]).accepted == 1
+        assert record(two, [discount_granted("c-1", discount_id="d-1")]).accepted == 1
+        # Decided from the cached state the revocation names an unknown discount (a
+        # rejection, which appends nothing a stream version could catch).
+        revoked = record(one, [discount_revoked("c-1", discount_id="d-1")])
+        assert (revoked.accepted, revoked.rejected) == (1, 0)
+        assert one.ledger.batch_timing.conflicts == 1
+
+    def test_two_workers_deciding_the_same_partition_at_once_record_each_line_once(self, make_engine, reference):
+        """A rebalance hands a partition to a second worker while the first still decides
+        a batch of it: the first finds, under the lock, that the partition moved on."""
+        one, two = make_engine(), make_engine()
+        events = [associated("c-1", "p-1", time="2026-09-15T00:00:00+08:00"), usage("c-1", id="u-1")]
+        raws = [line(event) for event in events] + [b"not json"]
+        lines = [InboundLine(raw, position=("billing.events", 3, 10 + i)) for i, raw in enumerate(raws)]
+        decide_batch = one.ledger._decide_batch
+        raced: list[int] = []
+
+        def decide_then_lose_the_race(batch_lines, verdicts):
+            decided = decide_batch(batch_lines, verdicts)
+            if not raced:  # the new owner records the same records before `one` can write
+                raced.append(two.ledger.record_batch(lines, two.projection).counts.accepted)
+            return decided
+
+        one.ledger._decide_batch = decide_then_lose_the_race
+        outcome = one.ledger.record_batch(lines, one.projection)
+        assert raced == [2]
+        assert (outcome.redelivered, outcome.counts.accepted, outcome.counts.rejected) == (3, 0, 0)
+        assert one.ledger.batch_timing.conflicts == 1
+        assert one.ledger.recorder.count_events() == 2
+        assert len(one.ledger.recorder.select_rejections()) == 1, "the bad line is kept once"
+        assert one.ledger.stored_positions({("billing.events", 3)}) == {("billing.events", 3): 13}
+        assert all_views(one) == all_views(reference(events))
+
+    def test_recorded_times_never_decrease_when_a_later_writer_commits_first(self, make_engine):
+        one, two = make_engine(), make_engine()
+        one.ledger.clock = lambda: datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+        two.ledger.clock = lambda: datetime(2026, 11, 1, 12, 0, 5, tzinfo=UTC)
+        assert record(two, [associated("c-2", "p-1", time="2026-09-15T00:00:00+08:00")]).accepted == 1
+        outcome = one.ledger.record_batch([InboundLine(line(associated("c-1", "p-1")))], one.projection)
+        [(_, event)] = outcome.recorded
+        assert event.recorded_at == "2026-11-01T12:00:05.000000Z", "moved up to the later time committed first"
+        with one.ledger.recorder.read_transaction() as c:
+            assert one.ledger.recorder.last_recorded_at_in(c) == event.recorded_at
 
 
 class TestOnSQLite(BackendContract):
@@ -278,12 +318,24 @@ class TestOnPostgres(BackendContract):
     def store_url(self, postgres_fresh_dsn) -> str:
         return postgres_fresh_dsn
 
-    def test_a_failed_insert_leaves_a_gap_in_the_ids_and_the_views_follow_over_it(self, make_engine, reference):
-        one, two = make_engine(), make_engine()
-        record(one, [associated("c-1", time="2026-09-15T00:00:00+08:00")])
-        record(two, [usage("c-1", id="u-1")])
-        record(one, [usage("c-1", id="u-2")])  # stale state: a failed insert burns ids
+    def test_a_failed_insert_leaves_a_gap_in_the_ids_and_the_views_follow_over_it(
+        self, make_engine, reference, monkeypatch
+    ):
+        one = make_engine()
+        record(one, [associated("c-1", time="2026-09-15T00:00:00+08:00"), usage("c-1", id="u-1")])
         recorder = one.ledger.recorder
+        insert_taken_ids = recorder.insert_taken_ids
+        failures: list[int] = []
+
+        def fail_once_after_the_events(c, rows, *encoded):  # the events' ids are drawn by then
+            if not failures:
+                failures.append(len(rows))
+                raise IntegrityError("another writer took the pair")
+            insert_taken_ids(c, rows, *encoded)
+
+        monkeypatch.setattr(recorder, "insert_taken_ids", fail_once_after_the_events)
+        record(one, [usage("c-1", id="u-2")])
+        assert failures == [1] and one.ledger.batch_timing.conflicts == 1
         assert recorder.max_notification_id() > recorder.count_events() == 3
         with recorder.read_transaction() as c:
             ids = [row[0] for row in recorder.select_notifications_in(c, 0, 10)]

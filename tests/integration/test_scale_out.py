@@ -86,3 +86,52 @@ def test_three_workers_on_one_postgres_store_equal_one_ingest_even_when_one_is_k
     assert result.returncode in (0, 1), result.stderr
     periods = ["2026-08", "2026-09", "2026-10", "2026-11"]
     assert _views(dsn, periods) == _views(f"sqlite:///{reference}", periods)
+
+
+@pytest.mark.slow
+def test_workers_joining_and_leaving_mid_stream_race_on_the_same_customers_and_record_each_event_once(
+    tmp_path, postgres_fresh_dsn
+):
+    """Each join and each leave moves partitions between workers while batches of them
+    are being decided outside the store's lock: a worker that finds its partition moved
+    on, or a customer's stream changed, decides again from fresh state."""
+    events = tmp_path / "events.jsonl"
+    lines = list(generate_month(customers=24, seed=5, period="2026-10", events=12000))
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    dsn = postgres_fresh_dsn
+    with running_tansu(tmp_path / "broker") as broker:
+        env = billing_env(tmp_path / "unused.db", broker.bootstrap, BILLING_KAFKA_MAX_RECORDS="15")
+        env["BILLING_STORE"] = dsn
+        env["BILLING_PROJECTIONS"] = "separate"
+        assert run_billing(env, "topics", "create", "--partitions", "6").returncode == 0
+        assert run_billing(env, "publish", str(events)).returncode == 0
+        logs = [tmp_path / f"worker-{n}.log" for n in range(3)]
+        workers = [start_serve(env, logs[0])]
+        try:
+            wait_until(lambda: _consumed(dsn) >= 300, 120, "the first batches recorded", logs[0])
+            workers.append(start_serve(env, logs[1]))  # joins: partitions move away from the first
+            wait_until(lambda: _consumed(dsn) >= len(lines) // 6, 120, "a sixth consumed", logs[0])
+            workers.append(start_serve(env, logs[2]))
+            wait_until(lambda: _consumed(dsn) >= len(lines) // 3, 120, "a third consumed", logs[0])
+            stop(workers[1])  # leaves: its partitions move to the others
+            wait_until(lambda: _consumed(dsn) >= len(lines), 180, "every record consumed", logs[0])
+        finally:
+            for worker in workers:
+                stop(worker)
+        reports = [log.read_text() for log in logs]
+        recorded = [report for report in reports if "the store's write lock held" in report]
+        assert len(recorded) >= 2, "the work was shared, and each worker that recorded said its lock share"
+
+    reference = tmp_path / "reference.db"
+    result = run_billing(billing_env(reference, "127.0.0.1:1"), "ingest", str(events))
+    assert result.returncode in (0, 1), result.stderr
+    assert _scalar(dsn, "SELECT count(*) FROM billingledger_events") == _sqlite_events(reference)
+    periods = ["2026-08", "2026-09", "2026-10", "2026-11"]
+    assert _views(dsn, periods) == _views(f"sqlite:///{reference}", periods)
+
+
+def _sqlite_events(path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*) FROM stored_events").fetchone()[0]
