@@ -27,8 +27,8 @@ class WorkerTiming(msgspec.Struct, frozen=True):
     lock_held_seconds: float
     conflicts: int
     lock_held_share: float
-    # Waiting for the lock, inside batch time: read when a worker reports it (BatchTiming
-    # does not count it yet; the bench then samples the waiting itself).
+    # Queueing for the lock, inside batch time (BatchTiming counts it since c360527); None
+    # from a worker that did not report it: the bench then uses its own samples.
     lock_wait_seconds: float | None = None
 
 
@@ -69,5 +69,8 @@ def pooled(timings: Sequence[WorkerTiming]) -> dict:
         "batches": sum(t.batches for t in timings),
         "lines": sum(t.lines for t in timings),
         "conflicts": sum(t.conflicts for t in timings),
+        "lock_wait_seconds": (
+            sum(t.lock_wait_seconds for t in timings) if all(t.lock_wait_seconds is not None for t in timings) else None
+        ),
         "idle_workers": len(timings) - len(busy),
     }

@@ -28,13 +28,15 @@ def _logged(timing: BatchTiming) -> bytes:
 
 
 def test_the_line_serve_logs_at_its_stop_reads_back_as_the_workers_own_figures():
-    timing = BatchTiming(batches=41, lines=200_000, batch_seconds=47.25, lock_held_seconds=44.5, conflicts=2)
+    timing = BatchTiming(
+        batches=41, lines=200_000, batch_seconds=47.25, lock_held_seconds=14.5, lock_wait_seconds=20.0, conflicts=2
+    )
     log = b"2026-11-30 10:00:00,000 billing.serve INFO batch of 5000: accepted 4990\n" + _logged(timing)
 
     read = worker_timing(log)
 
-    assert read == WorkerTiming(41, 200_000, 47.25, 44.5, 2, timing.lock_held_share, None)
-    assert read.lock_held_share == pytest.approx(44.5 / 47.25)
+    assert read == WorkerTiming(41, 200_000, 47.25, 14.5, 2, timing.lock_held_share, 20.0)
+    assert read.lock_held_share == pytest.approx(14.5 / 47.25)
 
 
 def test_a_worker_that_recorded_nothing_reads_as_zero_batches_and_share_zero():
@@ -63,8 +65,13 @@ def test_a_workers_own_lock_waiting_is_read_when_it_reports_it_and_unknown_field
     assert (read.lock_held_seconds, read.lock_wait_seconds) == (0.1, 0.3)
 
 
-def test_a_worker_that_does_not_count_its_lock_waiting_reads_as_unknown_waiting():
-    assert worker_timing(_logged(BatchTiming(batches=1, lines=1, batch_seconds=1.0))).lock_wait_seconds is None
+def test_a_worker_of_a_version_that_did_not_count_its_lock_waiting_reads_as_unknown_waiting():
+    line = (
+        b"x billing.serve INFO recorded 1 batches; as JSON "
+        b'{"batches":1,"lines":5,"batch_seconds":1.0,"lock_held_seconds":0.1,"conflicts":0,"lock_held_share":0.1}\n'
+    )
+
+    assert worker_timing(line).lock_wait_seconds is None
 
 
 @pytest.mark.parametrize(
