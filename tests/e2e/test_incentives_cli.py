@@ -9,51 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
+from tests.builders import jsonl
+from tests.contract_fields import SUBSIDY_KEYS
+from testsupport.cli_runner import assert_refused, assert_usage_failure, billing, clocked, loads, out
 
-NOW = {"BILLING_NOW": "2026-11-05T10:00:00+08:00"}
-SUBSIDY_KEYS = [
-    "partner_id",
-    "deal_id",
-    "milestone",
-    "planned",
-    "delivered",
-    "amount",
-    "working_days_late",
-    "deduction_rate",
-    "payable_amount",
-    "status",
-    "calendar",
-]
-POLICY = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
-    ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        }
-    ],
-}
-
-
-def run(cwd: Path, *args: str, stdin: bytes | None = None):
-    return billing(cwd, *args, stdin=stdin, **NOW)
-
-
-def assert_refused(result, code: str, *words: str) -> str:
-    """Exit 1, one line on stderr beginning with the code."""
-    error = result.stderr.decode()
-    assert result.returncode == 1, (result.returncode, out(result), error)
-    assert error.startswith(f"{code}: ") and error.count("\n") == 1, error
-    for word in words:
-        assert word in error, error
-    return error
+run = clocked("2026-11-05T10:00:00+08:00")
+POLICY = b.incentive_policy()  # the contract's example
 
 
 def write(path: Path, value) -> str:
@@ -256,7 +217,7 @@ def partner_month(tmp_path) -> Path:
     for n, (manager, quantity) in enumerate([("am-1", "6000"), ("am-2", "5000"), ("am-3", "700.55")]):
         events.append(b.associated(f"c-{n}", data={"account_manager_id": manager}, time="2026-10-01T09:00:00+08:00"))
         events.append(b.usage(f"c-{n}", quantity=quantity, unit_price="1", time="2026-10-02T09:00:00+08:00"))
-    assert billing(tmp_path, "ingest", jsonl(tmp_path / "in.jsonl", events).name, **NOW).returncode == 0
+    assert run(tmp_path, "ingest", jsonl(tmp_path / "in.jsonl", events).name).returncode == 0
     return tmp_path
 
 
@@ -352,7 +313,7 @@ def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_mont
     assert run(partner_month, "close", "--period", "2026-10").returncode == 0
     # Recorded after the close: a late October usage of am-3's customer changes nothing final.
     late = [b.usage("c-2", quantity="1000", unit_price="1", time="2026-10-30T09:00:00+08:00")]
-    assert billing(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name, **NOW).returncode == 0
+    assert run(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name).returncode == 0
     report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
     assert (report["status"], report["indicators"][0]["value"], report["total"]) == ("final", "11700.55", "251.01")
     managed = loads(
