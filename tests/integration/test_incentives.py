@@ -19,31 +19,21 @@ from engine.errors import Refused
 from engine.incentives.policies import PolicyFileError
 from engine.money import format_units, parse_amount
 from projections.queries import Scope
-from tests.builders import assigned, associated, disassociated, usage
+from tests.builders import assigned, associated, disassociated, incentive_policy, reward, usage
 from tests.conftest import record
 
-ALL_STATISTICS = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "payable", "statistic": "payable_amount"},
-        {"name": "consuming", "statistic": "consuming_customers"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+ALL_STATISTICS = incentive_policy(
+    {
+        "consumption": "settled_amount",
+        "payable": "payable_amount",
+        "consuming": "consuming_customers",
+        "new_enterprise": "new_enterprise_customers",
+    },
+    [
+        reward("consumption", "stepped", ("0", "0.02"), ("10000", "0.03")),
+        reward("new_enterprise", "whole", ("1", "100"), ("3", "150")),
     ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        },
-        {
-            "indicator": "new_enterprise",
-            "mode": "whole",
-            "tiers": [{"from": "1", "rate": "100"}, {"from": "3", "rate": "150"}],
-        },
-    ],
-}
+)
 REPORT_KEYS = ["partner_id", "period", "policy_id", "status", "indicators", "rewards", "total"]
 
 

@@ -14,23 +14,10 @@ from engine.incentives.policies import PolicyFileError, Tier, read_policy, rewar
 from engine.incentives.roster import managers_of, supervisors_before
 from engine.money import SCALE, parse_amount
 from schemas.recorded import AccountManagerAssigned
+from tests.builders import incentive_policy
 
 CNY = 2
-CONTRACT_EXAMPLE = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
-    ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        }
-    ],
-}
+CONTRACT_EXAMPLE = incentive_policy()
 
 
 def units(text: str) -> int:
