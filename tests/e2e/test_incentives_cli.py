@@ -306,6 +306,15 @@ def test_the_incentive_report_and_dashboard_by_scope(partner_month):
     assert "by supervisor" in partner_board and "sv-2" in partner_board and "251.01" in partner_board
 
 
+def test_a_policy_file_that_only_adds_a_key_the_engine_ignores_is_other_content_id_conflict(tmp_path):
+    assert run(tmp_path, "incentives", "load", write(tmp_path / "policy.json", POLICY)).returncode == 0
+    noted = write(tmp_path / "noted.json", {**POLICY, "note": "the same rules, annotated"})
+    assert_refused(run(tmp_path, "incentives", "load", noted), "id_conflict", "2026Q4")
+    spaced = tmp_path / "spaced.json"
+    spaced.write_text(json.dumps(POLICY, indent=4))
+    assert run(tmp_path, "incentives", "load", spaced.name).returncode == 0
+
+
 def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_month):
     run(partner_month, "incentives", "load", write(partner_month / "policy.json", POLICY))
     settle = ["incentives", "settle", "--period", "2026-10", "--json"]

@@ -252,6 +252,23 @@ def test_other_content_under_the_id_is_a_conflict_judged_before_an_overlap(store
     assert load_policy(store, policy(policy_id="2027Q1", periods=["2027-01"])).recorded
 
 
+def test_a_policy_file_adding_only_keys_the_engine_ignores_is_other_content_an_id_conflict(store):
+    # CONTRACT.md §9: equal content means equal as JSON values, not equal once decoded.
+    load_policy(store, policy())
+    events = store.ledger.recorder.count_events()
+    tier_with_a_note = [{"from": "0", "rate": "0.02", "note": "base"}, {"from": "10000", "rate": "0.03"}]
+    for changed in (
+        policy(note="the same rules, annotated"),
+        policy(rewards=[{**ALL_STATISTICS["rewards"][0], "tiers": tier_with_a_note}, ALL_STATISTICS["rewards"][1]]),
+    ):
+        with pytest.raises(Refused) as refused:
+            load_policy(store, changed)
+        assert refused.value.code == "id_conflict"
+    assert store.ledger.recorder.count_events() == events
+    spaced = json.dumps(ALL_STATISTICS, indent=2).encode()  # other bytes, the same JSON value
+    assert not load_policy(store, spaced).recorded
+
+
 def test_a_malformed_policy_or_duplicate_tiers_record_nothing(store):
     with pytest.raises(PolicyFileError):
         load_policy(store, policy(periods="2026-10"))
