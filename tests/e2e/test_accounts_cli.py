@@ -154,6 +154,13 @@ def test_reads_need_an_existing_store_and_an_empty_one_lists_the_cloud_accounts(
     assert loads(run(tmp_path, "payments", "--json")) == {"payments": []}
 
 
+def test_turning_off_a_warning_never_set_prints_zeros_and_makes_no_account_appear(tmp_path):
+    cleared = loads(run(tmp_path, "warn", "--partner", "p-new", "--off", "--json"))
+    assert (cleared["partner_id"], cleared["prepaid"]["balance"], cleared["warn_below"]) == ("p-new", "0.00", None)
+    listed = loads(run(tmp_path, "ledger", "--json"))
+    assert [a["account"] for a in listed["accounts"]] == ["cloud:bank", "cloud:incentives", "cloud:revenue"]
+
+
 def test_payment_steps_take_the_global_options_after_the_command(tmp_path):
     store = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     done = run(tmp_path, "payment", "approve", "--id", "x", "--store", store)
