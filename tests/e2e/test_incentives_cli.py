@@ -17,6 +17,11 @@ run = clocked("2026-11-05T10:00:00+08:00")
 POLICY = b.incentive_policy()  # the contract's example
 
 
+def october(folder: Path, *options: str):
+    """`billing incentives` of p-1 for 2026-10 (OPTIONS: a scope, `--json`)."""
+    return run(folder, "incentives", "--partner", "p-1", "--period", "2026-10", *options)
+
+
 def write(path: Path, value) -> str:
     path.write_text(json.dumps(value), encoding="utf-8")
     return path.name
@@ -222,7 +227,7 @@ def partner_month(tmp_path) -> Path:
 
 
 def test_incentives_need_a_policy_for_the_period(partner_month):
-    assert_refused(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"), "no_policy", "2026-10")
+    assert_refused(october(partner_month), "no_policy", "2026-10")
 
 
 def test_a_policy_is_loaded_once_and_never_overlaps(partner_month):
@@ -263,7 +268,7 @@ def test_a_policy_is_loaded_once_and_never_overlaps(partner_month):
 
 def test_the_incentive_report_and_dashboard_by_scope(partner_month):
     run(partner_month, "incentives", "load", write(partner_month / "policy.json", POLICY))
-    report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
+    report = loads(october(partner_month, "--json"))
     # 11700.55 settled: 10000 × 0.02 + 1700.55 × 0.03 = 251.0165
     assert report == {
         "partner_id": "p-1",
@@ -277,32 +282,18 @@ def test_the_incentive_report_and_dashboard_by_scope(partner_month):
         "rewards": [{"indicator": "consumption", "amount": "251.01"}],
         "total": "251.01",
     }
-    supervised = loads(
-        run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-1", "--json")
-    )
+    supervised = loads(october(partner_month, "--supervisor", "sv-1", "--json"))
     assert supervised["indicators"][0]["value"] == "11000.00" and supervised["total"] == "230.00"
-    managed = loads(
-        run(
-            partner_month,
-            "incentives",
-            "--partner",
-            "p-1",
-            "--period",
-            "2026-10",
-            "--account-manager",
-            "am-3",
-            "--json",
-        )
-    )
+    managed = loads(october(partner_month, "--account-manager", "am-3", "--json"))
     assert managed["indicators"] == [
         {"name": "consumption", "statistic": "settled_amount", "value": "700.55"},
         {"name": "new_enterprise", "statistic": "new_enterprise_customers", "value": 1},
     ]
     assert managed["total"] == "14.01"  # 700.55 × 0.02 = 14.011
-    board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-1"))
+    board = out(october(partner_month, "--supervisor", "sv-1"))
     assert "supervisor sv-1 (account managers: am-1, am-2)" in board and "by account manager" in board
     assert "am-1" in board and "120.00" in board  # 6000 × 0.02
-    partner_board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"))
+    partner_board = out(october(partner_month))
     assert "by supervisor" in partner_board and "sv-2" in partner_board and "251.01" in partner_board
 
 
@@ -323,23 +314,11 @@ def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_mont
     # Recorded after the close: a late October usage of am-3's customer changes nothing final.
     late = [b.usage("c-2", quantity="1000", unit_price="1", time="2026-10-30T09:00:00+08:00")]
     assert run(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name).returncode == 0
-    report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
+    report = loads(october(partner_month, "--json"))
     assert (report["status"], report["indicators"][0]["value"], report["total"]) == ("final", "11700.55", "251.01")
-    managed = loads(
-        run(
-            partner_month,
-            "incentives",
-            "--partner",
-            "p-1",
-            "--period",
-            "2026-10",
-            "--account-manager",
-            "am-3",
-            "--json",
-        )
-    )
+    managed = loads(october(partner_month, "--account-manager", "am-3", "--json"))
     assert (managed["status"], managed["indicators"][0]["value"]) == ("final", "700.55")
-    board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"))
+    board = out(october(partner_month))
     assert "policy 2026Q4, final" in board and "by supervisor" in board and "251.01" in board
     assert_refused(run(partner_month, *settle), "statement_not_confirmed", "p-1", "pending_confirmation")
     run(partner_month, "dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "unknown charge")

@@ -17,6 +17,11 @@ from testsupport.cli_runner import assert_refused, assert_usage_failure, clocked
 run = clocked("2026-11-30T00:00:00Z")
 
 
+def authorization_request(folder: Path, partner: str, customer: str, id_: str, *options: str):
+    """`billing authorization request` of `customer` by `partner` under `id_`."""
+    return run(folder, "authorization", "request", "--partner", partner, "--customer", customer, "--id", id_, *options)
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """A store with c-1 (a sub-customer of reseller r-1 under p-1, with usage) and c-2 (p-1's own)."""
@@ -83,74 +88,11 @@ def test_an_unknown_customer_lists_nothing(folder):
 
 
 def test_the_reseller_rule_from_request_to_the_partner_gate(folder):
-    assert_refused(
-        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1"),
-        "reseller_required",
-    )
-    assert_refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-1",
-            "--reseller",
-            "r-2",
-        ),
-        "reseller_mismatch",
-    )
-    assert_refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-2",
-            "--id",
-            "A-2",
-            "--reseller",
-            "r-1",
-        ),
-        "reseller_mismatch",
-    )
-    assert_refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-2",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-3",
-            "--reseller",
-            "r-1",
-        ),
-        "not_associated",
-    )
-    made = loads(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-1",
-            "--reseller",
-            "r-1",
-            "--json",
-        )
-    )
+    assert_refused(authorization_request(folder, "p-1", "c-1", "A-1"), "reseller_required")
+    assert_refused(authorization_request(folder, "p-1", "c-1", "A-1", "--reseller", "r-2"), "reseller_mismatch")
+    assert_refused(authorization_request(folder, "p-1", "c-2", "A-2", "--reseller", "r-1"), "reseller_mismatch")
+    assert_refused(authorization_request(folder, "p-2", "c-1", "A-3", "--reseller", "r-1"), "not_associated")
+    made = loads(authorization_request(folder, "p-1", "c-1", "A-1", "--reseller", "r-1", "--json"))
     assert list(made) == AUTHORIZATION_KEYS
     assert made["status"] == "pending" and made["indirect_partner_id"] == "r-1"
     assert made["history"] == [{"status": "pending", "at": "2026-11-30T00:00:00.000000Z", "reason": None}]
@@ -176,30 +118,13 @@ def test_a_repeat_prints_what_the_first_call_printed(folder):
     again = run(folder, *request, "--json", BILLING_NOW="2026-12-01T00:00:00Z")
     assert again.returncode == 0 and again.stdout == first.stdout
     assert "already" in again.stderr.decode()
-    assert_refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-1",
-            "--reseller",
-            "r-1",
-        ),
-        "id_conflict",
-    )
+    assert_refused(authorization_request(folder, "p-1", "c-1", "A-1", "--reseller", "r-1"), "id_conflict")
     listed = loads(run(folder, "authorizations", "--json"))["authorizations"]
     assert [a["status"] for a in listed] == ["approved"]
 
 
 def test_answers_and_their_refusals(folder):
-    assert (
-        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "A-1").returncode == 0
-    )
+    assert authorization_request(folder, "p-1", "c-2", "A-1").returncode == 0
     assert_refused(run(folder, "authorization", "revoke", "--id", "A-1"), "invalid_state")
     assert_refused(run(folder, "authorization", "approve", "--id", "A-9"), "unknown_authorization")
     assert_usage_failure(run(folder, "authorization", "reject", "--id", "A-1"), "--reason")
