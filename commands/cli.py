@@ -242,7 +242,7 @@ _LARGE_INPUT_BYTES = 2 << 20  # an input whose batches are worth hashing on anot
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from commands.ingest import ingest_streams
+    from commands.ingest import expect_large_input, ingest_streams
     from commands.json_lines import check_readable, open_inputs
     from commands.progress import byte_progress
 
@@ -251,7 +251,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     check_readable(args.files)
     with open_engine(settings, create=True) as engine, byte_progress(args.files, force=settings.progress) as progress:
         if sum(os.path.getsize(path) for path in args.files if path != "-") >= _LARGE_INPUT_BYTES:
-            engine.ledger.recorder.prepare_chain_worker()  # it hashes large batches on another core
+            expect_large_input(engine)
         counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
     print_json(counts) if args.json else print(render.counts(counts))
     return EXIT_PROBLEM if counts.rejected else EXIT_OK
@@ -273,12 +273,12 @@ def _rejected(args: argparse.Namespace, settings: Settings) -> int:
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from commands.progress import count_progress
-    from commands.queries import period_views, view_settings
+    from commands.queries import events_recorded, period_views, view_settings
     from projections.replay import first_difference, replay_period, report
 
     with open_engine(settings, create=False) as engine:
         as_of = args.as_of or engine.ledger.now()
-        with count_progress(engine.ledger.recorder.count_events(), "replay", force=settings.progress) as progress:
+        with count_progress(events_recorded(engine), "replay", force=settings.progress) as progress:
             views, _read = replay_period(engine.ledger, view_settings(engine, args.period), as_of, progress)
         difference = first_difference(views, period_views(engine, args.period)) if args.check else None
     result = report(views, as_of)

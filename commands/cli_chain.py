@@ -98,11 +98,12 @@ def _log(args: argparse.Namespace, settings: Settings) -> int:
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from commands.progress import count_progress
+    from commands.queries import events_recorded
     from commands.verify import StoreDamaged, verify
 
     try:
         with _readable_store(settings) as engine:
-            total = engine.ledger.recorder.count_events()
+            total = events_recorded(engine)
             with count_progress(total, "verify") as progress:
                 report = verify(engine, args.head, progress)
     except (StoreDamaged, _Damaged) as damaged:

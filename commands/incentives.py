@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import msgspec
-
 from commands.bootstrap import Engine
 from commands.incentive_values import IndicatorValues, PeriodRows, period_close, read_period, values_of
 from commands.queries import period_bounds
 from commands.subsidies import Outcome, reading
 from engine.errors import Refused
 from engine.incentives import tables
-from engine.incentives.policies import read_policy, reward_units, tiers_of, value_units_of_count
+from engine.incentives.policies import (
+    policy_content,
+    read_policy,
+    reward_units,
+    same_content,
+    tiers_of,
+    value_units_of_count,
+)
 from engine.incentives.roster import managers_of, roster_events, supervisors_before
 from engine.money import format_units, parse_amount
 from engine.recording import Decision
@@ -120,9 +125,9 @@ def load_policy(engine: Engine, text: bytes) -> Outcome:
     policy = read_policy(text)
 
     def decide(decision: Decision) -> bool:
-        known = tables.policy(decision.rows, policy.policy_id)
+        known = tables.policy_content(decision.rows, policy.policy_id)
         if known is not None:
-            if msgspec.to_builtins(known) == msgspec.to_builtins(policy):
+            if same_content(known, text):  # as JSON values, keys the engine ignores included
                 return False
             raise Refused("id_conflict", f"policy {policy.policy_id} was loaded with other content")
         claimed = tables.claimed_periods(decision.rows, policy.periods)
@@ -137,6 +142,7 @@ def load_policy(engine: Engine, text: bytes) -> Outcome:
             periods=policy.periods,
             indicators=policy.indicators,
             rewards=policy.rewards,
+            content=policy_content(text),
         )
         return True
 

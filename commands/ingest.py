@@ -32,6 +32,12 @@ def inline_projector(engine: Engine):
     return engine.projection if engine.settings.projections == "inline" else None
 
 
+def expect_large_input(engine: Engine) -> None:
+    """Starts the hash chain's worker now, for an ingest that knows large batches are
+    coming (it hashes them on another core, and takes a moment to start)."""
+    engine.ledger.recorder.prepare_chain_worker()
+
+
 def ingest_streams(
     engine: Engine,
     streams: Iterable[BinaryIO],

@@ -150,6 +150,12 @@ def scope_choices(engine: Engine, partner_id: str, scope: Scope = Scope()) -> tu
     return sorted(managers - {None}), sorted(resellers - {None})
 
 
+def events_recorded(engine: Engine) -> int:
+    """How many events the log holds (inbound facts and the engine's own): the length
+    of a read that goes through all of them (replay, verify), for its progress."""
+    return engine.ledger.recorder.count_events()
+
+
 def rejected_listing(engine: Engine, reason: str | None = None) -> RejectionList:
     """Kept rejections in arrival order (only those of one reason code, if given)."""
     rows = engine.ledger.recorder.select_rejections(reason=reason)

@@ -52,6 +52,7 @@ class BatchDecision:
         self.recorded_at = recorded_at
         self.events: list[RecordedEvent] = []
         self.rows: list[StoredRow] = []
+        self.pairs: list[tuple[str, str]] = []  # the events' (source, id), in order
         self.encoded: Any = None  # what the backend encoded of the rows ahead (engine.store.pg_copy)
         self.states: dict[str, CustomerState] = {}
         self.touched: list[str] = []
@@ -99,7 +100,8 @@ class BatchDecision:
     def _encode(self) -> None:
         """The rows to write, encoded as far as they can be before the write lock."""
         self.rows = [stored_row(event) for event in self.events]
-        self.encoded = self.ledger.recorder.encode_append(self.rows, [(e.source, e.id) for e in self.events])
+        self.pairs = [(event.source, event.id) for event in self.events]
+        self.encoded = self.ledger.recorder.encode_append(self.rows, self.pairs)
 
     def restamp(self, recorded_at: str) -> None:
         """Another writer committed a later recorded time meanwhile: this batch's times

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from engine.customer import CorrectedCharge, CustomerState, figures_of
 from engine.errors import Reason, Rejected
 from engine.judge import Candidate
-from engine.money import SCALE, assert_settled, multiply_half_up, truncate_to_minor
+from engine.money import SCALE, assert_settled, charge_figures, multiply_half_up
 from schemas.inbound import CORRECTION_TYPES
 from schemas.recorded import ChargeFigures, ChargeRecorded, ChargeVoided, RecordedEvent, UsageAmended
 
@@ -147,8 +147,6 @@ def _amendment(
     # Rated at the usage's own time, with the discounts as known now.
     rate = state.rate_units_at(usage.service_type, usage.at, SCALE)
     payable = multiply_half_up(list_units, rate)
-    settled = truncate_to_minor(payable, rules.minor_digits)
-    assert_settled(payable, settled, payable - settled, rules.minor_digits)
     reversal = _reversed(standing)
     assert_settled(
         reversal["payable_units"], reversal["settled_units"], reversal["rounding_off_units"], rules.minor_digits
@@ -156,12 +154,7 @@ def _amendment(
     return UsageAmended(
         **common,
         **_line_of(usage, "usage.amended"),
-        rate_units=rate,
-        list_units=list_units,
-        discount_units=list_units - payable,
-        payable_units=payable,
-        settled_units=settled,
-        rounding_off_units=payable - settled,
+        **charge_figures(rate, list_units, payable, rules.minor_digits),
         **links,
         reversal=ChargeFigures(**reversal),
     )

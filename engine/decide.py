@@ -17,7 +17,7 @@ from engine.customer import CustomerState
 from engine.errors import Reason, Rejected
 from engine.instants import BillingCalendar, format_instant
 from engine.judge import Candidate
-from engine.money import SCALE, assert_settled, format_units, multiply_half_up, truncate_to_minor
+from engine.money import SCALE, charge_figures, format_units, multiply_half_up
 from schemas.inbound import CORRECTION_TYPES
 from schemas.recorded import (
     AccountManagerAssigned,
@@ -240,8 +240,6 @@ def _charge_event(
     payable: int,
     attribution: tuple[str | None, str | None, str | None],
 ) -> ChargeRecorded:
-    settled = truncate_to_minor(payable, rules.minor_digits)
-    assert_settled(payable, settled, payable - settled, rules.minor_digits)
     partner_id, account_manager_id, indirect_partner_id = attribution
     return ChargeRecorded(
         **common,
@@ -251,12 +249,7 @@ def _charge_event(
         item_id=item_id,
         order_id=order_id,
         currency=rules.currency,
-        rate_units=rate,
-        list_units=list_units,
-        discount_units=list_units - payable,
-        payable_units=payable,
-        settled_units=settled,
-        rounding_off_units=payable - settled,
+        **charge_figures(rate, list_units, payable, rules.minor_digits),
         partner_id=partner_id,
         account_manager_id=account_manager_id,
         indirect_partner_id=indirect_partner_id,

@@ -195,9 +195,7 @@ class Ledger(Application):
                 if recorded_at != batch.recorded_at:
                     batch.restamp(recorded_at)
                 notification_ids = recorder.insert_events_in(c, batch.rows, batch.events, batch.encoded)
-                recorder.insert_taken_ids(
-                    c, [(e.source, e.id, n) for e, n in zip(batch.events, notification_ids, strict=True)], batch.encoded
-                )
+                recorder.insert_taken_ids(c, batch.pairs, notification_ids, batch.encoded)
                 recorder.upsert_customer_states(c, batch.state_rows())
                 recorder.insert_rejections(c, batch.new_rejections)
                 recorder.update_rejections(c, batch.still_rejected)

@@ -91,6 +91,24 @@ def assert_settled(payable: int, settled: int, rounding_off: int, minor_digits: 
     )
 
 
+def charge_figures(rate_units: int, list_units: int, payable_units: int, minor_digits: int) -> dict[str, int]:
+    """A decided charge's six figures, as the `…_units` fields of a recorded charge: the
+    rate and list amount as given, the discount what the rate took off, the payable
+    settled by truncation to the minor unit and the rest its rounding-off (CONTRACT.md
+    §2); the money identity asserted."""
+    settled = truncate_to_minor(payable_units, minor_digits)
+    rounding_off = payable_units - settled
+    assert_settled(payable_units, settled, rounding_off, minor_digits)
+    return {
+        "rate_units": rate_units,
+        "list_units": list_units,
+        "discount_units": list_units - payable_units,
+        "payable_units": payable_units,
+        "settled_units": settled,
+        "rounding_off_units": rounding_off,
+    }
+
+
 def format_units(units: int, decimals: int = SCALE_DIGITS) -> str:
     """Writes a 10⁻⁸ figure with exactly `decimals` decimals; zero never has a sign.
 

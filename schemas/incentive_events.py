@@ -55,13 +55,16 @@ class IncentivePolicy(Struct):
 
 
 class IncentivePolicyLoaded(EngineEvent, kw_only=True):
-    """An incentive policy was loaded; its content as in the file (known fields)."""
+    """An incentive policy was loaded: the fields the engine reads, and the whole file."""
 
     LOG_TYPE = "incentive.policy_loaded"
     policy_id: str
     periods: list[str]
     indicators: list[PolicyIndicator]
     rewards: list[PolicyReward]
+    # The file's JSON value, keys sorted, no spaces: what a repeat is compared with (§9).
+    # Empty in a policy recorded before the whole file was kept: its known fields stand for it.
+    content: str = ""
 
 
 class CalendarYearLoaded(EngineEvent, kw_only=True):

@@ -1,9 +1,13 @@
-"""Builders of inbound CloudEvent lines for tests: valid by default, any field overridable."""
+"""Builders of inbound CloudEvent lines for tests (valid by default, any field
+overridable), the JSON Lines files a user hands `billing ingest`, and incentive policy
+files (CONTRACT.md §9)."""
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 _ids = itertools.count(1)
@@ -34,6 +38,18 @@ def event(
 def line(body: dict[str, Any] | str) -> bytes:
     """One JSON Lines line (no newline) from a dict, or a raw string as is."""
     return body.encode() if isinstance(body, str) else json.dumps(body).encode()
+
+
+def jsonl_text(events: Iterable[dict[str, Any] | str]) -> str:
+    """Events (dicts, or raw lines as is) as JSON Lines, each line ended, non-ASCII kept."""
+    texts = [e if isinstance(e, str) else json.dumps(e, ensure_ascii=False) for e in events]
+    return "".join(text + "\n" for text in texts)
+
+
+def jsonl(path: Path, events: Iterable[dict[str, Any] | str]) -> Path:
+    """Writes events as JSON Lines (`jsonl_text`), UTF-8; returns the path."""
+    path.write_text(jsonl_text(events), encoding="utf-8")
+    return path
 
 
 def associated(
@@ -239,3 +255,32 @@ def assigned(manager: str = "am-1", supervisor: str = "sv-1", partner: str = "p-
     data = {"partner_id": partner, "account_manager_id": manager, "supervisor_id": supervisor}
     data.update(kwargs.pop("data", {}))
     return event("account_manager.assigned", data, **kwargs)
+
+
+# --- incentive policy files (CONTRACT.md §9) ------------------------------------------------
+
+CONTRACT_INDICATORS = {"consumption": "settled_amount", "new_enterprise": "new_enterprise_customers"}
+
+
+def reward(indicator: str, mode: str, *tiers: tuple[str, str]) -> dict[str, Any]:
+    """A reward of a policy: its tiers given as (from, rate) pairs."""
+    return {"indicator": indicator, "mode": mode, "tiers": [{"from": f, "rate": r} for f, r in tiers]}
+
+
+def incentive_policy(
+    indicators: dict[str, str] = CONTRACT_INDICATORS,
+    rewards: list[dict[str, Any]] | None = None,
+    *,
+    policy_id: str = "2026Q4",
+    periods: Iterable[str] = ("2026-10", "2026-11", "2026-12"),
+) -> dict[str, Any]:
+    """A policy file's content; `indicators` maps a name to its statistic. By default the
+    contract's example: 2% of `settled_amount` up to 10000, 3% above (stepped)."""
+    if rewards is None:
+        rewards = [reward("consumption", "stepped", ("0", "0.02"), ("10000", "0.03"))]
+    return {
+        "policy_id": policy_id,
+        "periods": list(periods),
+        "indicators": [{"name": name, "statistic": statistic} for name, statistic in indicators.items()],
+        "rewards": rewards,
+    }

@@ -34,21 +34,10 @@ from tests.conftest import record
 from tests.integration.test_scoped_views import switching_customer_events
 
 NOW = "2026-11-05T00:00:00Z"
-POLICY = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "consuming", "statistic": "consuming_customers"},
-    ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10", "rate": "0.05"}],
-        }
-    ],
-}
+POLICY = b.incentive_policy(
+    {"consumption": "settled_amount", "consuming": "consuming_customers"},
+    [b.reward("consumption", "stepped", ("0", "0.02"), ("10", "0.05"))],
+)
 CATALOG = {
     "service_types": [
         {"service_type": "ECS", "service_type_name": "弹性云服务器", "service_type_name_en": "Elastic Cloud Server"},

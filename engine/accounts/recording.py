@@ -260,10 +260,13 @@ def step_payment(decision: Decision, payment_id: str, step: str, reason: str | N
 def set_warning(decision: Decision, partner_id: str, below_units: int | None) -> bool:
     """Sets (or with None clears) a partner's balance warning; records a `balance.low`
     (and returns True) when the prepaid available is below the new threshold and was
-    not already warned of. Not logged (CONTRACT.md §11); the partner's accounts appear.
+    not already warned of. Not logged (CONTRACT.md §11); a threshold makes the partner's
+    accounts appear (§8), clearing one that is not set records nothing.
     Decided on the tables as they stand: call it in a decision of its own."""
     s = session(decision)
-    _, warned = tables.load_warnings(decision, [partner_id]).get(partner_id, (None, False))
+    below_before, warned = tables.load_warnings(decision, [partner_id]).get(partner_id, (None, False))
+    if below_units is None and below_before is None:
+        return False
     available = s.account(rules.prepaid_account(partner_id)).available
     notify, warned_after = rules.warning_edge(below_units, warned, available)
     tables.save_warnings(decision, {partner_id: (below_units, warned_after)})

@@ -20,6 +20,7 @@ from engine.money import SCALE, SCALE_DIGITS, parse_amount
 from schemas.incentive_events import IncentivePolicy
 
 _DECODER = msgspec.json.Decoder(IncentivePolicy)
+_CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
 class PolicyFileError(ValueError):
@@ -82,6 +83,18 @@ def read_policy(text: bytes) -> IncentivePolicy:
         if len(set(starts)) != len(starts):
             raise Refused("duplicate_tier", f"rewards[{index}]: two tiers have the same `from`")
     return policy
+
+
+def policy_content(text: bytes) -> str:
+    """A well-formed policy file's JSON value written canonically (keys sorted, no
+    spaces): what identifies it, since equal content means equal as JSON values (§9),
+    unknown keys included."""
+    return _CANONICAL.encode(msgspec.json.decode(text)).decode()
+
+
+def same_content(content: str, text: bytes) -> bool:
+    """Whether a policy file holds the JSON value recorded as `content`."""
+    return msgspec.json.decode(content) == msgspec.json.decode(text)
 
 
 def tiers_of(tiers: Sequence) -> list[Tier]:

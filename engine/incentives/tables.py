@@ -82,7 +82,7 @@ def project(decision, stored: list[tuple[int, object]]) -> None:
                 ),
             )
         elif isinstance(event, IncentivePolicyLoaded):
-            content = _JSON.encode(policy_of(event)).decode()
+            content = event.content or _JSON.encode(policy_of(event)).decode()
             decision.execute(
                 "INSERT INTO {t}incentive_policies VALUES (?,?,?)", (event.policy_id, content, event.recorded_at)
             )
@@ -169,9 +169,11 @@ def loaded_year_content(rows: Rows, year: int) -> tuple[int, list[str], list[str
     return version, msgspec.json.decode(holidays), msgspec.json.decode(working_days), source
 
 
-def policy(rows: Rows, policy_id: str) -> IncentivePolicy | None:
+def policy_content(rows: Rows, policy_id: str) -> str | None:
+    """The recorded policy's JSON value (the whole file's; of one recorded before files
+    were kept whole, its known fields), or None."""
     found = rows("SELECT content FROM {t}incentive_policies WHERE policy_id=?", (policy_id,))
-    return _POLICY.decode(found[0][0]) if found else None
+    return found[0][0] if found else None
 
 
 def policy_for_period(rows: Rows, period: str) -> IncentivePolicy | None:

@@ -118,7 +118,11 @@ class LedgerTables(LogChainTables, SQLDialect):
         (PostgreSQL: its COPY fields; here: nothing)."""
         return None
 
-    def insert_taken_ids(self, c: Any, rows: list[tuple[str, str, int]], encoded: Any = None) -> None:
+    def insert_taken_ids(
+        self, c: Any, pairs: Sequence[tuple[str, str]], notification_ids: Sequence[int], encoded: Any = None
+    ) -> None:
+        """Remembers the `(source, id)` pairs of events stored at these notification ids."""
+        rows = [(source, event_id, nid) for (source, event_id), nid in zip(pairs, notification_ids, strict=True)]
         self.executemany(c, "INSERT INTO {t}event_ids VALUES (?,?,?)", rows)
 
     def select_state_of_notification(self, c: Any, notification_id: int) -> tuple[str, bytes]:

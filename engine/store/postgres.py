@@ -33,7 +33,7 @@ from psycopg.sql import SQL, Identifier
 
 from engine.store.feature_tables import POSTGRES_TYPES, feature_ddl
 from engine.store.ledger_tables import LedgerTables, SQLDialect
-from engine.store.pg_copy import EncodedAppend, bigint_field, bytes_field, copy_data, text_field
+from engine.store.pg_copy import EncodedAppend, bigint_field, bytes_field, copy_data, row_start, text_field
 from engine.store.rows import StoredRow
 
 # Text keys compare byte-wise (as on SQLite), whatever the database's collation.
@@ -132,7 +132,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         self.sql_create_statements.extend(SQL(self.ddl(template)) for template in feature_ddl())  # type: ignore[attr-defined]
         self._sequence: str | None = None
         self._copy_events_sql = (
-            f"COPY {self.events_table} (notification_id, originator_id, originator_version, topic, state) "
+            f"COPY {self.events_table} (originator_id, originator_version, topic, state, notification_id) "
             "FROM STDIN (FORMAT BINARY)"
         )
         self._copy_taken_ids_sql = self.sql(
@@ -175,16 +175,15 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
     def encode_append(self, stored_events: Sequence[StoredRow], pairs: Sequence[tuple[str, str]]) -> EncodedAppend:
         """The COPY fields of these events and their `(source, id)` pairs but for the
         notification ids: encoded while a batch is decided, before the lock is taken."""
+        events_row, pairs_row = row_start(5), row_start(3)
         return EncodedAppend(
             events=[
-                text_field(row.originator_id)
-                + bigint_field(row.originator_version)
-                + text_field(row.topic)
-                + bytes_field(row.state)
+                events_row + text_field(row.originator_id) + bigint_field(row.originator_version)
+                + text_field(row.topic) + bytes_field(row.state)
                 for row in stored_events
             ],
-            pairs=[text_field(source) + text_field(event_id) for source, event_id in pairs],
-        )
+            pairs=[pairs_row + text_field(source) + text_field(event_id) for source, event_id in pairs],
+        )  # fmt: skip
 
     def insert_events_in(
         self,
@@ -212,17 +211,21 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         if encoded is None:
             encoded = self.encode_append(stored_events, [])
         with _integrity_errors(), c.copy(self._copy_events_sql) as copy:  # another writer took a stream version
-            copy.write(copy_data(5, ids, encoded.events, ids_first=True))
+            copy.write(copy_data(encoded.events, ids))
         self.end_chain_in(c, ids)
         return ids
 
     def insert_taken_ids(
-        self, c: Cursor, rows: list[tuple[str, str, int]], encoded: EncodedAppend | None = None
+        self,
+        c: Cursor,
+        pairs: Sequence[tuple[str, str]],
+        notification_ids: Sequence[int],
+        encoded: EncodedAppend | None = None,
     ) -> None:
-        if rows:
-            fields = encoded.pairs if encoded is not None else self.encode_append([], [r[:2] for r in rows]).pairs
+        if pairs:
+            fields = encoded.pairs if encoded is not None else self.encode_append([], pairs).pairs
             with _integrity_errors(), c.copy(self._copy_taken_ids_sql) as copy:  # a pair taken meanwhile
-                copy.write(copy_data(3, [row[2] for row in rows], fields, ids_first=False))
+                copy.write(copy_data(fields, notification_ids))
 
     def _id_sequence(self, c: Cursor) -> tuple[str, str]:
         """The events table's notification id sequence (twice: the statement names it twice)."""

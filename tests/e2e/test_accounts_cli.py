@@ -5,27 +5,15 @@ worked out by hand."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import assert_usage_failure, billing, loads, out
+from tests.contract_fields import PAYMENT_KEYS, TRANSFER_KEYS
+from testsupport.cli_runner import assert_refused, assert_usage_failure, clocked, loads, out
 
 NOW = "2026-11-30T10:00:00Z"
 AT = "2026-11-30T10:00:00.000000Z"
-TRANSFER_KEYS = ["id", "kind", "debit", "credit", "amount", "status", "at", "note"]
-PAYMENT_KEYS = ["id", "partner_id", "amount", "status", "history"]
-
-
-def run(cwd: Path, *args: str, **settings: str):
-    return billing(cwd, *args, BILLING_NOW=NOW, **settings)
-
-
-def refused(result, code: str) -> None:
-    """Exit 1, nothing on stdout, one line on stderr beginning with the code."""
-    error = result.stderr.decode()
-    assert result.returncode == 1, (result.returncode, error)
-    assert result.stdout == b"" and error.startswith(f"{code}: ") and error.count("\n") == 1, error
+run = clocked(NOW)
 
 
 def test_a_partner_tops_up_withdraws_is_credited_and_paid_as_the_contract_prints_it(tmp_path):
@@ -58,8 +46,10 @@ def test_a_partner_tops_up_withdraws_is_credited_and_paid_as_the_contract_prints
     )
     assert again.returncode == 0 and again.stdout == topped.stdout
     assert "already recorded" in again.stderr.decode()
-    refused(run(tmp_path, "transfer", "topup", "--partner", "p-1", "--amount", "99", "--id", "t-1"), "id_conflict")
-    refused(
+    assert_refused(
+        run(tmp_path, "transfer", "topup", "--partner", "p-1", "--amount", "99", "--id", "t-1"), "id_conflict"
+    )
+    assert_refused(
         run(tmp_path, "transfer", "withdrawal", "--partner", "p-1", "--amount", "100.01", "--id", "w-1"),
         "insufficient_funds",
     )
@@ -90,14 +80,14 @@ def test_a_partner_tops_up_withdraws_is_credited_and_paid_as_the_contract_prints
         "history": [{"status": "under_review", "at": AT, "reason": None}],
     }
     assert list(loads(submitted)) == PAYMENT_KEYS
-    refused(
+    assert_refused(
         run(tmp_path, "payment", "submit", "--partner", "p-1", "--amount", "30.51", "--id", "pay-2"),
         "insufficient_funds",
     )
-    refused(run(tmp_path, "payment", "pay", "--id", "pay-1"), "invalid_state")
-    refused(run(tmp_path, "payment", "approve", "--id", "pay-9"), "unknown_payment")
+    assert_refused(run(tmp_path, "payment", "pay", "--id", "pay-1"), "invalid_state")
+    assert_refused(run(tmp_path, "payment", "approve", "--id", "pay-9"), "unknown_payment")
     assert run(tmp_path, "payment", "approve", "--id", "pay-1").returncode == 0
-    refused(run(tmp_path, "payment", "approve", "--id", "pay-1"), "invalid_state")
+    assert_refused(run(tmp_path, "payment", "approve", "--id", "pay-1"), "invalid_state")
     paid = run(tmp_path, "payment", "pay", "--id", "pay-1", "--json")
     assert [step["status"] for step in loads(paid)["history"]] == ["under_review", "approved", "paid"]
     repeat = run(tmp_path, "payment", "submit", "--partner", "p-1", "--amount", "50", "--id", "pay-1", "--json")
@@ -158,16 +148,23 @@ def test_reads_need_an_existing_store_and_an_empty_one_lists_the_cloud_accounts(
     for read in (["account", "--partner", "p-1"], ["transfers"], ["ledger"], ["payments"], ["notifications"]):
         assert_usage_failure(run(tmp_path, *read, "--json"), "no store")
     assert not (tmp_path / "billing.db").exists()
-    refused(run(tmp_path, "payment", "approve", "--id", "x"), "unknown_payment")
+    assert_refused(run(tmp_path, "payment", "approve", "--id", "x"), "unknown_payment")
     listed = loads(run(tmp_path, "ledger", "--json"))
     assert [a["account"] for a in listed["accounts"]] == ["cloud:bank", "cloud:incentives", "cloud:revenue"]
     assert loads(run(tmp_path, "payments", "--json")) == {"payments": []}
 
 
+def test_turning_off_a_warning_never_set_prints_zeros_and_makes_no_account_appear(tmp_path):
+    cleared = loads(run(tmp_path, "warn", "--partner", "p-new", "--off", "--json"))
+    assert (cleared["partner_id"], cleared["prepaid"]["balance"], cleared["warn_below"]) == ("p-new", "0.00", None)
+    listed = loads(run(tmp_path, "ledger", "--json"))
+    assert [a["account"] for a in listed["accounts"]] == ["cloud:bank", "cloud:incentives", "cloud:revenue"]
+
+
 def test_payment_steps_take_the_global_options_after_the_command(tmp_path):
     store = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     done = run(tmp_path, "payment", "approve", "--id", "x", "--store", store)
-    refused(done, "unknown_payment")
+    assert_refused(done, "unknown_payment")
     assert (tmp_path / "elsewhere.db").exists() and not (tmp_path / "billing.db").exists()
 
 

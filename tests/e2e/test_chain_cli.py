@@ -5,7 +5,6 @@ few lines of plain Python from `billing log` alone."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import associated, line, month_of_events, order_paid, usage
-from testsupport.cli_runner import BILLING
+from tests.builders import associated, jsonl, month_of_events, order_paid, usage
+from testsupport.cli_runner import billing
 
 # What an auditor writes: nothing of the engine's, only `billing log` output.
 AUDITOR = r"""
@@ -35,8 +34,7 @@ print(f"{position}:{prev}")
 
 
 def _billing(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")} | settings
-    return subprocess.run([str(BILLING), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return billing(cwd, *args, text=True, timeout=120, **settings)
 
 
 def _audit(log_output: str) -> subprocess.CompletedProcess:
@@ -44,9 +42,7 @@ def _audit(log_output: str) -> subprocess.CompletedProcess:
 
 
 def _ingest(cwd: Path, events: list[dict]) -> None:
-    path = cwd / "events.jsonl"
-    path.write_bytes(b"\n".join(line(e) for e in events) + b"\n")
-    result = _billing(cwd, "ingest", str(path))
+    result = _billing(cwd, "ingest", str(jsonl(cwd / "events.jsonl", events)))
     assert result.returncode == 0, result.stderr
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
-from testsupport.cli_runner import billing
+from tests.builders import jsonl
+from testsupport.cli_runner import assert_usage_failure, billing, loads, out
 
 COUNT_KEYS = ["accepted", "duplicates", "rejected"]
 BILL_KEYS = [
@@ -71,29 +72,6 @@ READ_COMMANDS = [
 # --- reading what the command printed -------------------------------------------------
 
 
-def out(result: subprocess.CompletedProcess) -> str:
-    return result.stdout.decode("utf-8")
-
-
-def loads(result: subprocess.CompletedProcess):
-    """The JSON a command printed, which must be one line."""
-    text = out(result)
-    assert text.endswith("\n") and text.count("\n") == 1, text
-    return json.loads(text)
-
-
-def assert_usage_failure(result: subprocess.CompletedProcess, *words: str) -> str:
-    """Exit 2, nothing on stdout, exactly one line on stderr, no traceback."""
-    error = result.stderr.decode("utf-8")
-    assert result.returncode == 2, (result.returncode, out(result), error)
-    assert result.stdout == b""
-    assert error.endswith("\n") and error.count("\n") == 1, error
-    assert "Traceback" not in error
-    for word in words:
-        assert word in error, error
-    return error
-
-
 def counts_json(accepted: int, duplicates: int, rejected: int) -> str:
     return f'{{"accepted":{accepted},"duplicates":{duplicates},"rejected":{rejected}}}\n'
 
@@ -102,13 +80,6 @@ def assert_counts_table(result: subprocess.CompletedProcess, accepted: int, dupl
     text = out(result)
     for key, value in zip(COUNT_KEYS, (accepted, duplicates, rejected), strict=True):
         assert re.search(rf"^{key}\D*{value}\s*$", text, re.MULTILINE), text
-
-
-def jsonl(path: Path, events: list[dict | str]) -> Path:
-    """Writes events (dicts, or raw lines as is) as JSON Lines, UTF-8, non-ASCII kept."""
-    texts = [e if isinstance(e, str) else json.dumps(e, ensure_ascii=False) for e in events]
-    path.write_text("".join(text + "\n" for text in texts), encoding="utf-8")
-    return path
 
 
 def bill(customer_id: str, period: str, lines: list[dict], *, currency: str = "CNY") -> dict:

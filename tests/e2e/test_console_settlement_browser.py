@@ -8,13 +8,13 @@ record is checked against the CLI; each page is saved as a screenshot."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
+from tests import builders as b
 from tests.browser_support import require_chromium, shot
 from tests.web_server import billing_json, make_token, running_web
-from testsupport.cli_runner import BILLING
+from testsupport.cli_runner import billing as run_billing
 
 pytestmark = pytest.mark.browser
 
@@ -38,26 +38,16 @@ CATALOG = {
         {"service_type": "CodeArts", "service_type_name": "软件开发生产线", "service_type_name_en": "CodeArts"},
     ]
 }
-POLICY = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
-    ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        },
-        {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "100"}]},
-    ],
-}
+POLICY = b.incentive_policy(
+    rewards=[
+        b.reward("consumption", "stepped", ("0", "0.02"), ("10000", "0.03")),
+        b.reward("new_enterprise", "whole", ("1", "100")),
+    ]
+)
 
 
 def billing(url: str, *args: str) -> None:
-    finished = subprocess.run([str(BILLING), "--store", url, *args], capture_output=True, timeout=120)
+    finished = run_billing(None, "--store", url, *args, timeout=120)
     assert finished.returncode == 0, finished.stderr.decode()
 
 

@@ -17,24 +17,14 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
+from tests.builders import jsonl
+from tests.contract_fields import AUTHORIZATION_KEYS, RESOURCE_KEYS
+from testsupport.cli_runner import assert_refused, assert_usage_failure, clocked, loads, out
 
 # Each test runs the `billing` executable several times: minutes in all, so not in the fast subset.
 pytestmark = pytest.mark.slow
 
 NOW = "2026-12-01T00:00:00Z"
-RESOURCE_KEYS = [
-    "resource_id",
-    "service_type",
-    "product_id",
-    "region",
-    "first_used",
-    "last_used",
-    "charges",
-    "payable_amount",
-    "settled_amount",
-]
-AUTHORIZATION_KEYS = ["id", "partner_id", "customer_id", "indirect_partner_id", "status", "history"]
 SERVICE_TYPE_KEYS = ["service_type", "service_type_name", "service_type_name_en", "charges"]
 ZERO_LINE = {
     "list_amount": "0.00000000",
@@ -43,22 +33,12 @@ ZERO_LINE = {
     "settled_amount": "0.00",
     "rounding_off_amount": "0.00000000",
 }
-
-
-def run(folder: Path, *args: str, now: str = NOW, **settings: str):
-    return billing(folder, *args, BILLING_NOW=now, **settings)
+run = clocked(NOW)
 
 
 def ingest(folder: Path, events: list, *, now: str = NOW, name: str = "events.jsonl") -> dict:
     """Ingests the events; returns the printed counts."""
     return loads(run(folder, "ingest", "--json", str(jsonl(folder / name, events)), now=now))
-
-
-def refused(result, code: str) -> None:
-    """Exit 1, nothing on stdout, one line on stderr beginning with the code."""
-    error = result.stderr.decode()
-    assert result.returncode == 1, (result.returncode, out(result), error)
-    assert result.stdout == b"" and error.startswith(f"{code}: ") and error.count("\n") == 1, error
 
 
 def kept(folder: Path) -> list[tuple[str, str]]:
@@ -490,20 +470,22 @@ def test_associated_now_means_the_latest_association_is_with_p_not_ended_and_beg
         "status": "pending",
         "history": [{"status": "pending", "at": "2026-12-01T00:00:00.000000Z", "reason": None}],
     }
-    refused(_request(partners, "c-soon", "A-2"), "not_associated")
+    assert_refused(_request(partners, "c-soon", "A-2"), "not_associated")
     # "not ended": a recorded disassociation ends it, even one whose business time is
     # still ahead of the clock (its authorizations were ended when it was recorded)
-    refused(_request(partners, "c-leaving", "A-3"), "not_associated")
-    refused(_request(partners, "c-moved", "A-4"), "not_associated")
+    assert_refused(_request(partners, "c-leaving", "A-3"), "not_associated")
+    assert_refused(_request(partners, "c-moved", "A-4"), "not_associated")
     assert _request(partners, "c-moved", "A-4", "p-2").returncode == 0
-    refused(_request(partners, "c-nobody", "A-5"), "not_associated")
+    assert_refused(_request(partners, "c-nobody", "A-5"), "not_associated")
 
 
 def test_a_request_is_judged_usage_id_not_associated_reseller_required_reseller_mismatch(partners):
     assert_usage_failure(_request(partners, "c-sub", "x" * 65), "--id")  # usage before anything
-    refused(_request(partners, "c-sub", "A-1"), "reseller_required")
-    refused(_request(partners, "c-sub", "A-1", "p-1", "--reseller", "r-2"), "reseller_mismatch")
-    refused(_request(partners, "c-now", "A-1", "p-1", "--reseller", "r-1"), "reseller_mismatch")  # names one, has none
+    assert_refused(_request(partners, "c-sub", "A-1"), "reseller_required")
+    assert_refused(_request(partners, "c-sub", "A-1", "p-1", "--reseller", "r-2"), "reseller_mismatch")
+    assert_refused(
+        _request(partners, "c-now", "A-1", "p-1", "--reseller", "r-1"), "reseller_mismatch"
+    )  # names one, has none
     first = _request(partners, "c-sub", "A-1", "p-1", "--reseller", "r-1")
     assert first.returncode == 0 and loads(first)["indirect_partner_id"] == "r-1"
     # the id before the association: a repeat after the customer has left prints what the
@@ -516,8 +498,8 @@ def test_a_request_is_judged_usage_id_not_associated_reseller_required_reseller_
     )
     again = _request(partners, "c-sub", "A-1", "p-1", "--reseller", "r-1", now="2026-12-03T00:00:00Z")
     assert (again.returncode, again.stdout) == (0, first.stdout)
-    refused(_request(partners, "c-sub", "A-1", "p-9", "--reseller", "r-1"), "id_conflict")
-    refused(_request(partners, "c-sub", "A-1"), "id_conflict")
+    assert_refused(_request(partners, "c-sub", "A-1", "p-9", "--reseller", "r-1"), "id_conflict")
+    assert_refused(_request(partners, "c-sub", "A-1"), "id_conflict")
 
 
 def test_authorization_ids_are_their_own_namespace_and_a_partner_may_hold_several_requests_for_one_customer(partners):
@@ -537,21 +519,21 @@ def test_authorization_ids_are_their_own_namespace_and_a_partner_may_hold_severa
 def test_steps_are_not_repeatable_and_any_other_step_is_invalid_state(partners):
     for id_ in ("A-1", "A-2"):
         assert _request(partners, "c-now", id_).returncode == 0
-    refused(run(partners, "authorization", "approve", "--id", "A-9"), "unknown_authorization")
+    assert_refused(run(partners, "authorization", "approve", "--id", "A-9"), "unknown_authorization")
     approved = loads(run(partners, "authorization", "approve", "--id", "A-1", "--json", now="2026-12-01T01:00:00Z"))
     assert [(s["status"], s["at"], s["reason"]) for s in approved["history"]] == [
         ("pending", "2026-12-01T00:00:00.000000Z", None),
         ("approved", "2026-12-01T01:00:00.000000Z", None),
     ]
-    refused(run(partners, "authorization", "approve", "--id", "A-1"), "invalid_state")
-    refused(run(partners, "authorization", "reject", "--id", "A-1", "--reason", "late"), "invalid_state")
+    assert_refused(run(partners, "authorization", "approve", "--id", "A-1"), "invalid_state")
+    assert_refused(run(partners, "authorization", "reject", "--id", "A-1", "--reason", "late"), "invalid_state")
     revoked = loads(run(partners, "authorization", "revoke", "--id", "A-1", "--json"))
     assert (revoked["status"], revoked["history"][-1]["reason"]) == ("revoked", None)
-    refused(run(partners, "authorization", "revoke", "--id", "A-1"), "invalid_state")
-    refused(run(partners, "authorization", "revoke", "--id", "A-2"), "invalid_state")  # still pending
+    assert_refused(run(partners, "authorization", "revoke", "--id", "A-1"), "invalid_state")
+    assert_refused(run(partners, "authorization", "revoke", "--id", "A-2"), "invalid_state")  # still pending
     rejected = loads(run(partners, "authorization", "reject", "--id", "A-2", "--reason", "不需要", "--json"))
     assert (rejected["status"], rejected["history"][-1]["reason"]) == ("rejected", "不需要")
-    refused(run(partners, "authorization", "approve", "--id", "A-2"), "invalid_state")
+    assert_refused(run(partners, "authorization", "approve", "--id", "A-2"), "invalid_state")
 
 
 def test_a_disassociation_accepted_on_retry_revokes_approved_and_rejects_pending_at_its_recorded_time_for_that_partner_and_customer_only(
@@ -583,7 +565,7 @@ def test_a_disassociation_accepted_on_retry_revokes_approved_and_rejects_pending
     only = loads(run(tmp_path, "authorizations", "--customer", "c-1", "--status", "revoked", "--json"))
     assert [a["id"] for a in only["authorizations"]] == ["A-1"]
     assert loads(run(tmp_path, "authorizations", "--partner", "p-2", "--json")) == {"authorizations": []}
-    refused(run(tmp_path, "resources", "--customer", "c-1", "--as-partner", "p-1"), "not_authorized")
+    assert_refused(run(tmp_path, "resources", "--customer", "c-1", "--as-partner", "p-1"), "not_authorized")
     assert run(tmp_path, "resources", "--customer", "c-2", "--as-partner", "p-1", "--json").returncode == 0
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from decimal import Decimal
@@ -20,7 +19,22 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
-from testsupport.cli_runner import BILLING
+from tests.contract_fields import (
+    ACCOUNT_KEYS,
+    PAYMENT_KEYS,
+    STATEMENT_KEYS,
+    SUBSIDY_KEYS,
+    SUMMARY_KEYS,
+    TRANSFER_KEYS,
+)
+from testsupport.cli_runner import (
+    BILLING,
+    assert_refused,
+    assert_usage_failure,
+    clean_env,
+    clocked,
+    succeeded,
+)
 
 # Each test runs the `billing` executable several times: minutes in all, so not in the fast subset.
 pytestmark = pytest.mark.slow
@@ -33,84 +47,29 @@ NOW = "2026-12-15T00:00:00+08:00"
 AT = "2026-12-14T16:00:00.000000Z"  # NOW as a recorded time
 ZERO_HASH = "0" * 64
 
-STATEMENT_KEYS = [
-    "partner_id",
-    "period",
-    "status",
-    "issued_at",
-    "currency",
-    "payable_amount",
-    "settled_amount",
-    "customers",
-    "details",
-    "adjustments",
-    "adjustments_payable_amount",
-    "adjustments_settled_amount",
-    "total_payable_amount",
-    "total_settled_amount",
-    "log_head",
-    "history",
-    "digest",
-]
-SUMMARY_KEYS = ["partner_id", "period", "status", "issued_at", "total_payable_amount", "total_settled_amount"]
-TRANSFER_KEYS = ["id", "kind", "debit", "credit", "amount", "status", "at", "note"]
-PAYMENT_KEYS = ["id", "partner_id", "amount", "status", "history"]
-ACCOUNT_KEYS = ["partner_id", "currency", "prepaid", "incentive", "warn_below"]
-SUBSIDY_KEYS = [
-    "partner_id",
-    "deal_id",
-    "milestone",
-    "planned",
-    "delivered",
-    "amount",
-    "working_days_late",
-    "deduction_rate",
-    "payable_amount",
-    "status",
-    "calendar",
-]
-
 
 # --- running the command --------------------------------------------------------------
 
-
-def billing(cwd: Path, *args: str, now: str = NOW, stdin: bytes = b"", **settings: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BILLING_")}
-    env.update(BILLING_NOW=now, **settings)
-    return subprocess.run([str(BILLING), *args], cwd=cwd, env=env, input=stdin, capture_output=True, timeout=60)
+billing = clocked(NOW)
 
 
 def ok(cwd: Path, *args: str, **kwargs: str):
     """The JSON (one line) of a command that must exit 0."""
-    result = billing(cwd, *args, "--json", **kwargs)
-    assert result.returncode == 0, (args, result.stderr.decode())
-    text = result.stdout.decode()
-    assert text.count("\n") == 1, text
-    return json.loads(text)
+    return succeeded(billing(cwd, *args, "--json", **kwargs))
 
 
 def refused(cwd: Path, code: str, *args: str, **kwargs: str) -> str:
     """A refusal: exit 1, nothing on stdout, one line on stderr beginning with its code."""
-    result = billing(cwd, *args, **kwargs)
-    error = result.stderr.decode()
-    assert result.returncode == 1, (args, result.returncode, result.stdout, error)
-    assert error.startswith(f"{code}: ") and error.count("\n") == 1 and error.endswith("\n"), error
-    assert result.stdout == b""
-    return error
+    return assert_refused(billing(cwd, *args, **kwargs), code)
 
 
 def usage_error(cwd: Path, *args: str, **kwargs: str) -> str:
     """A usage error: exit 2, nothing on stdout, one line on stderr, no traceback."""
-    result = billing(cwd, *args, **kwargs)
-    error = result.stderr.decode()
-    assert result.returncode == 2, (args, result.returncode, result.stdout, error)
-    assert error.count("\n") == 1 and "Traceback" not in error and result.stdout == b"", error
-    return error
+    return assert_usage_failure(billing(cwd, *args, **kwargs))
 
 
 def ingest(cwd: Path, events: list[dict], now: str) -> None:
-    lines = b"".join(json.dumps(e, ensure_ascii=False).encode() + b"\n" for e in events)
-    result = billing(cwd, "ingest", "-", "--json", stdin=lines, now=now)
+    result = billing(cwd, "ingest", "-", "--json", stdin=b.jsonl_text(events).encode(), now=now)
     assert json.loads(result.stdout) == {"accepted": len(events), "duplicates": 0, "rejected": 0}, result.stderr
 
 
@@ -768,7 +727,7 @@ def test_a_withdrawal_above_the_prepaid_available_is_insufficient_funds_and_exac
 
 def test_two_processes_acting_at_once_never_take_available_below_zero(tmp_path):
     ok(tmp_path, "transfer", "topup", "--partner", "p-1", "--amount", "100", "--id", "t-1")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BILLING_")} | {"BILLING_NOW": NOW}
+    env = clean_env(BILLING_NOW=NOW)
     runs = [
         subprocess.Popen(
             [str(BILLING), "transfer", "withdrawal", "--partner", "p-1", "--amount", "30", "--id", f"w-{n}"],
@@ -962,7 +921,7 @@ def test_yen_amounts_have_no_decimals_in_statements_and_accounts(tmp_path):
         b.associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"),
         b.usage("c-1", quantity="1", unit_price="10.5", currency="JPY", time="2026-10-05T08:00:00+08:00"),
     ]
-    lines = b"".join(json.dumps(e).encode() + b"\n" for e in ingest_yen)
+    lines = b.jsonl_text(ingest_yen).encode()
     assert billing(tmp_path, "ingest", "-", stdin=lines, now=OCT_20, **yen).returncode == 0
     assert ok(tmp_path, "close", "--period", "2026-10", now=NOV_2, **yen)["statements"] == [
         {"partner_id": "p-1", "total_payable_amount": "10.50000000", "total_settled_amount": "10"}
@@ -1382,30 +1341,19 @@ def test_subsidies_are_listed_by_deal_then_milestone_and_filtered(tmp_path):
 
 # --- §9 incentives (open periods: estimated) -------------------------------------------------
 
-POLICY = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "pay", "statistic": "payable_amount"},
-        {"name": "consumers", "statistic": "consuming_customers"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+POLICY = b.incentive_policy(
+    {
+        "consumption": "settled_amount",
+        "pay": "payable_amount",
+        "consumers": "consuming_customers",
+        "new_enterprise": "new_enterprise_customers",
+    },
+    [
+        b.reward("consumption", "stepped", ("0", "0.02"), ("10", "0.03")),
+        b.reward("pay", "whole", ("5", "0.011"), ("100", "0.5")),
+        b.reward("new_enterprise", "whole", ("1", "10")),
     ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10", "rate": "0.03"}],
-        },
-        {
-            "indicator": "pay",
-            "mode": "whole",
-            "tiers": [{"from": "5", "rate": "0.011"}, {"from": "100", "rate": "0.5"}],
-        },
-        {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "10"}]},
-    ],
-}
-ASSIGNED = "account_manager.assigned"
+)
 
 
 @pytest.fixture(scope="module")
@@ -1421,26 +1369,10 @@ def incentive_store(tmp_path_factory) -> Path:
             b.associated("c-1", "p-1", time="2026-01-01T00:00:00+08:00", data={"account_manager_id": "am-1"}),
             b.associated("c-2", "p-1", time="2026-10-02T00:00:00+08:00", data={"account_manager_id": "am-2"}),
             b.associated("c-3", "p-1", customer_type="individual", time="2026-10-02T00:00:00+08:00"),
-            b.event(
-                ASSIGNED,
-                {"partner_id": "p-1", "account_manager_id": "am-1", "supervisor_id": "s-1"},
-                time="2026-09-01T00:00:00+08:00",
-            ),
-            b.event(
-                ASSIGNED,
-                {"partner_id": "p-1", "account_manager_id": "am-2", "supervisor_id": "s-1"},
-                time="2026-09-01T00:00:00+08:00",
-            ),
-            b.event(
-                ASSIGNED,
-                {"partner_id": "p-1", "account_manager_id": "am-2", "supervisor_id": "s-2"},
-                time="2026-11-01T00:00:00+08:00",
-            ),
-            b.event(
-                ASSIGNED,
-                {"partner_id": "p-2", "account_manager_id": "am-1", "supervisor_id": "s-9"},
-                time="2026-09-01T00:00:00+08:00",
-            ),
+            b.assigned("am-1", "s-1", time="2026-09-01T00:00:00+08:00"),
+            b.assigned("am-2", "s-1", time="2026-09-01T00:00:00+08:00"),
+            b.assigned("am-2", "s-2", time="2026-11-01T00:00:00+08:00"),
+            b.assigned("am-1", "s-9", "p-2", time="2026-09-01T00:00:00+08:00"),
             b.usage("c-1", quantity="1", unit_price="12.34567891", time="2026-10-05T08:00:00+08:00"),
             b.usage("c-2", quantity="1", unit_price="0.999", time="2026-10-05T08:00:00+08:00"),
             b.usage("c-3", quantity="1", unit_price="0", time="2026-10-05T08:00:00+08:00"),

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests import builders as b
-from tests.e2e.test_cli import billing, loads
+from testsupport.cli_runner import billing, loads
 
 AM = {"account_manager_id": "m-1"}
 U1 = b.usage(
@@ -60,8 +60,7 @@ CORRECTIONS = [
 
 
 def write(path: Path, events: list[dict]) -> str:
-    path.write_bytes(b"\n".join(b.line(event) for event in events) + b"\n")
-    return str(path)
+    return str(b.jsonl(path, events))
 
 
 def test_corrections_through_billing_ingest_change_bills_performance_and_keep_their_rejections(tmp_path):

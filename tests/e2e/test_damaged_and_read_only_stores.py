@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from commands.demo_data import generate_month
-from tests.e2e.test_cli import assert_usage_failure, out
-from testsupport.cli_runner import BILLING, billing, clean_env
+from testsupport.cli_runner import BILLING, assert_usage_failure, billing, clean_env, out
 
 READS = [["bills", "--period", "2026-10"], ["rejected"], ["performance", "--partner", "p-001", "--period", "2026-10"]]
 WRITES = [["ingest", "more.jsonl"], ["rejected", "--retry"]]

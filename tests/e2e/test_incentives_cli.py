@@ -9,51 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
+from tests.builders import jsonl
+from tests.contract_fields import SUBSIDY_KEYS
+from testsupport.cli_runner import assert_refused, assert_usage_failure, billing, clocked, loads, out
 
-NOW = {"BILLING_NOW": "2026-11-05T10:00:00+08:00"}
-SUBSIDY_KEYS = [
-    "partner_id",
-    "deal_id",
-    "milestone",
-    "planned",
-    "delivered",
-    "amount",
-    "working_days_late",
-    "deduction_rate",
-    "payable_amount",
-    "status",
-    "calendar",
-]
-POLICY = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
-    ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        }
-    ],
-}
+run = clocked("2026-11-05T10:00:00+08:00")
+POLICY = b.incentive_policy()  # the contract's example
 
 
-def run(cwd: Path, *args: str, stdin: bytes | None = None):
-    return billing(cwd, *args, stdin=stdin, **NOW)
-
-
-def assert_refused(result, code: str, *words: str) -> str:
-    """Exit 1, one line on stderr beginning with the code."""
-    error = result.stderr.decode()
-    assert result.returncode == 1, (result.returncode, out(result), error)
-    assert error.startswith(f"{code}: ") and error.count("\n") == 1, error
-    for word in words:
-        assert word in error, error
-    return error
+def october(folder: Path, *options: str):
+    """`billing incentives` of p-1 for 2026-10 (OPTIONS: a scope, `--json`)."""
+    return run(folder, "incentives", "--partner", "p-1", "--period", "2026-10", *options)
 
 
 def write(path: Path, value) -> str:
@@ -256,12 +222,12 @@ def partner_month(tmp_path) -> Path:
     for n, (manager, quantity) in enumerate([("am-1", "6000"), ("am-2", "5000"), ("am-3", "700.55")]):
         events.append(b.associated(f"c-{n}", data={"account_manager_id": manager}, time="2026-10-01T09:00:00+08:00"))
         events.append(b.usage(f"c-{n}", quantity=quantity, unit_price="1", time="2026-10-02T09:00:00+08:00"))
-    assert billing(tmp_path, "ingest", jsonl(tmp_path / "in.jsonl", events).name, **NOW).returncode == 0
+    assert run(tmp_path, "ingest", jsonl(tmp_path / "in.jsonl", events).name).returncode == 0
     return tmp_path
 
 
 def test_incentives_need_a_policy_for_the_period(partner_month):
-    assert_refused(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"), "no_policy", "2026-10")
+    assert_refused(october(partner_month), "no_policy", "2026-10")
 
 
 def test_a_policy_is_loaded_once_and_never_overlaps(partner_month):
@@ -302,7 +268,7 @@ def test_a_policy_is_loaded_once_and_never_overlaps(partner_month):
 
 def test_the_incentive_report_and_dashboard_by_scope(partner_month):
     run(partner_month, "incentives", "load", write(partner_month / "policy.json", POLICY))
-    report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
+    report = loads(october(partner_month, "--json"))
     # 11700.55 settled: 10000 × 0.02 + 1700.55 × 0.03 = 251.0165
     assert report == {
         "partner_id": "p-1",
@@ -316,33 +282,28 @@ def test_the_incentive_report_and_dashboard_by_scope(partner_month):
         "rewards": [{"indicator": "consumption", "amount": "251.01"}],
         "total": "251.01",
     }
-    supervised = loads(
-        run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-1", "--json")
-    )
+    supervised = loads(october(partner_month, "--supervisor", "sv-1", "--json"))
     assert supervised["indicators"][0]["value"] == "11000.00" and supervised["total"] == "230.00"
-    managed = loads(
-        run(
-            partner_month,
-            "incentives",
-            "--partner",
-            "p-1",
-            "--period",
-            "2026-10",
-            "--account-manager",
-            "am-3",
-            "--json",
-        )
-    )
+    managed = loads(october(partner_month, "--account-manager", "am-3", "--json"))
     assert managed["indicators"] == [
         {"name": "consumption", "statistic": "settled_amount", "value": "700.55"},
         {"name": "new_enterprise", "statistic": "new_enterprise_customers", "value": 1},
     ]
     assert managed["total"] == "14.01"  # 700.55 × 0.02 = 14.011
-    board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--supervisor", "sv-1"))
+    board = out(october(partner_month, "--supervisor", "sv-1"))
     assert "supervisor sv-1 (account managers: am-1, am-2)" in board and "by account manager" in board
     assert "am-1" in board and "120.00" in board  # 6000 × 0.02
-    partner_board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"))
+    partner_board = out(october(partner_month))
     assert "by supervisor" in partner_board and "sv-2" in partner_board and "251.01" in partner_board
+
+
+def test_a_policy_file_that_only_adds_a_key_the_engine_ignores_is_other_content_id_conflict(tmp_path):
+    assert run(tmp_path, "incentives", "load", write(tmp_path / "policy.json", POLICY)).returncode == 0
+    noted = write(tmp_path / "noted.json", {**POLICY, "note": "the same rules, annotated"})
+    assert_refused(run(tmp_path, "incentives", "load", noted), "id_conflict", "2026Q4")
+    spaced = tmp_path / "spaced.json"
+    spaced.write_text(json.dumps(POLICY, indent=4))
+    assert run(tmp_path, "incentives", "load", spaced.name).returncode == 0
 
 
 def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_month):
@@ -352,24 +313,12 @@ def test_a_closed_period_is_final_on_the_dashboard_and_settled_once(partner_mont
     assert run(partner_month, "close", "--period", "2026-10").returncode == 0
     # Recorded after the close: a late October usage of am-3's customer changes nothing final.
     late = [b.usage("c-2", quantity="1000", unit_price="1", time="2026-10-30T09:00:00+08:00")]
-    assert billing(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name, **NOW).returncode == 0
-    report = loads(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10", "--json"))
+    assert run(partner_month, "ingest", jsonl(partner_month / "late.jsonl", late).name).returncode == 0
+    report = loads(october(partner_month, "--json"))
     assert (report["status"], report["indicators"][0]["value"], report["total"]) == ("final", "11700.55", "251.01")
-    managed = loads(
-        run(
-            partner_month,
-            "incentives",
-            "--partner",
-            "p-1",
-            "--period",
-            "2026-10",
-            "--account-manager",
-            "am-3",
-            "--json",
-        )
-    )
+    managed = loads(october(partner_month, "--account-manager", "am-3", "--json"))
     assert (managed["status"], managed["indicators"][0]["value"]) == ("final", "700.55")
-    board = out(run(partner_month, "incentives", "--partner", "p-1", "--period", "2026-10"))
+    board = out(october(partner_month))
     assert "policy 2026Q4, final" in board and "by supervisor" in board and "251.01" in board
     assert_refused(run(partner_month, *settle), "statement_not_confirmed", "p-1", "pending_confirmation")
     run(partner_month, "dispute", "--partner", "p-1", "--period", "2026-10", "--reason", "unknown charge")

@@ -17,8 +17,9 @@ import pytest
 
 from commands.demo_data import generate_month
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, counts_json, jsonl, out
-from testsupport.cli_runner import BILLING, billing, clean_env
+from tests.builders import jsonl
+from tests.e2e.test_cli import counts_json
+from testsupport.cli_runner import BILLING, assert_usage_failure, billing, clean_env, out
 
 
 def _month(path: Path, customers: int, events: int) -> Path:

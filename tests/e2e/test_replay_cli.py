@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.builders import associated, line, order_paid, usage
+from tests.builders import associated, jsonl, order_paid, usage
 from testsupport.cli_runner import billing
 
 
@@ -17,8 +17,7 @@ def _billing(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _write(path: Path, events: list[dict]) -> str:
-    path.write_bytes(b"\n".join(line(e) for e in events) + b"\n")
-    return str(path)
+    return str(jsonl(path, events))
 
 
 def test_as_of_a_moment_between_two_ingests_reproduces_the_first_state_digest_included(tmp_path):

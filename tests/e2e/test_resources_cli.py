@@ -10,32 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
+from tests.builders import jsonl
+from tests.contract_fields import AUTHORIZATION_KEYS, RESOURCE_KEYS
+from testsupport.cli_runner import assert_refused, assert_usage_failure, clocked, loads, out
 
-NOW = {"BILLING_NOW": "2026-11-30T00:00:00Z"}
-RESOURCE_KEYS = [
-    "resource_id",
-    "service_type",
-    "product_id",
-    "region",
-    "first_used",
-    "last_used",
-    "charges",
-    "payable_amount",
-    "settled_amount",
-]
-AUTHORIZATION_KEYS = ["id", "partner_id", "customer_id", "indirect_partner_id", "status", "history"]
+run = clocked("2026-11-30T00:00:00Z")
 
 
-def run(folder: Path, *args: str, **settings: str):
-    return billing(folder, *args, **(NOW | settings))
-
-
-def refused(result, code: str) -> None:
-    """Exit 1, nothing on stdout, one line on stderr beginning with the code."""
-    error = result.stderr.decode()
-    assert result.returncode == 1, (result.returncode, out(result), error)
-    assert result.stdout == b"" and error.startswith(f"{code}: ") and error.count("\n") == 1, error
+def authorization_request(folder: Path, partner: str, customer: str, id_: str, *options: str):
+    """`billing authorization request` of `customer` by `partner` under `id_`."""
+    return run(folder, "authorization", "request", "--partner", partner, "--customer", customer, "--id", id_, *options)
 
 
 @pytest.fixture
@@ -104,84 +88,23 @@ def test_an_unknown_customer_lists_nothing(folder):
 
 
 def test_the_reseller_rule_from_request_to_the_partner_gate(folder):
-    refused(
-        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-1", "--id", "A-1"),
-        "reseller_required",
-    )
-    refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-1",
-            "--reseller",
-            "r-2",
-        ),
-        "reseller_mismatch",
-    )
-    refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-2",
-            "--id",
-            "A-2",
-            "--reseller",
-            "r-1",
-        ),
-        "reseller_mismatch",
-    )
-    refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-2",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-3",
-            "--reseller",
-            "r-1",
-        ),
-        "not_associated",
-    )
-    made = loads(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-1",
-            "--reseller",
-            "r-1",
-            "--json",
-        )
-    )
+    assert_refused(authorization_request(folder, "p-1", "c-1", "A-1"), "reseller_required")
+    assert_refused(authorization_request(folder, "p-1", "c-1", "A-1", "--reseller", "r-2"), "reseller_mismatch")
+    assert_refused(authorization_request(folder, "p-1", "c-2", "A-2", "--reseller", "r-1"), "reseller_mismatch")
+    assert_refused(authorization_request(folder, "p-2", "c-1", "A-3", "--reseller", "r-1"), "not_associated")
+    made = loads(authorization_request(folder, "p-1", "c-1", "A-1", "--reseller", "r-1", "--json"))
     assert list(made) == AUTHORIZATION_KEYS
     assert made["status"] == "pending" and made["indirect_partner_id"] == "r-1"
     assert made["history"] == [{"status": "pending", "at": "2026-11-30T00:00:00.000000Z", "reason": None}]
 
     gate = ("resources", "--customer", "c-1", "--as-partner", "p-1")
-    refused(run(folder, *gate, "--reseller", "r-1", "--json"), "not_authorized")  # still pending
+    assert_refused(run(folder, *gate, "--reseller", "r-1", "--json"), "not_authorized")  # still pending
     assert run(folder, "authorization", "approve", "--id", "A-1").returncode == 0
-    refused(run(folder, *gate, "--json"), "not_authorized")  # the reseller not named
-    refused(run(folder, *gate, "--reseller", "r-2", "--json"), "not_authorized")
-    refused(run(folder, "resources", "--customer", "c-1", "--as-partner", "p-2", "--reseller", "r-1"), "not_authorized")
+    assert_refused(run(folder, *gate, "--json"), "not_authorized")  # the reseller not named
+    assert_refused(run(folder, *gate, "--reseller", "r-2", "--json"), "not_authorized")
+    assert_refused(
+        run(folder, "resources", "--customer", "c-1", "--as-partner", "p-2", "--reseller", "r-1"), "not_authorized"
+    )
     passed = run(folder, *gate, "--reseller", "r-1", "--json")
     assert passed.returncode == 0
     assert passed.stdout == run(folder, "resources", "--customer", "c-1", "--json").stdout  # a gate only
@@ -195,37 +118,20 @@ def test_a_repeat_prints_what_the_first_call_printed(folder):
     again = run(folder, *request, "--json", BILLING_NOW="2026-12-01T00:00:00Z")
     assert again.returncode == 0 and again.stdout == first.stdout
     assert "already" in again.stderr.decode()
-    refused(
-        run(
-            folder,
-            "authorization",
-            "request",
-            "--partner",
-            "p-1",
-            "--customer",
-            "c-1",
-            "--id",
-            "A-1",
-            "--reseller",
-            "r-1",
-        ),
-        "id_conflict",
-    )
+    assert_refused(authorization_request(folder, "p-1", "c-1", "A-1", "--reseller", "r-1"), "id_conflict")
     listed = loads(run(folder, "authorizations", "--json"))["authorizations"]
     assert [a["status"] for a in listed] == ["approved"]
 
 
 def test_answers_and_their_refusals(folder):
-    assert (
-        run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "A-1").returncode == 0
-    )
-    refused(run(folder, "authorization", "revoke", "--id", "A-1"), "invalid_state")
-    refused(run(folder, "authorization", "approve", "--id", "A-9"), "unknown_authorization")
+    assert authorization_request(folder, "p-1", "c-2", "A-1").returncode == 0
+    assert_refused(run(folder, "authorization", "revoke", "--id", "A-1"), "invalid_state")
+    assert_refused(run(folder, "authorization", "approve", "--id", "A-9"), "unknown_authorization")
     assert_usage_failure(run(folder, "authorization", "reject", "--id", "A-1"), "--reason")
     assert_usage_failure(run(folder, "authorization", "reject", "--id", "A-1", "--reason", "x" * 513), "--reason")
     rejected = loads(run(folder, "authorization", "reject", "--id", "A-1", "--reason", "不需要", "--json"))
     assert rejected["status"] == "rejected" and rejected["history"][-1]["reason"] == "不需要"
-    refused(run(folder, "authorization", "approve", "--id", "A-1"), "invalid_state")
+    assert_refused(run(folder, "authorization", "approve", "--id", "A-1"), "invalid_state")
     assert_usage_failure(run(folder, "authorizations", "--status", "done"), "--status")
     assert_usage_failure(
         run(folder, "authorization", "request", "--partner", "p-1", "--customer", "c-2", "--id", "x" * 65), "--id"

@@ -9,51 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import builders as b
-from testsupport.cli_runner import billing as run_billing
+from tests.contract_fields import STATEMENT_KEYS, SUMMARY_KEYS
+from testsupport.cli_runner import clocked, succeeded
 
-STATEMENT_KEYS = [
-    "partner_id",
-    "period",
-    "status",
-    "issued_at",
-    "currency",
-    "payable_amount",
-    "settled_amount",
-    "customers",
-    "details",
-    "adjustments",
-    "adjustments_payable_amount",
-    "adjustments_settled_amount",
-    "total_payable_amount",
-    "total_settled_amount",
-    "log_head",
-    "history",
-    "digest",
-]
-SUMMARY_KEYS = ["partner_id", "period", "status", "issued_at", "total_payable_amount", "total_settled_amount"]
 NOV_5 = "2026-11-05T08:00:00+08:00"  # 2026-11-05T00:00:00Z
 DEC_2 = "2026-12-02T08:00:00+08:00"
-
-
-def billing(cwd: Path, *args: str, now: str = NOV_5, **settings: str) -> subprocess.CompletedProcess:
-    return run_billing(cwd, *args, BILLING_NOW=now, **settings)
-
-
-def out(result: subprocess.CompletedProcess) -> dict:
-    assert result.returncode == 0, result.stderr.decode()
-    return json.loads(result.stdout)
+billing = clocked(NOV_5)
 
 
 def ingest(cwd: Path, events: list[dict], now: str = NOV_5) -> None:
-    path = cwd / "events.jsonl"
-    path.write_bytes(b"\n".join(b.line(e) for e in events) + b"\n")
-    assert billing(cwd, "ingest", str(path), now=now).returncode == 0
+    assert billing(cwd, "ingest", str(b.jsonl(cwd / "events.jsonl", events)), now=now).returncode == 0
 
 
 OCTOBER = [
@@ -71,7 +41,7 @@ def closed(tmp_path) -> Path:
     """A store whose October is closed at 2026-11-05T00:00:00Z."""
     ingest(tmp_path, OCTOBER)
     result = billing(tmp_path, "close", "--period", "2026-10", "--json")
-    assert out(result) == {
+    assert succeeded(result) == {
         "period": "2026-10",
         "issued_at": "2026-11-05T00:00:00.000000Z",
         "statements": [
@@ -83,7 +53,7 @@ def closed(tmp_path) -> Path:
 
 
 def test_a_statement_prints_every_field_in_order_with_a_digest_anyone_can_recompute(closed):
-    statement = out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
+    statement = succeeded(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
     assert list(statement) == STATEMENT_KEYS
     assert statement["details"] == [
         {"customer_id": "c-1", "payable_amount": "2.46913578", "settled_amount": "2.46"},
@@ -106,15 +76,15 @@ def test_a_statement_prints_every_field_in_order_with_a_digest_anyone_can_recomp
 
 
 def test_the_statement_equals_replay_as_of_its_issue(closed):
-    statement = out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
-    replay = out(billing(closed, "replay", "--period", "2026-10", "--as-of", statement["issued_at"], "--json"))
+    statement = succeeded(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
+    replay = succeeded(billing(closed, "replay", "--period", "2026-10", "--as-of", statement["issued_at"], "--json"))
     performance = next(p for p in replay["performance"] if p["partner_id"] == "p-1")
     for name in ("payable_amount", "settled_amount", "customers", "details"):
         assert statement[name] == performance[name]
 
 
 def test_late_charges_are_adjustments_of_the_next_statement_and_the_old_one_never_changes(closed):
-    before = out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
+    before = succeeded(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json"))
     ingest(
         closed,
         [
@@ -123,17 +93,17 @@ def test_late_charges_are_adjustments_of_the_next_statement_and_the_old_one_neve
         ],
         now="2026-11-20T00:00:00+08:00",
     )
-    november = out(billing(closed, "close", "--period", "2026-11", "--json", now=DEC_2))
+    november = succeeded(billing(closed, "close", "--period", "2026-11", "--json", now=DEC_2))
     assert november["statements"] == [
         {"partner_id": "p-1", "total_payable_amount": "-37.00000000", "total_settled_amount": "-37.00"}
     ]
-    statement = out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-11", "--json"))
+    statement = succeeded(billing(closed, "statement", "--partner", "p-1", "--period", "2026-11", "--json"))
     assert statement["adjustments"] == [
         {"period": "2026-10", "customer_id": "c-3", "payable_amount": "-40.00000000", "settled_amount": "-40.00"}
     ]
     assert (statement["adjustments_payable_amount"], statement["total_settled_amount"]) == ("-40.00000000", "-37.00")
-    assert out(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json")) == before
-    periods = out(billing(closed, "periods", "--json", now=DEC_2))
+    assert succeeded(billing(closed, "statement", "--partner", "p-1", "--period", "2026-10", "--json")) == before
+    periods = succeeded(billing(closed, "periods", "--json", now=DEC_2))
     assert periods == {
         "periods": [
             {"period": "2026-10", "status": "closed", "closed_at": "2026-11-05T00:00:00.000000Z"},
@@ -143,7 +113,7 @@ def test_late_charges_are_adjustments_of_the_next_statement_and_the_old_one_neve
 
 
 def test_confirm_and_dispute_print_the_statement_after_the_change(closed):
-    disputed = out(
+    disputed = succeeded(
         billing(
             closed,
             "dispute",
@@ -159,12 +129,12 @@ def test_confirm_and_dispute_print_the_statement_after_the_change(closed):
     )
     assert disputed["status"] == "disputed" and list(disputed) == STATEMENT_KEYS
     assert disputed["history"][-1] == {"status": "disputed", "at": "2026-11-06T00:00:00.000000Z", "reason": "对不上"}
-    confirmed = out(billing(closed, "confirm", "--partner", "p-2", "--period", "2026-10", "--json"))
+    confirmed = succeeded(billing(closed, "confirm", "--partner", "p-2", "--period", "2026-10", "--json"))
     assert [h["status"] for h in confirmed["history"]] == ["pending_confirmation", "disputed", "confirmed"]
     again = billing(closed, "confirm", "--partner", "p-2", "--period", "2026-10")
     assert again.returncode == 1 and again.stderr.decode().startswith("invalid_state: ")
     assert len(again.stderr.decode().splitlines()) == 1
-    listed = out(billing(closed, "statements", "--status", "confirmed", "--json"))
+    listed = succeeded(billing(closed, "statements", "--status", "confirmed", "--json"))
     assert [list(s) for s in listed["statements"]] == [SUMMARY_KEYS]
     assert listed["statements"][0]["partner_id"] == "p-2"
     readable = billing(closed, "statement", "--partner", "p-2", "--period", "2026-10")
@@ -172,12 +142,18 @@ def test_confirm_and_dispute_print_the_statement_after_the_change(closed):
 
 
 def test_statements_are_listed_by_period_then_partner_and_filtered(closed):
-    listed = out(billing(closed, "statements", "--json"))
+    listed = succeeded(billing(closed, "statements", "--json"))
     assert [(s["period"], s["partner_id"]) for s in listed["statements"]] == [("2026-10", "p-1"), ("2026-10", "p-2")]
-    assert out(billing(closed, "statements", "--partner", "p-2", "--json"))["statements"][0]["partner_id"] == "p-2"
-    assert out(billing(closed, "statements", "--issued-from", "2026-11-05T08:00:00+08:00", "--json"))["statements"]
-    assert out(billing(closed, "statements", "--issued-to", "2026-11-05T00:00:00Z", "--json")) == {"statements": []}
-    assert out(billing(closed, "statements", "--period", "2026-11", "--json")) == {"statements": []}
+    assert (
+        succeeded(billing(closed, "statements", "--partner", "p-2", "--json"))["statements"][0]["partner_id"] == "p-2"
+    )
+    assert succeeded(billing(closed, "statements", "--issued-from", "2026-11-05T08:00:00+08:00", "--json"))[
+        "statements"
+    ]
+    assert succeeded(billing(closed, "statements", "--issued-to", "2026-11-05T00:00:00Z", "--json")) == {
+        "statements": []
+    }
+    assert succeeded(billing(closed, "statements", "--period", "2026-11", "--json")) == {"statements": []}
 
 
 @pytest.mark.parametrize(
@@ -254,7 +230,7 @@ def test_every_command_and_option_has_a_help_text(tmp_path):
 def test_a_month_without_charges_closes_with_no_statement(tmp_path):
     ingest(tmp_path, OCTOBER)
     assert billing(tmp_path, "close", "--period", "2026-10", now=DEC_2).returncode == 0
-    result = out(billing(tmp_path, "close", "--period", "2026-11", "--json", now=DEC_2))
+    result = succeeded(billing(tmp_path, "close", "--period", "2026-11", "--json", now=DEC_2))
     assert result == {"period": "2026-11", "issued_at": "2026-12-02T00:00:00.000001Z", "statements": []}
     readable = billing(tmp_path, "close", "--period", "2026-12", now="2027-01-02T00:00:00+08:00")
     assert readable.returncode == 0 and b"0 statement(s)" in readable.stdout

@@ -8,7 +8,9 @@ import sqlite3
 import pytest
 
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, counts_json, jsonl, loads, out
+from tests.builders import jsonl
+from tests.e2e.test_cli import counts_json
+from testsupport.cli_runner import assert_usage_failure, billing, loads, out
 
 
 @pytest.fixture

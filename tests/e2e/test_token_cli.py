@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, loads, out
+from testsupport.cli_runner import assert_usage_failure, billing, loads, out
 
 TOKEN_KEYS = [
     "token_id",

@@ -14,7 +14,8 @@ import wcwidth
 
 from commands.cli import build_parser
 from tests import builders as b
-from tests.e2e.test_cli import assert_usage_failure, billing, jsonl, loads, out
+from tests.builders import jsonl
+from testsupport.cli_runner import assert_usage_failure, billing, loads, out
 
 CJK = [
     b.associated(

@@ -79,6 +79,27 @@ def test_a_threshold_alone_makes_the_partners_accounts_appear(store):
     assert set(balances(store)) == {"cloud:bank", "cloud:incentives", "cloud:revenue", "incentive:p-2", "prepaid:p-2"}
 
 
+def test_clearing_a_threshold_that_was_never_set_records_nothing(store):
+    account = accounts.warn(store, "p-new", None)
+    assert as_json(account) == as_json(accounts.account(store, "nobody")) | {"partner_id": "p-new"}
+    assert set(balances(store)) == {"cloud:bank", "cloud:incentives", "cloud:revenue"}
+    assert warning_rows(store) == [] and notices(store) == [] and engine_log(store) == []
+
+
+def test_clearing_a_set_threshold_clears_it_and_the_partners_accounts_stay(store):
+    accounts.warn(store, "p-2", 5_000_000_000)
+    assert accounts.warn(store, "p-2", None).warn_below is None
+    assert {"incentive:p-2", "prepaid:p-2"} <= set(balances(store))
+    assert warning_rows(store) == [("p-2", None)]
+
+
+def warning_rows(engine) -> list[tuple]:
+    """The balance_warnings table's (partner, threshold) rows: what `warn` keeps (not logged)."""
+    recorder = engine.ledger.recorder
+    with recorder.read_transaction() as cursor:
+        return [tuple(row) for row in recorder.rows(cursor, "SELECT partner_id, below FROM {t}balance_warnings")]
+
+
 def test_a_refused_request_makes_no_account_appear_and_records_nothing(store):
     assert refusal(lambda: transfer(store, "withdrawal", "p-3", "1", "w-1")) == "insufficient_funds"
     assert set(balances(store)) == {"cloud:bank", "cloud:incentives", "cloud:revenue"}

@@ -327,11 +327,11 @@ class TestOnPostgres(BackendContract):
         insert_taken_ids = recorder.insert_taken_ids
         failures: list[int] = []
 
-        def fail_once_after_the_events(c, rows, *encoded):  # the events' ids are drawn by then
+        def fail_once_after_the_events(c, pairs, *rest):  # the events' ids are drawn by then
             if not failures:
-                failures.append(len(rows))
+                failures.append(len(pairs))
                 raise IntegrityError("another writer took the pair")
-            insert_taken_ids(c, rows, *encoded)
+            insert_taken_ids(c, pairs, *rest)
 
         monkeypatch.setattr(recorder, "insert_taken_ids", fail_once_after_the_events)
         record(one, [usage("c-1", id="u-2")])

@@ -30,33 +30,29 @@ from commands.statements import close_period, confirm_statement, get_statement, 
 from engine.money import format_units, parse_amount
 from engine.statements.rules import following_period
 from projections.replay import replay_period
-from tests.builders import assigned, associated, disassociated, usage, voided
+from tests.builders import assigned, associated, disassociated, incentive_policy, reward, usage, voided
 from tests.conftest import record
 
 PERIODS = ("2026-08", "2026-09", "2026-10", "2026-11", "2026-12")
 PARTNERS, MANAGERS, SUPERVISORS = ("p-0", "p-1"), ("am-1", "am-2", "am-3"), ("sv-1", "sv-2")
 CUSTOMERS = ("c-0", "c-1", "c-2", "c-3")
 NOW = "2027-06-01T00:00:00+08:00"
-POLICY = {
-    "policy_id": "H",
-    "periods": list(PERIODS),
-    "indicators": [
-        {"name": "settled", "statistic": "settled_amount"},
-        {"name": "payable", "statistic": "payable_amount"},
-        {"name": "consuming", "statistic": "consuming_customers"},
-        {"name": "new", "statistic": "new_enterprise_customers"},
+POLICY = incentive_policy(
+    {
+        "settled": "settled_amount",
+        "payable": "payable_amount",
+        "consuming": "consuming_customers",
+        "new": "new_enterprise_customers",
+    },
+    [
+        reward("settled", "stepped", ("0", "0.0123"), ("50", "0.1")),
+        reward("payable", "whole", ("10", "0.00001")),
+        reward("consuming", "whole", ("2", "3.33")),
+        reward("new", "whole", ("1", "1.01")),
     ],
-    "rewards": [
-        {
-            "indicator": "settled",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.0123"}, {"from": "50", "rate": "0.1"}],
-        },
-        {"indicator": "payable", "mode": "whole", "tiers": [{"from": "10", "rate": "0.00001"}]},
-        {"indicator": "consuming", "mode": "whole", "tiers": [{"from": "2", "rate": "3.33"}]},
-        {"indicator": "new", "mode": "whole", "tiers": [{"from": "1", "rate": "1.01"}]},
-    ],
-}
+    policy_id="H",
+    periods=PERIODS,
+)
 # Every association carries an account manager, so the managers' amounts add up to the partner's.
 SETUP = [
     associated(

@@ -19,31 +19,21 @@ from engine.errors import Refused
 from engine.incentives.policies import PolicyFileError
 from engine.money import format_units, parse_amount
 from projections.queries import Scope
-from tests.builders import assigned, associated, disassociated, usage
+from tests.builders import assigned, associated, disassociated, incentive_policy, reward, usage
 from tests.conftest import record
 
-ALL_STATISTICS = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "payable", "statistic": "payable_amount"},
-        {"name": "consuming", "statistic": "consuming_customers"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+ALL_STATISTICS = incentive_policy(
+    {
+        "consumption": "settled_amount",
+        "payable": "payable_amount",
+        "consuming": "consuming_customers",
+        "new_enterprise": "new_enterprise_customers",
+    },
+    [
+        reward("consumption", "stepped", ("0", "0.02"), ("10000", "0.03")),
+        reward("new_enterprise", "whole", ("1", "100"), ("3", "150")),
     ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        },
-        {
-            "indicator": "new_enterprise",
-            "mode": "whole",
-            "tiers": [{"from": "1", "rate": "100"}, {"from": "3", "rate": "150"}],
-        },
-    ],
-}
+)
 REPORT_KEYS = ["partner_id", "period", "policy_id", "status", "indicators", "rewards", "total"]
 
 
@@ -260,6 +250,23 @@ def test_other_content_under_the_id_is_a_conflict_judged_before_an_overlap(store
         assert refused.value.code == code
     assert store.ledger.recorder.count_events() == events
     assert load_policy(store, policy(policy_id="2027Q1", periods=["2027-01"])).recorded
+
+
+def test_a_policy_file_adding_only_keys_the_engine_ignores_is_other_content_an_id_conflict(store):
+    # CONTRACT.md §9: equal content means equal as JSON values, not equal once decoded.
+    load_policy(store, policy())
+    events = store.ledger.recorder.count_events()
+    tier_with_a_note = [{"from": "0", "rate": "0.02", "note": "base"}, {"from": "10000", "rate": "0.03"}]
+    for changed in (
+        policy(note="the same rules, annotated"),
+        policy(rewards=[{**ALL_STATISTICS["rewards"][0], "tiers": tier_with_a_note}, ALL_STATISTICS["rewards"][1]]),
+    ):
+        with pytest.raises(Refused) as refused:
+            load_policy(store, changed)
+        assert refused.value.code == "id_conflict"
+    assert store.ledger.recorder.count_events() == events
+    spaced = json.dumps(ALL_STATISTICS, indent=2).encode()  # other bytes, the same JSON value
+    assert not load_policy(store, spaced).recorded
 
 
 def test_a_malformed_policy_or_duplicate_tiers_record_nothing(store):

@@ -17,25 +17,16 @@ from commands.statements import close_period, confirm_statement, dispute_stateme
 from engine.errors import Refused
 from engine.money import parse_amount
 from projections.replay import replay_period
-from tests.builders import assigned, associated, usage
+from tests.builders import assigned, associated, incentive_policy, reward, usage
 from tests.conftest import record
 
-POLICY = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-09", "2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
+POLICY = incentive_policy(
+    rewards=[
+        reward("consumption", "stepped", ("0", "0.02"), ("10000", "0.03")),
+        reward("new_enterprise", "whole", ("1", "100")),
     ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        },
-        {"indicator": "new_enterprise", "mode": "whole", "tiers": [{"from": "1", "rate": "100"}]},
-    ],
-}
+    periods=("2026-09", "2026-10", "2026-11", "2026-12"),
+)
 OCT, NOV = "2026-10-{:02d}T12:00:00+08:00", "2026-11-{:02d}T12:00:00+08:00"
 
 

@@ -55,17 +55,29 @@ def _views(store_url: str, periods: list[str]) -> dict[str, bytes]:
         return {period: msgspec.json.encode(period_views(engine, period)) for period in periods}
 
 
+def _month(tmp_path, *, customers: int, seed: int, count: int):
+    """A month of demo events in a JSON Lines file: the file and its lines."""
+    events = tmp_path / "events.jsonl"
+    lines = list(generate_month(customers=customers, seed=seed, period="2026-10", events=count))
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    return events, lines
+
+
+def _published(tmp_path, broker, dsn: str, events, **settings: str) -> dict[str, str]:
+    """The workers' environment, once `billing.events` (6 partitions) holds the events."""
+    env = billing_env(tmp_path / "unused.db", broker.bootstrap, **settings)
+    env["BILLING_STORE"] = dsn
+    assert run_billing(env, "topics", "create", "--partitions", "6").returncode == 0
+    assert run_billing(env, "publish", str(events)).returncode == 0
+    return env
+
+
 @pytest.mark.slow
 def test_three_workers_on_one_postgres_store_equal_one_ingest_even_when_one_is_killed(tmp_path, postgres_fresh_dsn):
-    events = tmp_path / "events.jsonl"
-    lines = list(generate_month(customers=60, seed=21, period="2026-10", events=6000))
-    events.write_bytes(b"\n".join(lines) + b"\n")
+    events, lines = _month(tmp_path, customers=60, seed=21, count=6000)
     dsn = postgres_fresh_dsn
     with running_tansu(tmp_path / "broker") as broker:
-        env = billing_env(tmp_path / "unused.db", broker.bootstrap, BILLING_KAFKA_MAX_RECORDS="50")
-        env["BILLING_STORE"] = dsn
-        assert run_billing(env, "topics", "create", "--partitions", "6").returncode == 0
-        assert run_billing(env, "publish", str(events)).returncode == 0
+        env = _published(tmp_path, broker, dsn, events, BILLING_KAFKA_MAX_RECORDS="50")
         logs = [tmp_path / f"worker-{n}.log" for n in range(WORKERS)]
         workers = [start_serve(env, log) for log in logs]
         try:
@@ -95,16 +107,10 @@ def test_workers_joining_and_leaving_mid_stream_race_on_the_same_customers_and_r
     """Each join and each leave moves partitions between workers while batches of them
     are being decided outside the store's lock: a worker that finds its partition moved
     on, or a customer's stream changed, decides again from fresh state."""
-    events = tmp_path / "events.jsonl"
-    lines = list(generate_month(customers=24, seed=5, period="2026-10", events=12000))
-    events.write_bytes(b"\n".join(lines) + b"\n")
+    events, lines = _month(tmp_path, customers=24, seed=5, count=12000)
     dsn = postgres_fresh_dsn
     with running_tansu(tmp_path / "broker") as broker:
-        env = billing_env(tmp_path / "unused.db", broker.bootstrap, BILLING_KAFKA_MAX_RECORDS="15")
-        env["BILLING_STORE"] = dsn
-        env["BILLING_PROJECTIONS"] = "separate"
-        assert run_billing(env, "topics", "create", "--partitions", "6").returncode == 0
-        assert run_billing(env, "publish", str(events)).returncode == 0
+        env = _published(tmp_path, broker, dsn, events, BILLING_KAFKA_MAX_RECORDS="15", BILLING_PROJECTIONS="separate")
         logs = [tmp_path / f"worker-{n}.log" for n in range(3)]
         workers = [start_serve(env, logs[0])]
         try:

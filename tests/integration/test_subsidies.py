@@ -19,21 +19,9 @@ from commands.subsidies import (
 from engine.errors import Refused
 from engine.incentives.working_days import CalendarFileError
 from schemas.incentive_views import Subsidy
+from tests.contract_fields import SUBSIDY_KEYS
 
 D = date.fromisoformat
-SUBSIDY_KEYS = [
-    "partner_id",
-    "deal_id",
-    "milestone",
-    "planned",
-    "delivered",
-    "amount",
-    "working_days_late",
-    "deduction_rate",
-    "payable_amount",
-    "status",
-    "calendar",
-]
 
 
 def calendar_file(year: int = 2027, holidays=("2027-01-01",), working_days=("2027-01-09",), source="official") -> bytes:

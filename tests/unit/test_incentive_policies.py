@@ -5,32 +5,29 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import Refused
-from engine.incentives.policies import PolicyFileError, Tier, read_policy, reward_units, tiers_of
+from engine.incentives.policies import (
+    PolicyFileError,
+    Tier,
+    policy_content,
+    read_policy,
+    reward_units,
+    same_content,
+    tiers_of,
+)
 from engine.incentives.roster import managers_of, supervisors_before
 from engine.money import SCALE, parse_amount
+from schemas.incentive_events import IncentivePolicyLoaded
 from schemas.recorded import AccountManagerAssigned
+from tests.builders import incentive_policy
 
 CNY = 2
-CONTRACT_EXAMPLE = {
-    "policy_id": "2026Q4",
-    "periods": ["2026-10", "2026-11", "2026-12"],
-    "indicators": [
-        {"name": "consumption", "statistic": "settled_amount"},
-        {"name": "new_enterprise", "statistic": "new_enterprise_customers"},
-    ],
-    "rewards": [
-        {
-            "indicator": "consumption",
-            "mode": "stepped",
-            "tiers": [{"from": "0", "rate": "0.02"}, {"from": "10000", "rate": "0.03"}],
-        }
-    ],
-}
+CONTRACT_EXAMPLE = incentive_policy()
 
 
 def units(text: str) -> int:
@@ -171,6 +168,36 @@ def test_two_tiers_with_the_same_from_are_refused_as_values():
     with pytest.raises(Refused) as refused:
         read_policy(policy_bytes(rewards=[{"indicator": "consumption", "mode": "stepped", "tiers": same_from}]))
     assert refused.value.code == "duplicate_tier"
+
+
+def test_a_policys_content_is_its_json_value_so_spacing_and_key_order_do_not_count_but_every_key_does():
+    text = json.dumps(CONTRACT_EXAMPLE, indent=2).encode()
+    content = policy_content(text)
+    assert content == json.dumps(CONTRACT_EXAMPLE, sort_keys=True, separators=(",", ":"))
+    reordered = json.dumps(dict(reversed(list(CONTRACT_EXAMPLE.items())))).encode()
+    assert same_content(content, reordered)
+    assert not same_content(content, policy_bytes(note="ignored by the engine, not by the comparison"))
+    assert not same_content(content, policy_bytes(periods=["2026-10", "2026-11", "2026-12", "2027-01"]))
+
+
+def test_a_policy_recorded_before_the_whole_file_was_kept_reads_with_empty_content():
+    yesterday = {key: value for key, value in msgspec.to_builtins(loaded_policy()).items() if key != "content"}
+    assert msgspec.json.decode(json.dumps(yesterday).encode(), type=IncentivePolicyLoaded).content == ""
+
+
+def loaded_policy() -> IncentivePolicyLoaded:
+    policy = read_policy(policy_bytes())
+    return IncentivePolicyLoaded(
+        originator_id="incentive_policies",
+        originator_version=1,
+        id="incentive_policy:2026Q4",
+        recorded_at="2026-10-01T00:00:00.000000Z",
+        policy_id=policy.policy_id,
+        periods=policy.periods,
+        indicators=policy.indicators,
+        rewards=policy.rewards,
+        content=policy_content(policy_bytes()),
+    )
 
 
 def assigned(manager: str, supervisor: str, at: str, version: int, recorded_at: str = "2026-10-01T00:00:00.000000Z"):

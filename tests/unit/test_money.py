@@ -14,6 +14,7 @@ from engine.errors import FieldError, SettingsError
 from engine.money import (
     SCALE,
     assert_settled,
+    charge_figures,
     divide_half_up,
     format_units,
     multiply_half_up,
@@ -199,6 +200,25 @@ def test_the_rounding_off_is_under_one_minor_unit_with_the_sign_of_the_amount(un
 def test_every_settled_charge_passes_the_engines_own_money_assertion(units, digits):
     settled = truncate_to_minor(units, digits)
     assert_settled(units, settled, units - settled, digits)  # raises AssertionError if it fails
+
+
+def test_a_charges_figures_split_the_payable_into_settled_and_rounding_off_and_the_list_into_discount():
+    # 2 × 0.12345678 = 0.24691356 listed, 85% payable 0.20987653 (CNY): settled 0.20.
+    assert charge_figures(85_000_000, 24_691_356, 20_987_653, 2) == {
+        "rate_units": 85_000_000,
+        "list_units": 24_691_356,
+        "discount_units": 3_703_703,
+        "payable_units": 20_987_653,
+        "settled_units": 20_000_000,
+        "rounding_off_units": 987_653,
+    }
+    # A refund of the same: every amount negative, truncated toward zero.
+    refund = charge_figures(85_000_000, -24_691_356, -20_987_653, 2)
+    assert (refund["discount_units"], refund["settled_units"], refund["rounding_off_units"]) == (
+        -3_703_703,
+        -20_000_000,
+        -987_653,
+    )
 
 
 @pytest.mark.parametrize(

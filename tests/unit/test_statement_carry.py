@@ -18,6 +18,7 @@ from engine.statements.carry import (
     to_carry,
 )
 from schemas.statements import LogHead, StatementStep
+from tests.contract_fields import STATEMENT_KEYS
 
 HEAD = LogHead(position=7, hash="ab" * 32)
 UNIT = 10**8
@@ -127,25 +128,7 @@ def test_a_statement_never_carries_a_later_period():
 def test_the_printed_statement_has_the_contract_field_order():
     body = _statement([CarriedEntry("2026-11", "c-1", UNIT, UNIT, 1)])
     shown = json.loads(msgspec.json.encode(statement_view(body, [issued_step(body)], statement_digest(body))))
-    assert list(shown) == [
-        "partner_id",
-        "period",
-        "status",
-        "issued_at",
-        "currency",
-        "payable_amount",
-        "settled_amount",
-        "customers",
-        "details",
-        "adjustments",
-        "adjustments_payable_amount",
-        "adjustments_settled_amount",
-        "total_payable_amount",
-        "total_settled_amount",
-        "log_head",
-        "history",
-        "digest",
-    ]
+    assert list(shown) == STATEMENT_KEYS
     assert shown["status"] == "pending_confirmation"
     assert shown["history"] == [{"status": "pending_confirmation", "at": body.issued_at, "reason": None}]
     assert list(shown["details"][0]) == ["customer_id", "payable_amount", "settled_amount"]
