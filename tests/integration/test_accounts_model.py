@@ -165,6 +165,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(partner=PARTNERS, below=st.none() | st.integers(min_value=0, max_value=20_000))
     def warn(self, partner, below):
         accounts.warn(self.engine, partner, None if below is None else below * CENT)
+        if below is None and partner not in self.model.thresholds:
+            return  # turning off a warning never set records nothing: no accounts appear
         self.model.thresholds[partner] = below
         self.model.open(partner)
         self.model.after_prepaid_change(partner)
