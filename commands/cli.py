@@ -255,7 +255,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--batch-size must be at least 1")
     check_readable(args.files)
     with open_engine(settings, create=True) as engine, byte_progress(args.files, force=settings.progress) as progress:
-        if sum(os.path.getsize(path) for path in args.files if path != "-") >= _LARGE_INPUT_BYTES:
+        large = sum(os.path.getsize(path) for path in args.files if path != "-") >= _LARGE_INPUT_BYTES
+        if settings.chain_worker and large:
             engine.ledger.recorder.prepare_chain_worker()  # it hashes large batches on another core
         counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
     print_json(counts) if args.json else print(render.counts(counts))
