@@ -80,6 +80,8 @@ class BillingService:
             self.app.exit()
             return
         self.engine = await asyncio.to_thread(self.opener)
+        if self.settings.chain_worker:
+            self.engine.ledger.recorder.prepare_chain_worker()
         self.publisher = ViewPublisher(self.engine)
 
     async def publish_backlog(self) -> None:

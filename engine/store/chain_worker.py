@@ -1,8 +1,10 @@
 """Hashing a large batch's log entries on another core.
 
-Rendering and hashing an entry costs ~3-5 µs of Python per event, a sixth of what
-ingest spends on it: inline, the chain would slow ingest down by about that. So a
-batch of at least `log_chain.MIN_ENTRIES` events is sent, as its stored rows, to a
+Rendering and hashing an entry costs ~5 µs of Python per event, an eighth of what
+ingest spends on it: inline, the chain slows ingest down by about that. A writer that
+asks for the worker (`prepare_chain_worker`, BILLING_CHAIN_WORKER=1: off by default,
+see `log_chain`) has each batch of at least `log_chain.MIN_ENTRIES` events sent, as
+its stored rows, to a
 child process (`python -m engine.store.chain_worker`) before its events are
 inserted; the child hashes while the parent goes on with the transaction (inserts,
 event ids, states, projections), and the parent collects the hashes just before it

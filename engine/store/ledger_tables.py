@@ -27,6 +27,11 @@ class SQLDialect:
     # Column types of the features' portable DDL (`engine.store.feature_tables`).
     ddl_types: ClassVar[dict[str, str]] = {}
 
+    def damaged(self, problem: str) -> Exception:
+        """The error for a store found inconsistent with itself (e.g. a damaged page a
+        read did not fail on), as this backend's driver would say it."""
+        return RuntimeError(f"the store is inconsistent: {problem}")
+
     def sql(self, text: str) -> str:
         """The statement in this backend's placeholder style, with table names qualified."""
         return text.replace("{t}", self.table_prefix)
@@ -132,6 +137,8 @@ class LedgerTables(LogChainTables, SQLDialect):
             f"SELECT topic, state FROM {self.events_table} WHERE {self.notification_id_column}=?",
             (notification_id,),
         )
+        if not rows:
+            raise self.damaged(f"event_ids names notification {notification_id}, which the log lacks")
         return rows[0][0], bytes(rows[0][1])
 
     def select_states_of_notifications(self, c: Any, notification_ids: list[int]) -> dict[int, tuple[str, bytes]]:
@@ -145,6 +152,9 @@ class LedgerTables(LogChainTables, SQLDialect):
                 chunk,
             )
             found.update({row[0]: (row[1], bytes(row[2])) for row in rows})
+        missing = set(notification_ids) - found.keys()
+        if missing:
+            raise self.damaged(f"event_ids names notification {min(missing)}, which the log lacks")
         return found
 
     def select_customer_states(self, c: Any, customer_ids: Iterable[str]) -> dict[str, tuple[int, bytes]]:

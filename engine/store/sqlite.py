@@ -42,6 +42,10 @@ class SQLiteDialect(SQLDialect):
 
     ddl_types = SQLITE_TYPES
 
+    def damaged(self, problem: str) -> Exception:
+        # Worded as SQLite words corruption, so the command ends as on any damage.
+        return sqlite3.DatabaseError(f"database disk image is malformed ({problem})")
+
     def rows(self, c: SQLiteCursor, text: str, params: Sequence = ()) -> list[tuple]:
         c.execute(self.sql(text), params)
         return c.fetchall()

@@ -118,6 +118,16 @@ def test_a_damaged_store_ends_every_command_in_one_line_and_none_answers_after_o
     assert billing(copy_of, "bills", "--period", "2026-10", "--json").returncode == 0
 
 
+def test_a_store_whose_pairs_name_an_event_its_log_lacks_is_damaged_in_one_line(copy_of):
+    # A damaged page SQLite reads without failing can lose rows silently: found when a
+    # duplicate's earlier event is looked for, it is damage, not a traceback.
+    with closing(sqlite3.connect(copy_of / "billing.db")) as connection, connection:
+        (lost,) = connection.execute("SELECT MAX(notification_id) FROM event_ids").fetchone()
+        connection.execute("DELETE FROM stored_events WHERE rowid=?", (lost,))
+    error = assert_usage_failure(billing(copy_of, "ingest", "month.jsonl"), "damaged", "malformed")
+    assert f"notification {lost}" in error
+
+
 def test_a_file_that_is_not_a_store_is_one_line_and_left_unmarked(tmp_path):
     (tmp_path / "billing.db").write_bytes(b"this is not SQLite at all" * 200)
     assert_usage_failure(billing(tmp_path, "bills", "--period", "2026-10"), "billing.db")

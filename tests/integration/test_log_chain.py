@@ -212,8 +212,8 @@ def test_a_batch_hashed_by_the_worker_makes_the_chain_an_inline_hash_makes(open_
     record(inline, events, batch_size=40)
     monkeypatch.setattr(log_chain, "MIN_ENTRIES", 10)
     by_worker = _fixed_clock_store(open_store, "worker.db")
+    by_worker.ledger.recorder.prepare_chain_worker()
     worker = by_worker.ledger.recorder._worker()
-    worker._is_ready()  # starts it
     _wait_until_ready(worker)
     submitted = []
     submit = worker.submit
@@ -227,8 +227,8 @@ def test_a_batch_hashed_by_the_worker_makes_the_chain_an_inline_hash_makes(open_
 
 def test_engine_events_hashed_by_the_worker_are_rendered_from_their_stored_json(store, monkeypatch):
     monkeypatch.setattr(log_chain, "MIN_ENTRIES", 2)
+    store.ledger.recorder.prepare_chain_worker()
     worker = store.ledger.recorder._worker()
-    worker._is_ready()
     _wait_until_ready(worker)
     record(store, [associated("c-1", "p-1", time="2026-09-01T00:00:00+08:00"), usage("c-1", id="u-1")])
     store.ledger.record_decision(
@@ -241,11 +241,19 @@ def test_engine_events_hashed_by_the_worker_are_rendered_from_their_stored_json(
     assert verify(store).verified
 
 
+def test_without_asking_for_the_worker_every_batch_is_hashed_in_the_writer(open_store, monkeypatch):
+    monkeypatch.setattr(log_chain, "MIN_ENTRIES", 10)
+    store = _fixed_clock_store(open_store, "writer.db")
+    record(store, month_of_events(customers=6, usage_per_customer=5), batch_size=30)
+    assert "_chain_worker" not in store.ledger.recorder.__dict__  # no child was started
+    assert verify(store).verified
+
+
 def test_a_worker_that_dies_leaves_the_chain_to_be_hashed_inline(open_store, monkeypatch):
     monkeypatch.setattr(log_chain, "MIN_ENTRIES", 10)
     store = _fixed_clock_store(open_store, "dies.db")
+    store.ledger.recorder.prepare_chain_worker()
     worker = store.ledger.recorder._worker()
-    worker._is_ready()
     _wait_until_ready(worker)
     worker._process.kill()
     worker._process.wait()

@@ -77,8 +77,8 @@ def test_batches_hashed_by_the_worker_chain_on_postgres_as_inline(open_url, post
 
     monkeypatch.setattr(log_chain, "MIN_ENTRIES", 10)
     engine = open_url(postgres_fresh_dsn, now="2026-11-02T00:00:00Z")
+    engine.ledger.recorder.prepare_chain_worker()
     worker = engine.ledger.recorder._worker()
-    worker._is_ready()
     _wait_until_ready(worker)
     record(engine, month_of_events(customers=8, usage_per_customer=6), batch_size=30)
     assert not worker._broken and worker._ready

@@ -11,6 +11,7 @@ from engine.decide import Rules, check_currency, decide
 from engine.errors import Reason, Rejected
 from engine.instants import BillingCalendar, parse_instant
 from engine.judge import Candidate, judge_line
+from engine.mapper import stored_row
 from engine.money import format_units
 from schemas.recorded import (
     ChargeRecorded,
@@ -532,3 +533,25 @@ def test_each_event_advances_the_customers_stream_by_one():
         for body in (associated(), usage(), order_paid(), order_refunded(), discount_granted(), discount_revoked())
     ]
     assert versions == [1, 2, 3, 4, 5, 6]
+
+
+# Stored bytes of decided charges, pinned (the decider builds a charge's event field by
+# field, not from the shared `common` dict; these bytes were written by the version
+# that still merged it, and must not change).
+_PINNED_CHARGE_STATES = (
+    b'["c-1",3,"c-1","test/source","u-1","2026-10-03T08:00:00+08:00","063926582400","2026-12-01T00:00:00.000000Z",{"specversion": "1.0", "id": "u-1", "source": "test/source", "type": "usage.recorded", "time": "2026-10-03T08:00:00+08:00", "data": {"customer_id": "c-1", "service_type": "ECS", "resource_id": "i-9", "quantity": "2", "unit": "hour", "unit_price": "0.12345678", "currency": "CNY"}},"usage.recorded","2026-10","ECS","i-9",null,"CNY",85000000,24691356,3703703,20987653,20000000,987653,"p-1","am-1",null]',
+    b'["c-1",4,"c-1","test/source","o-1","2026-10-04T08:00:00+08:00","063926668800","2026-12-01T00:00:00.000000Z",{"specversion": "1.0", "id": "o-1", "source": "test/source", "type": "order.paid", "time": "2026-10-04T08:00:00+08:00", "data": {"order_id": "o-1", "customer_id": "c-1", "product_id": "pkg-1", "service_type": "OBS", "source_type": "0", "amount": "100.00", "currency": "CNY"}},"order.paid","2026-10","OBS","pkg-1","o-1","CNY",85000000,10000000000,1500000000,8500000000,8500000000,0,"p-1","am-1",null]',
+    b'["c-1",5,"c-1","test/source","r-1","2026-10-05T08:00:00+08:00","063926755200","2026-12-01T00:00:00.000000Z",{"specversion": "1.0", "id": "r-1", "source": "test/source", "type": "order.refunded", "time": "2026-10-05T08:00:00+08:00", "data": {"order_id": "o-1", "customer_id": "c-1", "amount": "10.00", "currency": "CNY"}},"order.refunded","2026-10","OBS","pkg-1","o-1","CNY",85000000,-1000000000,-150000000,-850000000,-850000000,0,"p-1","am-1",null]',
+)
+
+
+def test_a_decided_usage_order_and_refund_are_stored_as_the_bytes_pinned_before():
+    customer = Customer()
+    customer.record(associated(id="a-1", time="2026-09-30T10:00:00+08:00", data={"account_manager_id": "am-1"}))
+    customer.record(discount_granted(id="d-1", time="2026-09-30T11:00:00+08:00"))
+    bodies = (
+        usage(id="u-1", time="2026-10-03T08:00:00+08:00"),
+        order_paid(id="o-1", time="2026-10-04T08:00:00+08:00"),
+        order_refunded(id="r-1", time="2026-10-05T08:00:00+08:00"),
+    )
+    assert tuple(stored_row(customer.record(body)).state for body in bodies) == _PINNED_CHARGE_STATES

@@ -96,3 +96,9 @@ def test_a_setting_that_cannot_be_used_is_refused_naming_its_variable(variable, 
 def test_progress_is_forced_only_by_the_value_1():
     assert Settings.from_environment({"BILLING_PROGRESS": "yes"}).progress is False
     assert Settings.from_environment({"BILLING_PROGRESS": "1"}).progress is True
+
+
+def test_the_chain_worker_is_off_unless_billing_chain_worker_is_1():
+    assert Settings.from_environment({}).chain_worker is False
+    assert Settings.from_environment({"BILLING_CHAIN_WORKER": "yes"}).chain_worker is False
+    assert Settings.from_environment({"BILLING_CHAIN_WORKER": "1"}).chain_worker is True
