@@ -101,7 +101,7 @@ class BatchDecision:
         """The rows to write, encoded as far as they can be before the write lock."""
         self.rows = [stored_row(event) for event in self.events]
         self.pairs = [(event.source, event.id) for event in self.events]
-        self.encoded = self.ledger.recorder.encode_append(self.rows, self.pairs)
+        self.encoded = self.ledger.recorder.encode_append(self.rows, self.pairs, self.events)
 
     def restamp(self, recorded_at: str) -> None:
         """Another writer committed a later recorded time meanwhile: this batch's times
@@ -114,16 +114,25 @@ class BatchDecision:
             rejection.arrived = recorded_at
         self.now_accepted = [(seq, recorded_at) for seq, _ in self.now_accepted]
 
-    def still_current_in(self, c: Any) -> bool:
+    def touched_streams_current_in(self, c: Any) -> bool:
+        """Whether the streams this batch appends to are at the versions it read, their
+        state rows locked from now on where the backend locks rows (so nobody can append
+        to them before this transaction ends: every append writes its stream's row)."""
+        stored = self.ledger.recorder.lock_stream_versions(c, self.touched)
+        return all(stored.get(stream, 0) == self.versions_read[stream] for stream in self.touched)
+
+    def still_current_in(self, c: Any, touched_checked: bool = False) -> bool:
         """Whether what the decision read is still what the store holds (`c` holds the
-        write lock)."""
+        write lock; `touched_checked`: the appended-to streams were checked already)."""
         recorder = self.ledger.recorder
         if self.positions_read and recorder.select_positions(c, self.positions_read.keys()) != self.positions_read:
             return False
         if recorder.max_notification_id_in(c) == self.head:
             return True
-        stored = recorder.select_stream_versions(c, self.versions_read.keys())
-        if any(stored.get(stream, 0) != version for stream, version in self.versions_read.items()):
+        touched = set(self.touched) if touched_checked else set()
+        streams = [stream for stream in self.versions_read if stream not in touched]
+        stored = recorder.select_stream_versions(c, streams)
+        if any(stored.get(stream, 0) != self.versions_read[stream] for stream in streams):
             return False
         return not (self.rejected_pairs and recorder.select_taken_ids(c, self.rejected_pairs))
 

@@ -284,21 +284,56 @@ def chain_hashes(
 
 def chain_hash(position: int, event: RecordedEvent, prev_hash: bytes) -> bytes:
     """`entry_hash(render_event(position, event, prev_hash))` as ASCII bytes, fast."""
+    return _sha256(entry_body(position, event, prev_hash)).hexdigest().encode()
+
+
+def entry_body(position: int, event: RecordedEvent, prev_hash: bytes) -> bytes:
+    """The canonical JSON an inbound fact's entry is hashed from (without `hash`)."""
     fact = _encode(bytes(event.fact).strip(_JSON_WHITESPACE).decode("utf-8"))
     event_type = type(event)
     if event_type is ChargeRecorded:
         body = _charge_body(position, event, prev_hash, fact)
-        if body is None:
-            return _slow_hash(position, event, prev_hash)
-    elif issubclass(event_type, ChargeRecorded):  # corrections: rare, rendered as Structs
-        return _slow_hash(position, event, prev_hash)
-    else:
+        if body is not None:
+            return body
+    elif not issubclass(event_type, ChargeRecorded):
         texts = _TEXTS
-        body = _ENTRY % (
+        return _ENTRY % (
             texts[event.customer_id], b"null", fact, _encode(event.id), position, prev_hash,
             texts[event.recorded_at], texts[event.source], _encode(event.time), texts[event_type.LOG_TYPE],
         )  # fmt: skip
-    return _sha256(body).hexdigest().encode()
+    # Refunds and corrections: rare, rendered as Structs.
+    return _CANONICAL.encode(render_event(position, event, prev_hash.decode()))
+
+
+# --- entries rendered before their place in the chain is known ------------------------
+#
+# A writer sharing the store's lock renders its entries before it holds the lock and
+# fills in, once it does, only what the lock decides: each entry's position and the
+# previous entry's hash, which sit together (keys are sorted). Every value that carries
+# outside text (the fact included) is a JSON string, whose quotes are escaped, so
+# `,"position":` occurs in an entry once: at its own position.
+
+_PLACE = b',"position":%d,"prev_hash":"%b'
+_PLACEHOLDER_HASH = b"0" * 64
+
+
+def entry_parts(event: RecordedEvent) -> tuple[bytes, bytes]:
+    """An entry's canonical JSON before and after its position and previous hash."""
+    body = entry_body(0, event, _PLACEHOLDER_HASH)
+    place = _PLACE % (0, _PLACEHOLDER_HASH)
+    start = body.rindex(place)
+    return body[:start], body[start + len(place) :]
+
+
+def chain_hashes_from_parts(position: int, prev_hash: bytes, parts: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+    """`chain_hashes` of entries rendered ahead by `entry_parts`: the same hashes."""
+    hashes: list[bytes] = []
+    append, sha256, place = hashes.append, _sha256, _PLACE
+    for before, after in parts:
+        position += 1
+        prev_hash = sha256(before + place % (position, prev_hash) + after).hexdigest().encode()
+        append(prev_hash)
+    return hashes
 
 
 def _charge_body(position: int, charge: ChargeRecorded, prev_hash: bytes, fact: bytes) -> bytes | None:
@@ -321,7 +356,3 @@ def _charge_body(position: int, charge: ChargeRecorded, prev_hash: bytes, fact: 
         rounding_off // scale, rounding_off % scale, *settled_figures, fact, _encode(charge.id), position,
         prev_hash, texts[charge.recorded_at], texts[charge.source], _encode(charge.time), texts[charge.type],
     )  # fmt: skip
-
-
-def _slow_hash(position: int, event: RecordedEvent, prev_hash: bytes) -> bytes:
-    return entry_hash(render_event(position, event, prev_hash.decode())).encode()

@@ -118,7 +118,9 @@ class LedgerTables(LogChainTables, SQLDialect):
                 taken.update({(source, row[0]): row[1] for row in rows})
         return taken
 
-    def encode_append(self, stored_events: Sequence, pairs: Sequence[tuple[str, str]]) -> Any:
+    def encode_append(
+        self, stored_events: Sequence, pairs: Sequence[tuple[str, str]], events: Sequence | None = None
+    ) -> Any:
         """What a backend can encode of a batch's rows before it holds the write lock
         (PostgreSQL: its COPY fields; here: nothing)."""
         return None
@@ -177,6 +179,15 @@ class LedgerTables(LogChainTables, SQLDialect):
             rows = self.rows(c, f"SELECT customer_id, version FROM {{t}}customer_states WHERE {where}", chunk)
             versions.update(rows)
         return versions
+
+    def lock_appends_in(self, c: Any) -> None:
+        """Takes the lock appends need, in a transaction begun with `write_transaction(lock=False)`
+        (a backend whose write transactions lock from their start has nothing to do)."""
+
+    def lock_stream_versions(self, c: Any, customer_ids: Iterable[str]) -> dict[str, int]:
+        """The stored versions of these streams' states, their rows locked until the commit
+        where the backend locks rows (a write transaction holding the whole store needs not)."""
+        return self.select_stream_versions(c, customer_ids)
 
     def upsert_customer_states(self, c: Any, rows: list[tuple[str, int, bytes]]) -> None:
         self.executemany(

@@ -118,12 +118,20 @@ class LogChainTables:
 
     # --- writing (inside the write transaction) --------------------------------------
 
-    def begin_chain_in(self, c: Any, rows: Sequence[Sequence], events: Sequence | None, last_id: int) -> None:
+    def begin_chain_in(
+        self,
+        c: Any,
+        rows: Sequence[Sequence],
+        events: Sequence | None,
+        last_id: int,
+        parts: Sequence[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         """Starts chaining events about to be stored (called before they are inserted,
         so a worker hashes while they are): their rows (ending with topic and state),
-        the event objects if the caller has them (they spare decoding the rows), and
-        the events table's last notification id before them."""
-        from engine.log_entries import chain_hashes  # not at import: `billing --help` needs no hashlib
+        the event objects if the caller has them (they spare decoding the rows), the
+        events table's last notification id before them, and (`parts`) their entries
+        rendered before the write lock was taken (`log_entries.entry_parts`)."""
+        from engine.log_entries import chain_hashes, chain_hashes_from_parts  # `billing --help` needs no hashlib
 
         self.finish_chain_in(c)
         position, chained_id, prev_hash = self._chain_head_in(c)
@@ -132,7 +140,9 @@ class LogChainTables:
         prev = prev_hash.encode()
         job = _PendingSegment(position + 1, (), prev, rows, events)
         worker_wanted = self.__dict__.get("_chain_worker_wanted", False)
-        if len(rows) < MIN_ENTRIES or not worker_wanted or not self._worker().submit(position, prev, rows):
+        if parts is not None:  # all but the hashing done before the lock: nothing for a worker to share
+            job.digests = _digests(chain_hashes_from_parts(position, prev, parts))
+        elif len(rows) < MIN_ENTRIES or not worker_wanted or not self._worker().submit(position, prev, rows):
             job.digests = _digests(chain_hashes(position, prev, rows, events))
         self._chain_jobs()[id(c)] = job
 

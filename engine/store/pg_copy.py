@@ -31,6 +31,8 @@ class EncodedAppend:
 
     events: list[bytes]  # field count, originator_id, originator_version, topic, state
     pairs: list[bytes]  # field count, source, id
+    # The events' log entries but for their place in the chain (log_entries.entry_parts).
+    chain_parts: list[tuple[bytes, bytes]] | None = None
 
 
 def bigint_field(value: int) -> bytes:

@@ -15,7 +15,7 @@ need not be consecutive. Nothing in the engine counts on consecutive ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import parse_qsl
 
@@ -42,10 +42,12 @@ TEXT = 'text COLLATE "C"'
 
 @contextmanager
 def _integrity_errors() -> Iterator[None]:
-    """A duplicate key surfaces as eventsourcing's IntegrityError, which the ledger retries on."""
+    """A duplicate key surfaces as eventsourcing's IntegrityError, which the ledger retries
+    on; so does a deadlock between two writers taking the same customers' rows before
+    the lock (only around a rebalance: PostgreSQL aborts one of them)."""
     try:
         yield
-    except psycopg.IntegrityError as error:
+    except (psycopg.IntegrityError, psycopg.errors.TransactionRollbackError) as error:
         raise IntegrityError(str(error)) from error
 
 
@@ -143,16 +145,22 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             "ON CONFLICT (customer_id) DO UPDATE SET version=excluded.version, state=excluded.state"
         )
 
-    @contextmanager
-    def write_transaction(self) -> Iterator[Cursor]:
-        """One transaction that holds the events table's EXCLUSIVE lock from its start.
+    # A batch's transaction may write rows of its own before it takes the events table's
+    # lock (`write_transaction(lock=False)`, then `lock_appends_in`).
+    LOCKS_AT_BEGIN = False
 
-        The lock is eventsourcing's own (`_lock_table`, with its lock timeout): taken
-        before the batch reads anything, so batches are decided and committed one at a
-        time and their notification ids follow the commit order.
+    @contextmanager
+    def write_transaction(self, lock: bool = True) -> Iterator[Cursor]:
+        """One transaction that holds the events table's EXCLUSIVE lock from its start
+        (or, `lock=False`, from `lock_appends_in`).
+
+        The lock is eventsourcing's own (`_lock_table`, with its lock timeout): held
+        while events are appended and until the commit, so their notification ids
+        follow the commit order.
         """
         with self.datastore.get_connection() as connection, connection.transaction(), connection.cursor() as c:
-            self._lock_table(c)
+            if lock:
+                self._lock_table(c)
             try:
                 yield c
                 self.finish_chain_in(c)  # the segment a chain worker was hashing
@@ -172,9 +180,16 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISHER_LOCK_KEY,))
 
-    def encode_append(self, stored_events: Sequence[StoredRow], pairs: Sequence[tuple[str, str]]) -> EncodedAppend:
-        """The COPY fields of these events and their `(source, id)` pairs but for the
-        notification ids: encoded while a batch is decided, before the lock is taken."""
+    def encode_append(
+        self, stored_events: Sequence[StoredRow], pairs: Sequence[tuple[str, str]], events: Sequence | None = None
+    ) -> EncodedAppend:
+        """What can be prepared of a batch's rows before the lock is taken: the COPY
+        fields of the events and their `(source, id)` pairs but for the notification
+        ids, and (given the event objects) their log entries but for their place in
+        the chain. Under the lock only the ids and the chain's positions and hashes
+        are added."""
+        from engine.log_entries import entry_parts  # not at import: `billing --help` needs no hashlib
+
         events_row, pairs_row = row_start(5), row_start(3)
         return EncodedAppend(
             events=[
@@ -183,6 +198,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
                 for row in stored_events
             ],
             pairs=[pairs_row + text_field(source) + text_field(event_id) for source, event_id in pairs],
+            chain_parts=None if events is None else [entry_parts(event) for event in events],
         )  # fmt: skip
 
     def insert_events_in(
@@ -196,7 +212,8 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         them (`events`: the event objects of the rows, if the caller has them)."""
         if not stored_events:
             return []
-        self.begin_chain_in(c, stored_events, events, self.max_notification_id_in(c))
+        parts = encoded.chain_parts if encoded is not None else None
+        self.begin_chain_in(c, stored_events, events, self.max_notification_id_in(c), parts)
         self._lock_table(c)  # held already by a write transaction; eventsourcing's own insert takes it too
         self._notify_channel(c)
         # The ids are drawn as one range (this transaction holds the table's lock, so no
@@ -235,10 +252,27 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             )
         return self._sequence, self._sequence
 
+    def lock_appends_in(self, c: Cursor) -> None:
+        """Takes the events table's lock in a transaction begun with `lock=False`."""
+        self._lock_table(c)
+
+    def lock_stream_versions(self, c: Cursor, customer_ids: Iterable[str]) -> dict[str, int]:
+        """The stored versions of these streams' states, their rows locked until the
+        commit (in one order, so two writers wanting the same rows queue, not deadlock)."""
+        with _integrity_errors():
+            rows = self.rows(
+                c,
+                "SELECT customer_id, version FROM {t}customer_states WHERE customer_id = ANY(?) "
+                "ORDER BY customer_id FOR UPDATE",
+                (sorted(customer_ids),),
+            )
+        return dict(rows)
+
     def upsert_customer_states(self, c: Cursor, rows: list[tuple[str, int, bytes]]) -> None:
         if rows:
-            customers, versions, states = zip(*rows, strict=True)
-            c.execute(self._upsert_states_sql, (list(customers), list(versions), list(states)))
+            customers, versions, states = zip(*sorted(rows), strict=True)
+            with _integrity_errors():
+                c.execute(self._upsert_states_sql, (list(customers), list(versions), list(states)))
 
 
 class LedgerPostgresFactory(PostgresFactory):

@@ -99,9 +99,12 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             *(self.ddl(template) for template in feature_ddl()),
         ]
 
+    LOCKS_AT_BEGIN = True  # the database's write lock, taken by BEGIN IMMEDIATE
+
     @contextmanager
-    def write_transaction(self) -> Iterator[SQLiteCursor]:
-        """One write transaction that takes the database's write lock at its start.
+    def write_transaction(self, lock: bool = True) -> Iterator[SQLiteCursor]:
+        """One write transaction that takes the database's write lock at its start
+        (whatever `lock` says: SQLite has no lock to take later).
 
         BEGIN IMMEDIATE, not eventsourcing's plain BEGIN: the batch reads (taken ids,
         states) before it writes, and a deferred transaction could find another
