@@ -47,7 +47,7 @@ def _integrity_errors() -> Iterator[None]:
     the lock (only around a rebalance: PostgreSQL aborts one of them)."""
     try:
         yield
-    except (psycopg.IntegrityError, psycopg.errors.TransactionRollbackError) as error:
+    except (psycopg.IntegrityError, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as error:
         raise IntegrityError(str(error)) from error
 
 
