@@ -344,6 +344,25 @@ class TestOnPostgres(BackendContract):
         assert all_views(one) == all_views(reference(events))
         assert one.projection.view.position(one.ledger.name) == ids[-1]
 
+    def test_a_deadlock_between_two_writers_taking_the_same_customers_is_a_conflict_decided_again(
+        self, make_engine, monkeypatch
+    ):
+        engine = make_engine()
+        record(engine, [associated("c-1", time="2026-09-15T00:00:00+08:00")])
+        recorder = engine.ledger.recorder
+        rows = recorder.rows
+        deadlocks: list[str] = []
+
+        def deadlocked_once(c, text, params=()):
+            if "FOR UPDATE" in text and not deadlocks:  # PostgreSQL aborted this one of the two
+                deadlocks.append(text)
+                raise psycopg.errors.DeadlockDetected("deadlock detected")
+            return rows(c, text, params)
+
+        monkeypatch.setattr(recorder, "rows", deadlocked_once)
+        assert record(engine, [usage("c-1", id="u-1")]).accepted == 1
+        assert len(deadlocks) == 1 and engine.ledger.batch_timing.conflicts == 1
+
     def test_tables_live_in_the_schema_named_by_the_url(self, postgres_fresh_dsn, reference):
         url = f"{postgres_fresh_dsn}?schema=billing_x"
         with psycopg.connect(postgres_fresh_dsn, autocommit=True) as connection:
