@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import msgspec
 from eventsourcing.utils import resolve_topic
@@ -317,21 +318,24 @@ _PLACE = b',"position":%d,"prev_hash":"%b'
 _PLACEHOLDER_HASH = b"0" * 64
 
 
-def entry_parts(event: RecordedEvent) -> tuple[bytes, bytes]:
-    """An entry's canonical JSON before and after its position and previous hash."""
+def entry_parts(event: RecordedEvent) -> tuple[Any, bytes]:
+    """An entry hashed as far as its position (a sha256 object that has read what
+    comes before it: most of the entry) and its canonical JSON after its previous hash."""
     body = entry_body(0, event, _PLACEHOLDER_HASH)
     place = _PLACE % (0, _PLACEHOLDER_HASH)
     start = body.rindex(place)
-    return body[:start], body[start + len(place) :]
+    return _sha256(body[:start]), body[start + len(place) :]
 
 
-def chain_hashes_from_parts(position: int, prev_hash: bytes, parts: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
-    """`chain_hashes` of entries rendered ahead by `entry_parts`: the same hashes."""
+def chain_hashes_from_parts(position: int, prev_hash: bytes, parts: Sequence[tuple[Any, bytes]]) -> list[bytes]:
+    """`chain_hashes` of entries prepared ahead by `entry_parts`: the same hashes."""
     hashes: list[bytes] = []
-    append, sha256, place = hashes.append, _sha256, _PLACE
-    for before, after in parts:
+    append, place = hashes.append, _PLACE
+    for hashed_before, after in parts:
         position += 1
-        prev_hash = sha256(before + place % (position, prev_hash) + after).hexdigest().encode()
+        digest = hashed_before.copy()
+        digest.update(place % (position, prev_hash) + after)
+        prev_hash = digest.hexdigest().encode()
         append(prev_hash)
     return hashes
 

@@ -124,7 +124,7 @@ class LogChainTables:
         rows: Sequence[Sequence],
         events: Sequence | None,
         last_id: int,
-        parts: Sequence[tuple[bytes, bytes]] | None = None,
+        parts: Sequence[tuple[Any, bytes]] | None = None,
     ) -> None:
         """Starts chaining events about to be stored (called before they are inserted,
         so a worker hashes while they are): their rows (ending with topic and state),

@@ -18,6 +18,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from typing import Any
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 TRAILER = struct.pack("!h", -1)
@@ -31,8 +32,8 @@ class EncodedAppend:
 
     events: list[bytes]  # field count, originator_id, originator_version, topic, state
     pairs: list[bytes]  # field count, source, id
-    # The events' log entries but for their place in the chain (log_entries.entry_parts).
-    chain_parts: list[tuple[bytes, bytes]] | None = None
+    # The events' log entries hashed as far as their place in the chain (log_entries.entry_parts).
+    chain_parts: list[tuple[Any, bytes]] | None = None
 
 
 def bigint_field(value: int) -> bytes:
