@@ -181,7 +181,8 @@ class Ledger(Application):
     def _commit(self, batch: BatchDecision, projector: Projector | None) -> BatchOutcome:
         recorder = self.recorder
         # A backend whose write transactions may take the lock later (PostgreSQL) writes
-        # the customers' states first, under row locks, so the lock covers less.
+        # the customers' states (under row locks) and the pairs first, so the lock covers
+        # only the events and what must follow their ids.
         early = not recorder.LOCKS_AT_BEGIN
         locked_at = None
         asked_at = time.perf_counter()
@@ -191,6 +192,8 @@ class Ledger(Application):
                     if not batch.touched_streams_current_in(c):
                         raise _StaleDecision
                     recorder.upsert_customer_states(c, batch.state_rows())
+                    if recorder.WRITES_PAIRS_EARLY:
+                        recorder.insert_taken_pairs_early(c, batch.encoded)
                     asked_at = time.perf_counter()
                     recorder.lock_appends_in(c)
                 locked_at = time.perf_counter()
@@ -204,7 +207,8 @@ class Ledger(Application):
                 if recorded_at != batch.recorded_at:
                     batch.restamp(recorded_at)
                 notification_ids = recorder.insert_events_in(c, batch.rows, batch.events, batch.encoded)
-                recorder.insert_taken_ids(c, batch.pairs, notification_ids, batch.encoded)
+                if not (early and recorder.WRITES_PAIRS_EARLY):
+                    recorder.insert_taken_ids(c, batch.pairs, notification_ids, batch.encoded)
                 if not early:
                     recorder.upsert_customer_states(c, batch.state_rows())
                 recorder.insert_rejections(c, batch.new_rejections)

@@ -125,6 +125,8 @@ class LedgerTables(LogChainTables, SQLDialect):
         (PostgreSQL: its COPY fields; here: nothing)."""
         return None
 
+    WRITES_PAIRS_EARLY = False  # a backend that takes a batch's pairs before the lock says so
+
     def insert_taken_ids(
         self, c: Any, pairs: Sequence[tuple[str, str]], notification_ids: Sequence[int], encoded: Any = None
     ) -> None:

@@ -31,7 +31,7 @@ class EncodedAppend:
     """A batch's rows encoded but for their notification ids."""
 
     events: list[bytes]  # field count, originator_id, originator_version, topic, state
-    pairs: list[bytes]  # field count, source, id
+    pairs: list[bytes]  # whole rows: field count, source, id, originator_id, originator_version
     # The events' log entries hashed as far as their place in the chain (log_entries.entry_parts).
     chain_parts: list[tuple[Any, bytes]] | None = None
 

@@ -33,7 +33,16 @@ from psycopg.sql import SQL, Identifier
 
 from engine.store.feature_tables import POSTGRES_TYPES, feature_ddl
 from engine.store.ledger_tables import LedgerTables, SQLDialect
-from engine.store.pg_copy import EncodedAppend, bigint_field, bytes_field, copy_data, row_start, text_field
+from engine.store.pg_copy import (
+    SIGNATURE,
+    TRAILER,
+    EncodedAppend,
+    bigint_field,
+    bytes_field,
+    copy_data,
+    row_start,
+    text_field,
+)
 from engine.store.rows import StoredRow
 
 # Text keys compare byte-wise (as on SQLite), whatever the database's collation.
@@ -120,8 +129,10 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         self.events_table = self.table_prefix + Identifier(events_table_name).as_string()
         self.create_statements(
             [
+                # A pair names its event by stream and version (known before the lock, so
+                # written before it); pairs written before that existed name its id.
                 f"CREATE TABLE IF NOT EXISTS {{t}}event_ids (source {TEXT} NOT NULL, id {TEXT} NOT NULL, "
-                "notification_id bigint NOT NULL, PRIMARY KEY (source, id))",
+                f"notification_id bigint, originator_id {TEXT}, originator_version bigint, PRIMARY KEY (source, id))",
                 f"CREATE TABLE IF NOT EXISTS {{t}}customer_states (customer_id {TEXT} PRIMARY KEY, "
                 "version bigint NOT NULL, state bytea NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS {t}rejections (seq bigserial PRIMARY KEY, arrived text NOT NULL, "
@@ -138,12 +149,39 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             "FROM STDIN (FORMAT BINARY)"
         )
         self._copy_taken_ids_sql = self.sql(
-            "COPY {t}event_ids (source, id, notification_id) FROM STDIN (FORMAT BINARY)"
+            "COPY {t}event_ids (source, id, originator_id, originator_version) FROM STDIN (FORMAT BINARY)"
+        )
+        # The event looked up per pair found (by the events' primary key): a join lets
+        # the planner hash the whole events table for a batch that finds no pair.
+        self._select_taken_sql = self.sql(
+            "SELECT p.id, COALESCE(p.notification_id, "
+            f"(SELECT e.notification_id FROM {self.events_table} e "
+            "WHERE e.originator_id = p.originator_id AND e.originator_version = p.originator_version)) "
+            "FROM {t}event_ids p WHERE p.source = ? AND p.id = ANY(?)"
         )
         self._upsert_states_sql = self.sql(
             "INSERT INTO {t}customer_states SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[]) "
             "ON CONFLICT (customer_id) DO UPDATE SET version=excluded.version, state=excluded.state"
         )
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._let_pairs_name_their_stream()
+
+    def _let_pairs_name_their_stream(self) -> None:
+        """A store made before pairs named their event by stream and version gets the
+        columns (once: the check is a read, so opening a store takes no table lock)."""
+        with self.datastore.transaction(commit=True) as c:
+            rows = self.rows(
+                c,
+                "SELECT is_nullable FROM information_schema.columns "
+                "WHERE table_schema=? AND table_name='event_ids' AND column_name='notification_id'",
+                (self.datastore.schema,),
+            )
+            if rows and rows[0][0] == "NO":
+                self.execute(c, "ALTER TABLE {t}event_ids ALTER COLUMN notification_id DROP NOT NULL")
+                self.execute(c, f"ALTER TABLE {{t}}event_ids ADD COLUMN IF NOT EXISTS originator_id {TEXT}")
+                self.execute(c, "ALTER TABLE {t}event_ids ADD COLUMN IF NOT EXISTS originator_version bigint")
 
     # A batch's transaction may write rows of its own before it takes the events table's
     # lock (`write_transaction(lock=False)`, then `lock_appends_in`).
@@ -190,14 +228,18 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         are added."""
         from engine.log_entries import entry_parts  # not at import: `billing --help` needs no hashlib
 
-        events_row, pairs_row = row_start(5), row_start(3)
+        events_row, pairs_row = row_start(5), row_start(4)
         return EncodedAppend(
             events=[
                 events_row + text_field(row.originator_id) + bigint_field(row.originator_version)
                 + text_field(row.topic) + bytes_field(row.state)
                 for row in stored_events
             ],
-            pairs=[pairs_row + text_field(source) + text_field(event_id) for source, event_id in pairs],
+            pairs=[
+                pairs_row + text_field(source) + text_field(event_id) + text_field(row.originator_id)
+                + bigint_field(row.originator_version)
+                for (source, event_id), row in zip(pairs, stored_events, strict=True)
+            ],
             chain_parts=None if events is None else [entry_parts(event) for event in events],
         )  # fmt: skip
 
@@ -232,17 +274,39 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         self.end_chain_in(c, ids)
         return ids
 
+    # Pairs are written before the lock (`insert_taken_pairs_early`), naming their events
+    # by stream and version; under it there is nothing left to write.
+    WRITES_PAIRS_EARLY = True
+
+    def insert_taken_pairs_early(self, c: Cursor, encoded: EncodedAppend) -> None:
+        """Takes a batch's `(source, id)` pairs before the events table's lock: another
+        writer taking one of them waits for this transaction, then fails on the key."""
+        if encoded.pairs:
+            with _integrity_errors(), c.copy(self._copy_taken_ids_sql) as copy:
+                copy.write(b"".join((SIGNATURE, *encoded.pairs, TRAILER)))
+
     def insert_taken_ids(
-        self,
-        c: Cursor,
-        pairs: Sequence[tuple[str, str]],
-        notification_ids: Sequence[int],
-        encoded: EncodedAppend | None = None,
+        self, c: Cursor, pairs: Sequence[tuple[str, str]], notification_ids: Sequence[int], encoded: object = None
     ) -> None:
-        if pairs:
-            fields = encoded.pairs if encoded is not None else self.encode_append([], pairs).pairs
-            with _integrity_errors(), c.copy(self._copy_taken_ids_sql) as copy:  # a pair taken meanwhile
-                copy.write(copy_data(fields, notification_ids))
+        """Pairs of events stored at these ids (engine events have none; a batch's were
+        taken before the lock)."""
+        rows = [(source, event_id, nid) for (source, event_id), nid in zip(pairs, notification_ids, strict=True)]
+        self.executemany(c, "INSERT INTO {t}event_ids (source, id, notification_id) VALUES (?,?,?)", rows)
+
+    def select_taken_ids(self, c: Cursor, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The `(source, id)` pairs already recorded, with their events' notification ids
+        (found by stream and version for pairs that name them so)."""
+        ids_by_source: dict[str, list[str]] = {}
+        for source, event_id in pairs:
+            ids_by_source.setdefault(source, []).append(event_id)
+        taken: dict[tuple[str, str], int] = {}
+        for source, ids in ids_by_source.items():
+            rows = self.rows(c, self._select_taken_sql, (source, ids))
+            for event_id, nid in rows:
+                if nid is None:
+                    raise self.damaged(f"event_ids: ({source!r}, {event_id!r}) names an event the log lacks")
+                taken[(source, event_id)] = nid
+        return taken
 
     def _id_sequence(self, c: Cursor) -> tuple[str, str]:
         """The events table's notification id sequence (twice: the statement names it twice)."""

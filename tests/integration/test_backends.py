@@ -324,16 +324,16 @@ class TestOnPostgres(BackendContract):
         one = make_engine()
         record(one, [associated("c-1", time="2026-09-15T00:00:00+08:00"), usage("c-1", id="u-1")])
         recorder = one.ledger.recorder
-        insert_taken_ids = recorder.insert_taken_ids
+        upsert_positions = recorder.upsert_positions
         failures: list[int] = []
 
-        def fail_once_after_the_events(c, pairs, *rest):  # the events' ids are drawn by then
+        def fail_once_after_the_events(c, positions):  # the events' ids are drawn by then
             if not failures:
-                failures.append(len(pairs))
-                raise IntegrityError("another writer took the pair")
-            insert_taken_ids(c, pairs, *rest)
+                failures.append(1)
+                raise IntegrityError("another writer moved the partition")
+            upsert_positions(c, positions)
 
-        monkeypatch.setattr(recorder, "insert_taken_ids", fail_once_after_the_events)
+        monkeypatch.setattr(recorder, "upsert_positions", fail_once_after_the_events)
         record(one, [usage("c-1", id="u-2")])
         assert failures == [1] and one.ledger.batch_timing.conflicts == 1
         assert recorder.max_notification_id() > recorder.count_events() == 3

@@ -38,3 +38,36 @@ def test_rows_and_pairs_copied_in_come_back_byte_for_byte(postgres_fresh_dsn):
         assert (again.counts.accepted, again.counts.duplicates) == (0, len(events))
     finally:
         engine.close()
+
+
+def test_a_store_whose_pairs_name_notification_ids_is_migrated_and_both_kinds_are_found(postgres_fresh_dsn):
+    """A store written before pairs named their events by stream and version: opening it
+    for writing adds the columns; its old pairs and the new ones both deduplicate."""
+    from commands.verify import verify
+
+    first = [associated(f"c-{n}", "p-1", time="2026-09-15T00:00:00+08:00", id=f"old-{n}") for n in range(3)]
+    later = [associated(f"c-{n}", "p-1", time="2026-09-16T00:00:00+08:00", id=f"new-{n}") for n in range(3, 5)]
+    settings = Settings(store_url=postgres_fresh_dsn, projections="separate")
+    engine = open_engine(settings, create=True)
+    try:
+        assert engine.ledger.record_batch([InboundLine(line(event)) for event in first]).counts.accepted == 3
+        recorder = engine.ledger.recorder
+        with recorder.write_transaction() as c:  # back to the layout before this change
+            recorder.execute(
+                c,
+                f"UPDATE {{t}}event_ids p SET notification_id = e.notification_id FROM {recorder.events_table} e "
+                "WHERE e.originator_id = p.originator_id AND e.originator_version = p.originator_version",
+            )
+            recorder.execute(c, "ALTER TABLE {t}event_ids DROP COLUMN originator_id, DROP COLUMN originator_version")
+            recorder.execute(c, "ALTER TABLE {t}event_ids ALTER COLUMN notification_id SET NOT NULL")
+    finally:
+        engine.close()
+    engine = open_engine(settings, create=True)
+    try:
+        again = engine.ledger.record_batch([InboundLine(line(event)) for event in first + later])
+        assert (again.counts.accepted, again.counts.duplicates) == (2, 3)
+        repeat = engine.ledger.record_batch([InboundLine(line(event)) for event in first + later])
+        assert (repeat.counts.accepted, repeat.counts.duplicates) == (0, 5)
+        verify(engine)
+    finally:
+        engine.close()
