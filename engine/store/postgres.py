@@ -228,13 +228,9 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         are added."""
         from engine.log_entries import entry_parts  # not at import: `billing --help` needs no hashlib
 
-        events_row, pairs_row = row_start(5), row_start(4)
+        pairs_row = row_start(4)
         return EncodedAppend(
-            events=[
-                events_row + text_field(row.originator_id) + bigint_field(row.originator_version)
-                + text_field(row.topic) + bytes_field(row.state)
-                for row in stored_events
-            ],
+            events=_event_fields(stored_events),
             pairs=[
                 pairs_row + text_field(source) + text_field(event_id) + text_field(row.originator_id)
                 + bigint_field(row.originator_version)
@@ -267,10 +263,8 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             c, "SELECT setval(?::regclass, nextval(?::regclass) + ? - 1)", (*self._id_sequence(c), count)
         )
         ids = list(range(last - count + 1, last + 1))
-        if encoded is None:
-            encoded = self.encode_append(stored_events, [])
         with _integrity_errors(), c.copy(self._copy_events_sql) as copy:  # another writer took a stream version
-            copy.write(copy_data(encoded.events, ids))
+            copy.write(copy_data(encoded.events if encoded is not None else _event_fields(stored_events), ids))
         self.end_chain_in(c, ids)
         return ids
 
@@ -359,3 +353,13 @@ class LedgerPostgresFactory(PostgresFactory):
 
 
 Factory = LedgerPostgresFactory
+
+
+def _event_fields(stored_events: Sequence[StoredRow]) -> list[bytes]:
+    """The COPY fields of events but for their notification ids (engine.store.pg_copy)."""
+    events_row = row_start(5)
+    return [
+        events_row + text_field(row.originator_id) + bigint_field(row.originator_version)
+        + text_field(row.topic) + bytes_field(row.state)
+        for row in stored_events
+    ]  # fmt: skip
