@@ -107,6 +107,9 @@ class _PendingSegment:
     rows: Sequence[Sequence]
     events: Sequence | None
     digests: bytes | None = None  # raw, 32 bytes an entry; None while the worker computes them
+    # Entries prepared before the lock (log_entries.entry_parts), hashed when the caller
+    # says (`hash_prepared_chain_in`: while the database inserts the rows) or at the end.
+    parts: Sequence[tuple[Any, bytes]] | None = None
 
 
 class LogChainTables:
@@ -131,7 +134,7 @@ class LogChainTables:
         the event objects if the caller has them (they spare decoding the rows), the
         events table's last notification id before them, and (`parts`) their entries
         rendered before the write lock was taken (`log_entries.entry_parts`)."""
-        from engine.log_entries import chain_hashes, chain_hashes_from_parts  # `billing --help` needs no hashlib
+        from engine.log_entries import chain_hashes  # not at import: `billing --help` needs no hashlib
 
         self.finish_chain_in(c)
         position, chained_id, prev_hash = self._chain_head_in(c)
@@ -141,14 +144,24 @@ class LogChainTables:
         job = _PendingSegment(position + 1, (), prev, rows, events)
         worker_wanted = self.__dict__.get("_chain_worker_wanted", False)
         if parts is not None:  # all but the hashing done before the lock: nothing for a worker to share
-            job.digests = _digests(chain_hashes_from_parts(position, prev, parts))
+            job.parts = parts
         elif len(rows) < MIN_ENTRIES or not worker_wanted or not self._worker().submit(position, prev, rows):
             job.digests = _digests(chain_hashes(position, prev, rows, events))
         self._chain_jobs()[id(c)] = job
 
+    def hash_prepared_chain_in(self, c: Any) -> None:
+        """Hashes the entries begun with `parts` (pure computation: a caller may run it
+        while the database works on the rows it was just sent)."""
+        from engine.log_entries import chain_hashes_from_parts
+
+        job = self._chain_jobs()[id(c)]
+        if job.parts is not None and job.digests is None:
+            job.digests = _digests(chain_hashes_from_parts(job.first_position - 1, job.prev_hash, job.parts))
+
     def end_chain_in(self, c: Any, notification_ids: Sequence[int]) -> None:
         """The events begun with `begin_chain_in` are stored with these ids: their
         segment is written now, or before the commit if a worker is hashing it."""
+        self.hash_prepared_chain_in(c)
         job = self._chain_jobs()[id(c)]
         job.notification_ids = notification_ids
         if job.digests is not None:

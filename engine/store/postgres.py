@@ -144,6 +144,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         )
         self.sql_create_statements.extend(SQL(self.ddl(template)) for template in feature_ddl())  # type: ignore[attr-defined]
         self._sequence: str | None = None
+        self._locked_cursors: set[int] = set()  # the cursors of transactions holding the lock
         self._copy_events_sql = (
             f"COPY {self.events_table} (originator_id, originator_version, topic, state, notification_id) "
             "FROM STDIN (FORMAT BINARY)"
@@ -198,13 +199,15 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         """
         with self.datastore.get_connection() as connection, connection.transaction(), connection.cursor() as c:
             if lock:
-                self._lock_table(c)
+                self.lock_appends_in(c)
             try:
                 yield c
                 self.finish_chain_in(c)  # the segment a chain worker was hashing
             except BaseException:
                 self.abandon_chain_in(c)
                 raise
+            finally:
+                self._locked_cursors.discard(id(c))  # before another cursor can take its id
 
     @contextmanager
     def publisher_lock(self) -> Iterator[None]:
@@ -252,7 +255,8 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
             return []
         parts = encoded.chain_parts if encoded is not None else None
         self.begin_chain_in(c, stored_events, events, self.max_notification_id_in(c), parts)
-        self._lock_table(c)  # held already by a write transaction; eventsourcing's own insert takes it too
+        if id(c) not in self._locked_cursors:  # a write transaction holds it already
+            self.lock_appends_in(c)
         self._notify_channel(c)
         # The ids are drawn as one range (this transaction holds the table's lock, so no
         # other draws meanwhile) and the rows copied in binary with them: eventsourcing's
@@ -265,6 +269,8 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         ids = list(range(last - count + 1, last + 1))
         with _integrity_errors(), c.copy(self._copy_events_sql) as copy:  # another writer took a stream version
             copy.write(copy_data(encoded.events if encoded is not None else _event_fields(stored_events), ids))
+            # While the server inserts the rows: the chain's hashes need no id, only positions.
+            self.hash_prepared_chain_in(c)
         self.end_chain_in(c, ids)
         return ids
 
@@ -313,6 +319,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
     def lock_appends_in(self, c: Cursor) -> None:
         """Takes the events table's lock in a transaction begun with `lock=False`."""
         self._lock_table(c)
+        self._locked_cursors.add(id(c))
 
     def lock_stream_versions(self, c: Cursor, customer_ids: Iterable[str]) -> dict[str, int]:
         """The stored versions of these streams' states, their rows locked until the
