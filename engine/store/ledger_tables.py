@@ -132,7 +132,7 @@ class LedgerTables(LogChainTables, SQLDialect):
     ) -> None:
         """Remembers the `(source, id)` pairs of events stored at these notification ids."""
         rows = [(source, event_id, nid) for (source, event_id), nid in zip(pairs, notification_ids, strict=True)]
-        self.executemany(c, "INSERT INTO {t}event_ids VALUES (?,?,?)", rows)
+        self.executemany(c, "INSERT INTO {t}event_ids (source, id, notification_id) VALUES (?,?,?)", rows)
 
     def select_state_of_notification(self, c: Any, notification_id: int) -> tuple[str, bytes]:
         """The topic and stored state of one recorded event."""

@@ -1,12 +1,13 @@
 """Rows for PostgreSQL's binary COPY, encoded before the write lock is taken.
 
-A batch's events and `(source, id)` pairs are appended by COPY, with notification ids
-that are only known once the events table's lock is held. Everything else in a row is
-known earlier, so each row's other fields are encoded while the batch is decided
+A batch's events are appended by COPY with notification ids that are only known once
+the events table's lock is held. Everything else in a row is known earlier, so each
+row's other fields are encoded while the batch is decided
 (`LedgerPostgresRecorder.encode_append`), and under the lock only the ids are packed
 and the pieces joined (`copy_data`; the id is the last column the COPY names):
 psycopg's `write_row` would format every field there instead (measured ~7 µs a row
-on a loaded 2-core machine).
+on a loaded 2-core machine). The batch's `(source, id)` pairs need no id (they name
+their event by stream and version): they are encoded whole, and copied before the lock.
 
 The format (PostgreSQL's "COPY" documentation, binary format): a signature, then per
 row a 16-bit field count and per field a 32-bit length and the bytes, then a trailer.
@@ -49,9 +50,11 @@ def bytes_field(value: bytes) -> bytes:
     return _LENGTH.pack(len(value)) + value
 
 
-def copy_data(encoded: Sequence[bytes], ids: Sequence[int]) -> bytes:
-    """The whole COPY data of rows whose last field is an id (a bigint) and whose other
-    fields, with the row's field count before them, are `encoded` (`row_start`)."""
+def copy_data(encoded: Sequence[bytes], ids: Sequence[int] | None = None) -> bytes:
+    """The whole COPY data of rows encoded ahead (`row_start` and their fields): each
+    followed by its id (a bigint, the last column) when `ids` are given."""
+    if ids is None:
+        return b"".join((SIGNATURE, *encoded, TRAILER))
     ids_fields = map(_BIGINT.pack, repeat(8), ids)
     return b"".join((SIGNATURE, *chain.from_iterable(zip(encoded, ids_fields, strict=True)), TRAILER))
 

@@ -34,8 +34,6 @@ from psycopg.sql import SQL, Identifier
 from engine.store.feature_tables import POSTGRES_TYPES, feature_ddl
 from engine.store.ledger_tables import LedgerTables, SQLDialect
 from engine.store.pg_copy import (
-    SIGNATURE,
-    TRAILER,
     EncodedAppend,
     bigint_field,
     bytes_field,
@@ -283,15 +281,7 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
         writer taking one of them waits for this transaction, then fails on the key."""
         if encoded.pairs:
             with _integrity_errors(), c.copy(self._copy_taken_ids_sql) as copy:
-                copy.write(b"".join((SIGNATURE, *encoded.pairs, TRAILER)))
-
-    def insert_taken_ids(
-        self, c: Cursor, pairs: Sequence[tuple[str, str]], notification_ids: Sequence[int], encoded: object = None
-    ) -> None:
-        """Pairs of events stored at these ids (engine events have none; a batch's were
-        taken before the lock)."""
-        rows = [(source, event_id, nid) for (source, event_id), nid in zip(pairs, notification_ids, strict=True)]
-        self.executemany(c, "INSERT INTO {t}event_ids (source, id, notification_id) VALUES (?,?,?)", rows)
+                copy.write(copy_data(encoded.pairs))
 
     def select_taken_ids(self, c: Cursor, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The `(source, id)` pairs already recorded, with their events' notification ids
