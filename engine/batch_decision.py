@@ -65,6 +65,9 @@ class BatchDecision:
         self.next_positions: dict[tuple[str, int], int] = {}
         self.versions_read: dict[str, int] = {}
         self.rejected_pairs: set[tuple[str, str]] = set()
+        # Set by `still_current_in` when others appended since the decision's head: the
+        # states it read are then the only cached ones known to be current.
+        self.head_moved = False
         # This batch's accepted events by (source, id): duplicates, and the targets of
         # corrections recorded by an earlier line of the batch.
         self._accepted: dict[tuple[str, str], RecordedEvent] = {}
@@ -129,6 +132,7 @@ class BatchDecision:
             return False
         if recorder.max_notification_id_in(c) == self.head:
             return True
+        self.head_moved = True
         touched = set(self.touched) if touched_checked else set()
         streams = [stream for stream in self.versions_read if stream not in touched]
         stored = recorder.select_stream_versions(c, streams)
@@ -192,7 +196,7 @@ class BatchDecision:
 
     def _decide(self, candidate: Candidate) -> RecordedEvent | None:
         """The event to record, None for an exact duplicate, or `Rejected`."""
-        accepted = self._accepted.get(candidate.pair)
+        accepted = self._accepted.get(candidate.pair) or self.ledger.in_flight.get(candidate.pair)
         if accepted is not None:
             _check_same_event(candidate, bytes(accepted.fact))
             return None
@@ -205,7 +209,7 @@ class BatchDecision:
         state = self.states[candidate.stream]
         if candidate.type in CORRECTION_TYPES:
             pair = target_pair(candidate)
-            target = self._accepted.get(pair) or self._targets.get(pair)
+            target = self._accepted.get(pair) or self.ledger.in_flight.get(pair) or self._targets.get(pair)
             return decide(state, candidate, self.ledger.rules, self.recorded_at, target)
         return decide(state, candidate, self.ledger.rules, self.recorded_at)
 

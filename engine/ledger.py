@@ -43,7 +43,7 @@ _CONFLICT_RETRIES = 5
 R = TypeVar("R")
 
 
-class _StaleDecision(Exception):
+class StaleDecision(Exception):
     """What a batch was decided from changed before it could be written."""
 
 
@@ -74,6 +74,9 @@ class Ledger(Application):
         self._states: dict[str, CustomerState] = {}
         # The log's head as of which the cached states are current (None: none cached).
         self.cached_states_head: int | None = None
+        # Events decided but not yet known to be committed, by (source, id): empty but
+        # in a process deciding batches ahead of their writer (engine/ahead.py).
+        self.in_flight: dict[tuple[str, str], RecordedEvent] = {}
         # Wired by the composition root: the features' inline projections of engine
         # events, and the hooks that follow an ingest batch in its transaction.
         self.engine_projections: list[EngineProjection] = []
@@ -156,7 +159,7 @@ class Ledger(Application):
                 batch = self._decide_batch(lines, verdicts)
                 try:
                     return self._commit(batch, projector)
-                except (IntegrityError, _StaleDecision):
+                except (IntegrityError, StaleDecision):
                     # Another writer appended to one of these customers' streams, took a
                     # pair or moved a partition since the batch was decided: decide it
                     # again from fresh state (the cached states are dropped).
@@ -190,7 +193,7 @@ class Ledger(Application):
             with recorder.write_transaction(lock=not early) as c:
                 if early:
                     if not batch.touched_streams_current_in(c):
-                        raise _StaleDecision
+                        raise StaleDecision
                     recorder.upsert_customer_states(c, batch.state_rows())
                     if recorder.WRITES_PAIRS_EARLY:
                         recorder.insert_taken_pairs_early(c, batch.encoded)
@@ -200,7 +203,7 @@ class Ledger(Application):
                 self.batch_timing.lock_wait_seconds += locked_at - asked_at
                 self._bind_in(c)
                 if not batch.still_current_in(c, touched_checked=early):
-                    raise _StaleDecision
+                    raise StaleDecision
                 # Recorded times follow the order in which batches commit, across
                 # processes too: a later time committed meanwhile moves this batch's up.
                 recorded_at = self.stamp_in(c, proposed=batch.recorded_at)
@@ -232,9 +235,20 @@ class Ledger(Application):
                 projector.rolled_back()
             raise
         self._held_since(locked_at)
-        self._states.update(batch.states)
+        if batch.head_moved:
+            # Others appended meanwhile: of the cached states, only those this batch read
+            # (and checked against the store's versions) are known to be current.
+            self._states = dict(batch.states)
+        else:
+            self._states.update(batch.states)
         self.cached_states_head = committed_head
         return batch.outcome
+
+    def commit_decided(self, batch: BatchDecision, projector: Projector | None = None) -> BatchOutcome:
+        """Records a batch decided elsewhere (`engine.ahead`: in another process) in one
+        write transaction; `StaleDecision` (or IntegrityError) if what it was decided
+        from has changed."""
+        return self._commit(batch, projector)
 
     def _forget_states(self) -> None:
         self._states.clear()

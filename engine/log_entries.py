@@ -318,13 +318,28 @@ _PLACE = b',"position":%d,"prev_hash":"%b'
 _PLACEHOLDER_HASH = b"0" * 64
 
 
+_PLACE_ZERO = _PLACE % (0, _PLACEHOLDER_HASH)
+
+
+def entry_split(event: RecordedEvent) -> tuple[bytes, bytes]:
+    """An entry's canonical JSON before its position and after its previous hash:
+    plain bytes, so another process can render them (`engine.ahead`)."""
+    body = entry_body(0, event, _PLACEHOLDER_HASH)
+    start = body.rindex(_PLACE_ZERO)
+    return body[:start], body[start + len(_PLACE_ZERO) :]
+
+
 def entry_parts(event: RecordedEvent) -> tuple[Any, bytes]:
     """An entry hashed as far as its position (a sha256 object that has read what
     comes before it: most of the entry) and its canonical JSON after its previous hash."""
-    body = entry_body(0, event, _PLACEHOLDER_HASH)
-    place = _PLACE % (0, _PLACEHOLDER_HASH)
-    start = body.rindex(place)
-    return _sha256(body[:start]), body[start + len(place) :]
+    before, after = entry_split(event)
+    return _sha256(before), after
+
+
+def parts_from_split(split: Sequence[tuple[bytes, bytes]]) -> list[tuple[Any, bytes]]:
+    """`entry_parts` of entries rendered elsewhere by `entry_split`."""
+    sha256 = _sha256
+    return [(sha256(before), after) for before, after in split]
 
 
 def chain_hashes_from_parts(position: int, prev_hash: bytes, parts: Sequence[tuple[Any, bytes]]) -> list[bytes]:

@@ -119,11 +119,16 @@ class LedgerTables(LogChainTables, SQLDialect):
         return taken
 
     def encode_append(
-        self, stored_events: Sequence, pairs: Sequence[tuple[str, str]], events: Sequence | None = None
+        self,
+        stored_events: Sequence,
+        pairs: Sequence[tuple[str, str]],
+        events: Sequence | None = None,
+        chain_parts: Sequence[tuple[Any, bytes]] | None = None,
     ) -> Any:
         """What a backend can encode of a batch's rows before it holds the write lock
-        (PostgreSQL: its COPY fields; here: nothing)."""
-        return None
+        (PostgreSQL: its COPY fields; here: nothing but `chain_parts`, the entries
+        rendered ahead by another process, `log_entries.entry_parts`, if given)."""
+        return chain_parts
 
     WRITES_PAIRS_EARLY = False  # a backend that takes a batch's pairs before the lock says so
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import parse_qsl
 
 import psycopg
@@ -220,7 +221,11 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
                 connection.execute("SELECT pg_advisory_unlock(%s)", (_PUBLISHER_LOCK_KEY,))
 
     def encode_append(
-        self, stored_events: Sequence[StoredRow], pairs: Sequence[tuple[str, str]], events: Sequence | None = None
+        self,
+        stored_events: Sequence[StoredRow],
+        pairs: Sequence[tuple[str, str]],
+        events: Sequence | None = None,
+        chain_parts: Sequence[tuple[Any, bytes]] | None = None,
     ) -> EncodedAppend:
         """What can be prepared of a batch's rows before the lock is taken: the COPY
         fields of the events and their `(source, id)` pairs but for the notification
@@ -237,7 +242,9 @@ class LedgerPostgresRecorder(PostgresDialect, LedgerTables, PostgresApplicationR
                 + bigint_field(row.originator_version)
                 for (source, event_id), row in zip(pairs, stored_events, strict=True)
             ],
-            chain_parts=None if events is None else [entry_parts(event) for event in events],
+            chain_parts=chain_parts
+            if chain_parts is not None or events is None
+            else [entry_parts(event) for event in events],
         )  # fmt: skip
 
     def insert_events_in(

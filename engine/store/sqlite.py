@@ -145,10 +145,15 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def insert_events_in(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredRow], events: Sequence | None = None, encoded: None = None
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredRow],
+        events: Sequence | None = None,
+        encoded: Sequence | None = None,
     ) -> list[int]:
         """Appends events with one executemany and chains them (`events`: the event
-        objects of the rows, if the caller has them); returns their notification ids.
+        objects of the rows, if the caller has them; `encoded`: their log entries
+        rendered ahead, from `encode_append`); returns their notification ids.
 
         eventsourcing's own recorder runs one INSERT per event to read each rowid back.
         Inside this write transaction nobody else can insert, so the rowids are the
@@ -158,7 +163,7 @@ class LedgerSQLiteRecorder(SQLiteDialect, LedgerTables, SQLiteApplicationRecorde
             return []
         c.execute(self.select_max_notification_id_statement)
         first = (c.fetchone()[0] or 0) + 1
-        self.begin_chain_in(c, stored_events, events, first - 1)
+        self.begin_chain_in(c, stored_events, events, first - 1, encoded)
         try:
             c.executemany(self.insert_events_statement, stored_events)  # rows already
         except sqlite3.IntegrityError as error:

@@ -265,6 +265,16 @@ class BackendContract:
         assert (revoked.accepted, revoked.rejected) == (1, 0)
         assert one.ledger.batch_timing.conflicts == 1
 
+    def test_a_batch_for_other_customers_does_not_vouch_for_the_rest_of_the_cache(self, make_engine):
+        one, two = make_engine(), make_engine()
+        assert record(one, [associated("c-1", "p-1", time="2026-09-15T00:00:00+08:00")]).accepted == 1
+        assert record(two, [discount_granted("c-1", discount_id="d-1")]).accepted == 1
+        # `one` commits a batch of another customer after `two` wrote: its check passes
+        # (c-2 is as read), but that says nothing of the c-1 state `one` still caches.
+        assert record(one, [associated("c-2", "p-1", time="2026-09-15T00:00:00+08:00")]).accepted == 1
+        revoked = record(one, [discount_revoked("c-1", discount_id="d-1")])
+        assert (revoked.accepted, revoked.rejected) == (1, 0), "decided from c-1's state with the discount"
+
     def test_two_workers_deciding_the_same_partition_at_once_record_each_line_once(self, make_engine, reference):
         """A rebalance hands a partition to a second worker while the first still decides
         a batch of it: the first finds, under the lock, that the partition moved on."""
