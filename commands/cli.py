@@ -32,6 +32,7 @@ from commands.cli_support import (
     period,
     print_json,
 )
+from commands.gc_tuning import GC_THRESHOLDS
 from commands.ingest import BATCH_SIZE
 from commands.settings import Settings
 from engine.errors import REASON_CODES, Refused
@@ -172,17 +173,6 @@ def _sentence(text: str | None) -> str | None:
     return None if not text else text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-# A batch allocates millions of short-lived objects and no reference cycles; at
-# CPython's default threshold (700) the cycle collector ran thousands of times a batch.
-# Measured on 2026-11-25: 8% less wall time on a 100,000-line ingest, 29 MiB more peak memory.
-# A 20,000-line batch keeps ~150,000 tracked objects alive until it ends (its lines,
-# candidates, rows, pairs), so at 50,000 each collection walked a batch's objects only
-# to promote them; above a batch's worth, they die before a collection sees them.
-# Measured on the benchmark's 1M-event log: the collector's time 2.11 -> 0.11 s, the
-# ingest process's CPU 40.2 -> 37.8 s, peak memory 471 -> 481 MiB.
-GC_THRESHOLDS = (500_000, 20, 100)
-
-
 # A SIGTERM that arrives while the command line is still loading (imports and the
 # parser take a few tenths of a second) is remembered (`cli_support.TERMINATED`):
 # `serve` then stops cleanly as soon as it has started; any other command ends as the
@@ -248,6 +238,7 @@ _LARGE_INPUT_BYTES = 2 << 20  # an input whose batches are worth hashing on anot
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from commands.ingest import expect_large_input, ingest_streams
+    from commands.ingest_ahead import decides_ahead, ingest_ahead
     from commands.json_lines import check_readable, open_inputs
     from commands.progress import byte_progress
 
@@ -255,10 +246,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--batch-size must be at least 1")
     check_readable(args.files)
     with open_engine(settings, create=True) as engine, byte_progress(args.files, force=settings.progress) as progress:
-        large = sum(os.path.getsize(path) for path in args.files if path != "-") >= _LARGE_INPUT_BYTES
-        if settings.chain_worker and large:
+        size = sum(os.path.getsize(path) for path in args.files if path != "-")
+        if settings.chain_worker and size >= _LARGE_INPUT_BYTES:
             expect_large_input(engine)  # the chain's worker hashes large batches on another core
-        counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
+        if decides_ahead(settings, size):
+            counts = ingest_ahead(engine, args.files, args.batch_size, progress)
+        else:
+            counts = ingest_streams(engine, open_inputs(args.files), args.batch_size, progress)
     print_json(counts) if args.json else print(render.counts(counts))
     return EXIT_PROBLEM if counts.rejected else EXIT_OK
 

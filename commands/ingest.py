@@ -46,7 +46,7 @@ def ingest_streams(
 ) -> IngestCounts:
     """Records every line of the streams, batch by batch, views included."""
     total = IngestCounts()
-    with _committed_on_interrupt(total):
+    with committed_on_interrupt(total):
         for stream in streams:
             for batch in batched(read_json_lines(stream, progress), batch_size):
                 total.add(engine.ledger.record_batch(batch, inline_projector(engine)).counts)
@@ -55,7 +55,7 @@ def ingest_streams(
 
 
 @contextmanager
-def _committed_on_interrupt(total: IngestCounts) -> Iterator[None]:
+def committed_on_interrupt(total: IngestCounts) -> Iterator[None]:
     """An interrupt (Ctrl-C) carries what the batches committed before it."""
     try:
         yield
@@ -78,7 +78,7 @@ def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int 
     """Judges every kept, not yet accepted rejection again, in arrival order."""
     pending = engine.ledger.recorder.select_rejections(reason=reason, pending_only=True)
     total = IngestCounts()
-    with _committed_on_interrupt(total):
+    with committed_on_interrupt(total):
         for start in range(0, len(pending), batch_size):
             lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
             total.add(engine.ledger.record_batch(lines, inline_projector(engine)).counts)

@@ -17,6 +17,7 @@ from engine.statements.schedule import parse_duration
 
 DEFAULT_STORE = "sqlite:///billing.db"
 Projections = Literal["inline", "separate"]
+DecideAhead = Literal["auto", "on", "off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,11 @@ class Settings:
     # another core (engine/store/chain_worker.py) instead of in the writer. Pays only
     # where a core is free: on a shared machine the child's CPU is the writer's loss.
     chain_worker: bool = False
+    # BILLING_DECIDE_AHEAD: `billing ingest` has a child process judge and decide the
+    # next batch while this one writes the last (commands/ingest_ahead.py). "auto": for
+    # files of at least 8 MiB on a SQLite store, when the machine has a second core;
+    # "on": always (files and stdin, any store but memory://); "off": never.
+    decide_ahead: DecideAhead = "auto"
     # `billing serve`'s consumer: records a batch at most, and the group's timeouts (a
     # test broker allows short sessions, so a restarted service rejoins in a second).
     kafka_max_records: int = 5000
@@ -76,6 +82,9 @@ class Settings:
             raise SettingsError(f"BILLING_PROJECTIONS: {text['projections']!r} is neither inline nor separate")
         # Checked here, so a bad value is one line before anything starts (not after
         # `billing serve` has reached its broker).
+        decide_ahead = environ.get("BILLING_DECIDE_AHEAD") or "auto"
+        if decide_ahead not in get_args(DecideAhead):
+            raise SettingsError(f"BILLING_DECIDE_AHEAD: {decide_ahead!r} is none of auto, on, off")
         if text["now"] is not None:
             fixed_moment(text["now"])
         if text["close_after"] is not None:
@@ -89,6 +98,7 @@ class Settings:
             **numbers,
             progress=environ.get("BILLING_PROGRESS") == "1",
             chain_worker=environ.get("BILLING_CHAIN_WORKER") == "1",
+            decide_ahead=decide_ahead,
         )
 
     def postgres_tuning(self) -> dict[str, str]:

@@ -75,7 +75,7 @@ class Ledger(Application):
         # The log's head as of which the cached states are current (None: none cached).
         self.cached_states_head: int | None = None
         # Events decided but not yet known to be committed, by (source, id): empty but
-        # in a process deciding batches ahead of their writer (engine/ahead.py).
+        # in a process deciding batches ahead of their writer (commands/ahead.py).
         self.in_flight: dict[tuple[str, str], RecordedEvent] = {}
         # Wired by the composition root: the features' inline projections of engine
         # events, and the hooks that follow an ingest batch in its transaction.
@@ -245,7 +245,7 @@ class Ledger(Application):
         return batch.outcome
 
     def commit_decided(self, batch: BatchDecision, projector: Projector | None = None) -> BatchOutcome:
-        """Records a batch decided elsewhere (`engine.ahead`: in another process) in one
+        """Records a batch decided elsewhere (`commands.ahead`: in another process) in one
         write transaction; `StaleDecision` (or IntegrityError) if what it was decided
         from has changed."""
         return self._commit(batch, projector)
@@ -253,6 +253,10 @@ class Ledger(Application):
     def _forget_states(self) -> None:
         self._states.clear()
         self.cached_states_head = None
+
+    def forget_cached_states(self) -> None:
+        """Drops every cached decision state (the next batch reads them from the store)."""
+        self._forget_states()
 
     def _held_since(self, locked_at: float | None) -> None:
         """Counts the write lock as held from `locked_at` (None: never granted) to now."""

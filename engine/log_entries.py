@@ -323,7 +323,7 @@ _PLACE_ZERO = _PLACE % (0, _PLACEHOLDER_HASH)
 
 def entry_split(event: RecordedEvent) -> tuple[bytes, bytes]:
     """An entry's canonical JSON before its position and after its previous hash:
-    plain bytes, so another process can render them (`engine.ahead`)."""
+    plain bytes, so another process can render them (`commands.ahead`)."""
     body = entry_body(0, event, _PLACEHOLDER_HASH)
     start = body.rindex(_PLACE_ZERO)
     return body[:start], body[start + len(_PLACE_ZERO) :]

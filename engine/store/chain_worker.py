@@ -26,7 +26,6 @@ from __future__ import annotations
 import fcntl
 import os
 import select
-import struct
 import sys
 from array import array
 from collections.abc import Sequence
@@ -36,11 +35,15 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from engine.frames import LENGTH as _LENGTH
+from engine.frames import read_exactly as _read_exactly
+from engine.frames import read_frame as _read_frame
+from engine.frames import write_all as _write_all
+from engine.frames import write_frame as _write_frame
+
 if TYPE_CHECKING:
     import subprocess
 
-_LENGTH = struct.Struct("<I")
-_IOV_MAX = 1024  # buffers a writev takes (POSIX's minimum, Linux's value)
 _PIPE_BYTES = 1 << 20  # a larger pipe: fewer switches to the child while a job is written
 _READY = b"ready"
 _TOPIC, _STATE = itemgetter(-2), itemgetter(-1)  # rows end with topic and state
@@ -184,41 +187,6 @@ class ChainWorker:
             self._process.stdout.close()  # type: ignore[union-attr]
             self._process.stdin.close()  # type: ignore[union-attr]
             self._process = None
-
-
-def _write_frame(fd: int, payload: bytes) -> None:
-    _write_all(fd, [_LENGTH.pack(len(payload)), payload])
-
-
-def _write_all(fd: int, buffers: list) -> None:
-    """Writes buffers in order with scatter-gather writes (no joined copy)."""
-    start = 0
-    while start < len(buffers):
-        batch = buffers[start : start + _IOV_MAX]
-        written = os.writev(fd, batch)
-        for buffer in batch:
-            size = len(buffer)
-            if written < size:  # a partial write: the rest of this buffer goes next
-                buffers[start] = memoryview(buffer)[written:]
-                break
-            written -= size
-            start += 1
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts, left = [], size
-    while left:
-        part = os.read(fd, min(left, 1 << 20))
-        if not part:
-            raise EOFError("the other end closed the pipe")
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
-
-
-def _read_frame(fd: int) -> bytes:
-    (length,) = _LENGTH.unpack(_read_exactly(fd, _LENGTH.size))
-    return _read_exactly(fd, length)
 
 
 def serve(stdin: int = 0, stdout: int = 1) -> None:

@@ -1,0 +1,273 @@
+"""`billing ingest` on both cores: a child process decides the next batch while this
+one writes the last (commands/ahead.py says how the decision state is kept right).
+
+This process stays the only writer: it commits each decided batch in input order, in
+one transaction with its views (as `ingest_streams` does), and tells the decider what
+it committed. What is stored is byte for byte what the in-process ingest stores, but
+for the recorded times (tests compare stores made both ways). A kill -9 of either
+process loses no committed batch and a re-run counts nothing twice, as before: the
+store is the only memory of what was recorded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from commands.ahead import (
+    Committed,
+    DecideAgain,
+    DecidedBatch,
+    DeciderFailed,
+    FoldedViews,
+    InputEnded,
+    ReadyBatch,
+    RenderShare,
+    decode_from_decider,
+    encode,
+)
+from commands.bootstrap import Engine
+from commands.ingest import committed_on_interrupt, inline_projector, write_views
+from commands.settings import Settings
+from commands.store_url import parse_store_url
+from engine.frames import read_frame, write_frame
+from engine.ledger import Ledger, StaleDecision
+from projections.projector import BillingProjection
+from schemas.views import IngestCounts
+
+# Below this, starting the decider (~0.4 s: an interpreter and the store opened again)
+# costs more than it saves.
+AUTO_MIN_BYTES = 8 << 20
+_PIPE_BYTES = 1 << 20  # a larger pipe: fewer switches while a batch (~30 MB) is handed over
+_CONFLICT_RETRIES = 5
+
+
+class DeciderStopped(OSError):
+    """The decider failed in a way a user can act on (its one line says how)."""
+
+
+def decides_ahead(settings: Settings, input_bytes: int) -> bool:
+    """Whether an ingest of files of this size has its batches decided by a child."""
+    location = parse_store_url(settings.store_url)
+    if settings.decide_ahead == "off" or location.kind == "memory":  # another process can't see a memory store
+        return False
+    if settings.decide_ahead == "on":
+        return True
+    return location.kind == "sqlite" and input_bytes >= AUTO_MIN_BYTES and (os.cpu_count() or 1) > 1
+
+
+def ingest_ahead(
+    engine: Engine, paths: list[str], batch_size: int, progress: Callable[[int], None] | None = None
+) -> IngestCounts:
+    """Records every line of the files, batch by batch, views included."""
+    total = IngestCounts()
+    # The decider folds the views from where the log is now: they must be there too.
+    write_views(engine)
+    with committed_on_interrupt(total), _decider(paths, batch_size, engine.settings.store_url) as (frames, orders):
+        _write_batches(engine, frames, orders, total, progress)
+    write_views(engine)  # whatever the decider's folds did not cover (another writer's events)
+    return total
+
+
+class _HandedViews:
+    """The projector of a batch committed here: applies the views the decider folded
+    (and handed over with the batch, if it did) when they continue the stored views:
+    every batch they cover committed here, one after the other (`views_at`: the log's
+    head before the first). Otherwise they are dropped: the views stay where they
+    were, and whatever they lack is folded from the log when they are next written."""
+
+    def __init__(self, projection: BillingProjection):
+        self.projection = projection
+        self.views_at: int | None = None  # None: no run of consecutive batches yet
+        self.handed: FoldedViews | None = None
+        self.batch: ReadyBatch | None = None
+
+    def project_in(self, cursor: Any, ledger: Ledger, recorded: list) -> None:
+        batch = self.batch
+        if batch is None or batch.head_moved:  # others' events lie between the batches folded
+            self.views_at = None
+            return
+        if self.views_at is None:
+            self.views_at = batch.head
+        handed, self.handed = self.handed, None
+        if handed is not None:
+            through = recorded[-1][0] if recorded else batch.head
+            self.apply_in(cursor, ledger, handed, through)
+
+    def apply_in(self, cursor: Any, ledger: Ledger, handed: FoldedViews, through: int) -> None:
+        if through == self.views_at:
+            return  # no event since: nothing to write, not even the position
+        if self.views_at is not None and self.projection.view.position_in(cursor, ledger.name) == self.views_at:
+            self.projection.view.apply_in(cursor, handed.delta(), Tracking(ledger.name, through))
+        self.views_at = through
+
+    def rolled_back(self) -> None:
+        self.views_at = None
+
+
+class _Frames:
+    """The decider's frames, read by a thread as soon as they are written: the decider
+    then runs up to `AHEAD` batches ahead instead of waiting on a full pipe whenever
+    one batch took the writer longer than it took the decider (and the thread, mostly
+    blocked in `read`, barely holds the GIL)."""
+
+    AHEAD = 2
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._queue: queue.Queue[bytes | EOFError] = queue.Queue(maxsize=self.AHEAD)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="decider-frames", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                item: bytes | EOFError = read_frame(self._fd)
+            except (EOFError, OSError) as error:
+                item = EOFError(str(error))
+            while not self._stopping.is_set():  # once stopping, frames are read and dropped to the end
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, EOFError):
+                return
+
+    def ready(self) -> bool:
+        return not self._queue.empty()
+
+    def next(self) -> bytes:
+        item = self._queue.get()
+        if isinstance(item, EOFError):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)
+
+
+def _write_batches(
+    engine: Engine, frames: _Frames, orders: int, total: IngestCounts, progress: Callable[[int], None] | None
+) -> None:
+    ledger = engine.ledger
+    projector = _HandedViews(engine.projection) if inline_projector(engine) is not None else None
+    epoch = 0
+    head: int | None = None  # where this process's last commit left the log
+    tries = 0
+    share = RenderShare()
+    while True:
+        waited = not frames.ready()
+        message = decode_from_decider(frames.next())
+        if type(message) is DeciderFailed:
+            if message.kind == "line":
+                raise DeciderStopped(message.message)
+            raise RuntimeError(f"the deciding process failed:\n{message.message}")
+        if message.epoch != epoch:
+            continue  # decided before the decider was told to decide again
+        if type(message) is InputEnded:
+            if projector is not None and message.views is not None and head is not None:
+                with ledger.recorder.write_transaction() as cursor:
+                    projector.apply_in(cursor, ledger, message.views, head)
+            if progress is not None and message.bytes_read:
+                progress(message.bytes_read)
+            return
+        assert type(message) is DecidedBatch
+        batch = ReadyBatch(ledger, message, head)
+        if projector is not None:
+            projector.batch, projector.handed = batch, message.views
+        try:
+            outcome = ledger.commit_decided(batch, projector)
+        except (StaleDecision, IntegrityError):
+            # Another writer appended what this batch read, took one of its pairs, or
+            # moved the times: the batch and those after it are decided again afresh.
+            ledger.batch_timing.conflicts += 1
+            tries += 1
+            if tries > _CONFLICT_RETRIES:
+                raise RuntimeError(
+                    f"batch kept conflicting with other writers after {_CONFLICT_RETRIES} tries"
+                ) from None
+            epoch, head = epoch + 1, None
+            if projector is not None:
+                projector.views_at = None
+            write_frame(orders, encode(DecideAgain(epoch, message.seq)))
+            continue
+        tries = 0
+        total.add(outcome.counts)
+        if progress is not None:
+            progress(message.bytes_read)
+        head = ledger.cached_states_head
+        write_frame(orders, encode(Committed(epoch, message.seq, share.writer_waited(waited))))
+        if batch.head_moved:
+            # Committed (what it read was as it was), but others appended meanwhile: the
+            # decider's cache beyond this batch's streams can't be vouched for.
+            epoch, head = epoch + 1, None
+            if projector is not None:
+                projector.views_at = None
+            write_frame(orders, encode(DecideAgain(epoch, message.seq + 1)))
+
+
+@contextmanager
+def _decider(paths: list[str], batch_size: int, store_url: str) -> Iterator[tuple[_Frames, int]]:
+    """Starts the decider; yields (its frames, the pipe it reads orders from); stops it
+    on the way out, whatever happened."""
+    results_read, results_write = os.pipe()
+    orders_read, orders_write = os.pipe()
+    try:  # Linux: a larger pipe (ignored where it can't be set)
+        fcntl.fcntl(results_write, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "BILLING_STORE": store_url,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [sys.executable, "-m", "commands.decider_process", str(results_write), str(orders_read)]
+    try:
+        process = subprocess.Popen(
+            [*command, str(batch_size), *paths],
+            stdout=subprocess.DEVNULL,
+            env=env,
+            pass_fds=(results_write, orders_read),
+        )
+    except BaseException:
+        for fd in (results_read, results_write, orders_read, orders_write):
+            os.close(fd)
+        raise
+    os.close(results_write)
+    os.close(orders_read)
+    frames = _Frames(results_read)
+    try:
+        yield frames, orders_write
+    except (EOFError, BrokenPipeError):  # its end of a pipe closed: the decider is gone
+        code = process.wait()
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        raise DeciderStopped(
+            f"the process deciding the batches (pid {process.pid}) ended with {how}; "
+            "the batches committed before it stay recorded, and a new ingest of the same files goes on from there"
+        ) from None
+    finally:
+        frames.stop()  # its thread reads and drops whatever the decider still writes
+        os.close(orders_write)  # the decider's word to stop
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        frames.join()  # the decider's end closed the pipe: the thread has read to its end
+        os.close(results_read)
