@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench import raw
 from bench.broker import BrokerUnavailable, check_early
-from bench.child import billing, run_measured
+from bench.child import ChildRun, billing, run_measured
 from bench.close import CLOSE_TARGET_SECONDS, measure_close
 from bench.kafka import kafka_figures, kafka_notes, measure_kafka
 from bench.log import EventLog, event_log
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     startup = run_measured(billing("--help"), "CLI start-up (billing --help)").check()
     naive = None if args.skip_naive else _naive(log, args.naive_sample, workdir)
     ingest, counts, stored = _ingest(log, store)
+    one_process = _ingest_in_one_process(log, workdir / "bench-store-one-process.db", counts)
     replay, replayed = _replay(store, args.period)
     engine_rows_info, line_rows_info = _raw_limits(store, log, workdir)
     close, closed = measure_close(store, args.period)
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     figures = _figures(log, startup.seconds, naive, ingest, replay, stored, engine_rows_info, line_rows_info)
+    after_ingest = figures.index(_by_key(figures, "ingest_seconds")) + 1
+    figures[after_ingest:after_ingest] = _one_process_figures(log, ingest, one_process)
     figures += _close_figures(close, closed, log)
     figures += kafka_figures(kafka)
     notes = _notes(log, counts, stored, args.skip_naive) + _close_notes(closed, replayed) + kafka_notes(kafka, log)
@@ -181,6 +184,43 @@ def _ingest(log: EventLog, store: Path) -> tuple:
     with closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as connection:
         (stored,) = connection.execute("SELECT COUNT(*) FROM stored_events").fetchone()
     return run, counts, stored
+
+
+def _ingest_in_one_process(log: EventLog, store: Path, counts: dict) -> ChildRun:
+    """The same ingest with the batches decided in the writing process (the path before
+    BILLING_DECIDE_AHEAD): the yardstick of what deciding ahead gains."""
+    _remove_database(store)
+    run = run_measured(
+        billing("--store", f"sqlite:///{store}", "ingest", "--json", log.path),
+        f"billing ingest in one process ({log.lines:,} lines)",
+        env={"BILLING_DECIDE_AHEAD": "off"},
+    )
+    run.check((0, 1))
+    if json.loads(run.stdout) != counts:
+        raise RuntimeError(f"the one-process ingest counted {run.stdout!r}, the default one {counts}")
+    _remove_database(store)
+    return run
+
+
+def _one_process_figures(log: EventLog, ingest: ChildRun, one_process: ChildRun) -> list[Figure]:
+    one_rate = log.lines / one_process.seconds
+    return [
+        figure(
+            "ingest_peak_rss_both_mib",
+            "billing ingest, peak RSS of both processes (sampled)",
+            ingest.tree_peak_rss_bytes / MIB or None,
+            "MiB",
+            at_most=MEMORY_LIMIT_MIB,
+            target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)",
+        ),
+        figure("ingest_one_process_events_per_s", "billing ingest, one process (off)", one_rate, "events/s"),
+        figure("ingest_one_process_seconds", "billing ingest, one process, wall clock", one_process.seconds, "s"),
+        figure("ingest_vs_one_process", "ingest / ingest in one process", one_process.seconds / ingest.seconds, "×"),
+    ]
+
+
+def _by_key(figures: list[Figure], key: str) -> Figure:
+    return next(f for f in figures if f.key == key)
 
 
 def _replay(store: Path, period: str) -> tuple:
@@ -371,6 +411,8 @@ def _notes(log: EventLog, counts: dict, stored: int, skipped_naive: bool) -> lis
         "wall clocks include the interpreter's start-up; the raw limit is the best of "
         f"{RAW_REPEATS} inserts into fresh WAL files in one transaction, rows built before the clock starts; "
         f"the batched raw figure is one run committing every {BATCH_SIZE:,} rows, as the engine's batches do",
+        "billing ingest runs as the README says (BILLING_DECIDE_AHEAD=auto: a second process decides the batches "
+        "of an input this large); the one-process figure is the same log with BILLING_DECIDE_AHEAD=off",
     ]
     if not _counts_match(log, counts):
         notes.append(

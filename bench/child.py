@@ -40,6 +40,8 @@ class ChildRun:
     returncode: int
     stdout: bytes
     stderr: bytes
+    # The command's and its children's resident memory together, sampled (0: not known).
+    tree_peak_rss_bytes: int = 0
 
     def check(self, allowed: tuple[int, ...] = (0,)) -> ChildRun:
         if self.returncode not in allowed:
@@ -81,10 +83,18 @@ def run_measured(argv: list[str], label: str, env: Mapping[str, str] | None = No
             process.wait()
             raise
         seconds = time.perf_counter() - start
-        peak = json.loads(report.read() or '{"ru_maxrss": 0}')["ru_maxrss"] * _MAXRSS_UNIT
+        peaks = json.loads(report.read() or '{"ru_maxrss": 0}')
         out.seek(0)
         err.seek(0)
-        return ChildRun(argv, seconds, peak, process.returncode, out.read(), err.read())
+        return ChildRun(
+            argv,
+            seconds,
+            peaks["ru_maxrss"] * _MAXRSS_UNIT,
+            process.returncode,
+            out.read(),
+            err.read(),
+            peaks.get("tree_peak_kib", 0) * 1024,
+        )
 
 
 @dataclass(slots=True)

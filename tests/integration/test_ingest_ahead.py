@@ -8,6 +8,7 @@ step in between two batches); the command tests run `billing ingest` itself."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import signal
 import sqlite3
@@ -404,3 +405,30 @@ def test_deciding_ahead_stores_what_deciding_in_process_stores(tmp_path_factory,
         assert counts == expected
         assert all_views(ahead_writer) == all_views(alone)
     assert store_tables(folder / "ahead.db") == store_tables(folder / "alone.db")
+
+
+def test_on_postgres_two_ingests_deciding_ahead_at_once_record_each_event_once(tmp_path, postgres_fresh_dsn):
+    raws = [line(e) for e in month_of_events(customers=30, usage_per_customer=30)]
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(raws) + b"\n")
+    processes = [
+        subprocess.Popen(
+            [str(BILLING), "--store", postgres_fresh_dsn, "ingest", "--batch-size", "7", "--json", "in.jsonl"],
+            cwd=tmp_path,
+            env=clean_env(BILLING_DECIDE_AHEAD=mode),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for mode in ("on", "on")
+    ]
+    results = [(*process.communicate(timeout=90), process.returncode) for process in processes]
+    assert [code for _, _, code in results] == [0, 0], [err for _, err, _ in results]
+    counts = [json.loads(out) for out, _, _ in results]
+    assert sum(c["accepted"] for c in counts) == len(raws)
+    assert all(c["accepted"] + c["duplicates"] == len(raws) for c in counts)
+    with open_engine(Settings(store_url=postgres_fresh_dsn), create=False) as stored:
+        expected = open_engine(Settings(store_url="memory://"), create=True)
+        record(expected, raws)
+        assert all_views(stored) == all_views(expected)
+        assert stored.ledger.recorder.count_events() == len(raws)
+    verified = billing(tmp_path, "--store", postgres_fresh_dsn, "verify")
+    assert verified.returncode == 0, verified.stderr
