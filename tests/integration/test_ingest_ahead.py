@@ -226,12 +226,16 @@ def start_ingest(tmp_path: Path, log: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def wait_until_some_recorded(store: Path, process: subprocess.Popen) -> None:
+def ingest_under_way(tmp_path: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    """An ingest deciding ahead that has committed some batches, and its decider's pid."""
+    process = start_ingest(tmp_path, log)
     deadline = time.monotonic() + 60
-    while stored_events(store) == 0:
+    while stored_events(tmp_path / "store.db") == 0:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "nothing recorded within a minute"
         time.sleep(0.01)
+    [decider] = children_of(process.pid)
+    return process, decider
 
 
 def children_of(pid: int) -> list[int]:
@@ -278,9 +282,7 @@ def assert_resumed_equals_one_ingest(tmp_path: Path, log: Path) -> None:
 def test_a_writer_killed_midway_loses_nothing_its_decider_dies_with_it_and_a_rerun_counts_nothing_twice(
     tmp_path, large_log
 ):
-    process = start_ingest(tmp_path, large_log)
-    wait_until_some_recorded(tmp_path / "store.db", process)
-    [decider] = children_of(process.pid)
+    process, decider = ingest_under_way(tmp_path, large_log)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert gone_within(decider, 5), "the decider outlived its writer"
@@ -290,9 +292,7 @@ def test_a_writer_killed_midway_loses_nothing_its_decider_dies_with_it_and_a_rer
 
 @pytest.mark.slow
 def test_a_decider_killed_midway_ends_the_ingest_in_one_line_and_a_rerun_goes_on(tmp_path, large_log):
-    process = start_ingest(tmp_path, large_log)
-    wait_until_some_recorded(tmp_path / "store.db", process)
-    [decider] = children_of(process.pid)
+    process, decider = ingest_under_way(tmp_path, large_log)
     os.kill(decider, signal.SIGKILL)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2, (out, err)
@@ -303,9 +303,7 @@ def test_a_decider_killed_midway_ends_the_ingest_in_one_line_and_a_rerun_goes_on
 
 @pytest.mark.slow
 def test_ctrl_c_stops_both_processes_and_says_what_was_committed(tmp_path, large_log):
-    process = start_ingest(tmp_path, large_log)
-    wait_until_some_recorded(tmp_path / "store.db", process)
-    [decider] = children_of(process.pid)
+    process, decider = ingest_under_way(tmp_path, large_log)
     os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, (out, err)
