@@ -63,7 +63,15 @@ def decides_ahead(settings: Settings, input_bytes: int) -> bool:
         return False
     if settings.decide_ahead == "on":
         return True
-    return location.kind == "sqlite" and input_bytes >= AUTO_MIN_BYTES and (os.cpu_count() or 1) > 1
+    return location.kind == "sqlite" and input_bytes >= AUTO_MIN_BYTES and _usable_cores() > 1
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s limit counts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def ingest_ahead(

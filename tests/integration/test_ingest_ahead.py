@@ -89,6 +89,16 @@ def test_the_store_is_the_in_process_ingests_byte_for_byte(tmp_path, batch_size)
     assert verified.returncode == 0, verified.stderr
 
 
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"not json\n"])
+def test_an_input_without_a_good_line_ends_as_in_process(tmp_path, content):
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(content)
+    alone = ingest(tmp_path, "alone.db", log, BILLING_DECIDE_AHEAD="off")
+    ahead_run = ingest(tmp_path, "ahead.db", log, BILLING_DECIDE_AHEAD="on")
+    assert (ahead_run.returncode, ahead_run.stdout, ahead_run.stderr) == (alone.returncode, alone.stdout, alone.stderr)
+    assert store_tables(tmp_path / "ahead.db") == store_tables(tmp_path / "alone.db")
+
+
 # --- the protocol, the decider in a thread -------------------------------------------------
 
 
@@ -337,7 +347,7 @@ def test_which_ingests_decide_ahead():
         return Settings(store_url=store, decide_ahead=mode)
 
     big, small = 64 << 20, 1 << 20
-    assert decides_ahead(settings(), big) == ((os.cpu_count() or 1) > 1)
+    assert decides_ahead(settings(), big) == (len(os.sched_getaffinity(0)) > 1)
     assert not decides_ahead(settings(), small)
     assert not decides_ahead(settings(store="postgresql://u:p@localhost:5432/db"), big), "auto: SQLite only"
     assert decides_ahead(settings("on"), 0)
