@@ -89,6 +89,23 @@ def test_the_store_is_the_in_process_ingests_byte_for_byte(tmp_path, batch_size)
     assert verified.returncode == 0, verified.stderr
 
 
+@pytest.mark.parametrize("projections", ["inline", "separate"])
+def test_several_inputs_one_of_them_gzipped_and_either_projection_setting(tmp_path, projections):
+    raws = mixed_log()
+    (tmp_path / "a.jsonl").write_bytes(b"\n".join(raws[:30]) + b"\n")
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b"\n".join(raws[30:])))
+    settings = {"BILLING_NOW": NOW, "BILLING_PROJECTIONS": projections}
+    alone, ahead_run = (
+        billing(
+            tmp_path, "ingest", "--batch-size", "6", "a.jsonl", "b.jsonl.gz",
+            BILLING_STORE=f"sqlite:///{mode}.db", BILLING_DECIDE_AHEAD=mode, **settings,
+        )
+        for mode in ("off", "on")
+    )  # fmt: skip
+    assert (ahead_run.returncode, ahead_run.stdout, ahead_run.stderr) == (alone.returncode, alone.stdout, alone.stderr)
+    assert store_tables(tmp_path / "on.db") == store_tables(tmp_path / "off.db")
+
+
 @pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"not json\n"])
 def test_an_input_without_a_good_line_ends_as_in_process(tmp_path, content):
     log = tmp_path / "log.jsonl"
