@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commands import ahead
-from commands.ahead import AheadDecider
+from commands.ahead import AheadDecider, RenderShare
 from commands.bootstrap import Engine, open_engine
 from commands.decider_process import _decide_inputs
 from commands.ingest import write_views
@@ -99,6 +99,19 @@ def test_several_inputs_one_of_them_gzipped_and_either_projection_setting(tmp_pa
         billing(
             tmp_path, "ingest", "--batch-size", "6", "a.jsonl", "b.jsonl.gz",
             BILLING_STORE=f"sqlite:///{mode}.db", BILLING_DECIDE_AHEAD=mode, **settings,
+        )
+        for mode in ("off", "on")
+    )  # fmt: skip
+    assert (ahead_run.returncode, ahead_run.stdout, ahead_run.stderr) == (alone.returncode, alone.stdout, alone.stderr)
+    assert store_tables(tmp_path / "on.db") == store_tables(tmp_path / "off.db")
+
+
+def test_stdin_is_read_by_the_decider_as_in_process(tmp_path):
+    raws = b"\n".join(mixed_log()) + b"\n"
+    alone, ahead_run = (
+        billing(
+            tmp_path, "ingest", "--batch-size", "5", "-", stdin=raws,
+            BILLING_STORE=f"sqlite:///{mode}.db", BILLING_NOW=NOW, BILLING_DECIDE_AHEAD=mode,
         )
         for mode in ("off", "on")
     )  # fmt: skip
@@ -457,3 +470,10 @@ def test_on_postgres_two_ingests_deciding_ahead_at_once_record_each_event_once(t
         assert stored.ledger.recorder.count_events() == len(raws)
     verified = billing(tmp_path, "--store", postgres_fresh_dsn, "verify")
     assert verified.returncode == 0, verified.stderr
+
+
+def test_the_render_share_follows_whichever_process_waits():
+    share = RenderShare(0.5)
+    assert [share.writer_waited(False) for _ in range(7)][-1] == 1.0, "never above all of it"
+    assert [round(share.writer_waited(True), 1) for _ in range(3)] == [0.9, 0.8, 0.7]
+    assert [share.writer_waited(True) for _ in range(12)][-1] == 0.0, "never below none of it"
