@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
     commands.add_parser = _with_parents(commands.add_parser, [common])
 
-    ingest = commands.add_parser("ingest", help="record the events of JSON Lines files ('-' for stdin)")
+    ingest = commands.add_parser(
+        "ingest",
+        help="record the events of JSON Lines files ('-' for stdin)",
+        epilog="Files of 8 MiB or more on a SQLite store are decided by a second process while this one "
+        "writes (BILLING_DECIDE_AHEAD=auto; on: always; off: never).",
+    )
     ingest.add_argument(
         "files", nargs="+", metavar="FILE", help="JSON Lines files, gzip-compressed or not; '-' reads stdin"
     )
