@@ -1,14 +1,15 @@
 """Deciding batches ahead of the process that writes them (CONTRACT.md's one store
 transaction per batch is kept: only *where* a batch is decided moves).
 
-A decider (`AheadDecider`, in a child process: `commands.decide_ahead`) judges,
+A decider (`AheadDecider`, in a child process: `commands.decider_process`) judges,
 decides and encodes batch k+1 while its writer commits batch k. It reads the store
 through its own read transactions and owns the decision state: the customers' states
 it has decided so far, and the events of batches its writer has not yet said are
 committed (`Ledger.in_flight`: a line repeating one of them is a duplicate, a
 correction may target one). It hands each batch over as one msgpack frame
-(`DecidedBatch`): the stored rows, their log entries rendered but for their place in
-the chain, the new states and the rejections to keep.
+(`DecidedBatch`): the stored rows, a share of their log entries rendered but for their
+place in the chain (`RenderShare`), the new states, the rejections to keep, and every
+100,000 events the views it folded (`FoldedViews`).
 
 The writer (`ReadyBatch`) commits a frame through `Ledger.commit_decided` with the
 ledger's own checks: if nobody else appended since its previous commit (the log's head
