@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser(
         "ingest",
         help="record the events of JSON Lines files ('-' for stdin)",
-        epilog="Files of 8 MiB or more on a SQLite store are decided by a second process while this one "
+        epilog="Files of 64 MiB or more on a SQLite store are decided by a second process while this one "
         "writes (BILLING_DECIDE_AHEAD=auto; on: always; off: never).",
     )
     ingest.add_argument(

@@ -46,7 +46,7 @@ class Settings:
     chain_worker: bool = False
     # BILLING_DECIDE_AHEAD: `billing ingest` has a child process judge and decide the
     # next batch while this one writes the last (commands/ingest_ahead.py). "auto": for
-    # files of at least 8 MiB on a SQLite store, when the machine has a second core;
+    # files of at least 64 MiB on a SQLite store, when the machine has a second core;
     # "on": always (files and stdin, any store but memory://); "off": never.
     decide_ahead: DecideAhead = "auto"
     # `billing serve`'s consumer: records a batch at most, and the group's timeouts (a

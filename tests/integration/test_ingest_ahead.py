@@ -376,7 +376,7 @@ def test_which_ingests_decide_ahead():
     def settings(mode: str = "auto", store: str = "sqlite:///s.db") -> Settings:
         return Settings(store_url=store, decide_ahead=mode)
 
-    big, small = 64 << 20, 1 << 20
+    big, small = 64 << 20, 63 << 20
     assert decides_ahead(settings(), big) == (len(os.sched_getaffinity(0)) > 1)
     assert not decides_ahead(settings(), small)
     assert not decides_ahead(settings(store="postgresql://u:p@localhost:5432/db"), big), "auto: SQLite only"
