@@ -101,14 +101,14 @@ class InputEnded(msgspec.Struct, array_like=True, tag="ended"):
     since the last batch that carried them (None: the decider folds none)."""
 
     epoch: int
-    batches: int
     bytes_read: int  # input bytes read after the last batch (blank lines at the end)
     views: FoldedViews | None = None
 
 
 class DeciderFailed(msgspec.Struct, array_like=True, tag="failed"):
-    """The decider stopped: `kind` names the error's class (an input that can't be
-    read is `InputError`, reported as the in-process ingest would), `message` says it."""
+    """The decider stopped. `kind` "line": `message` is the one line the in-process
+    ingest would print for the same error (an unreadable input, a damaged store);
+    "bug": `message` is the traceback."""
 
     kind: str
     message: str
@@ -255,7 +255,7 @@ class ReadyBatch(BatchDecision):
         self._state_rows = decided.states
         self.touched = [stream for stream, _, _ in decided.states]
         self.versions_read = decided.versions_read
-        self.rejected_pairs = {tuple(pair) for pair in decided.rejected_pairs}
+        self.rejected_pairs = set(decided.rejected_pairs)  # decoded as tuples
         self.new_rejections = decided.rejections
 
     def state_rows(self) -> list[tuple[str, int, bytes]]:

@@ -79,7 +79,7 @@ def _decide_inputs(decider: AheadDecider, paths: list[str], batch_size: int, out
                 seq += 1
                 continue
         ended_in_epoch = decider.epoch
-        write_frame(out_fd, encode(InputEnded(decider.epoch, seq, read[0] - reported, decider.take_views())))
+        write_frame(out_fd, encode(InputEnded(decider.epoch, read[0] - reported, decider.take_views())))
 
 
 def _take_messages(decider: AheadDecider, in_fd: int, wait: bool) -> bool:

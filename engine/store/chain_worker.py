@@ -23,7 +23,6 @@ digests, back to back) or `[false, message]` (and the child stops).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import select
 import sys
@@ -38,13 +37,13 @@ import msgspec
 from engine.frames import LENGTH as _LENGTH
 from engine.frames import read_exactly as _read_exactly
 from engine.frames import read_frame as _read_frame
+from engine.frames import widen_pipe
 from engine.frames import write_all as _write_all
 from engine.frames import write_frame as _write_frame
 
 if TYPE_CHECKING:
     import subprocess
 
-_PIPE_BYTES = 1 << 20  # a larger pipe: fewer switches to the child while a job is written
 _READY = b"ready"
 _TOPIC, _STATE = itemgetter(-2), itemgetter(-1)  # rows end with topic and state
 _encode = msgspec.msgpack.encode
@@ -174,10 +173,7 @@ class ChainWorker:
         except OSError:
             self._broken = True
             return
-        try:  # Linux: a larger pipe (ignored where it can't be set)
-            fcntl.fcntl(self._process.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[union-attr]
-        except (AttributeError, OSError):
-            pass
+        widen_pipe(self._process.stdin.fileno())  # type: ignore[union-attr]
 
     def _break(self) -> None:
         self._broken = True
