@@ -58,6 +58,12 @@ class DecidedBatch(msgspec.Struct, array_like=True, tag="batch"):
     versions_read: dict[str, int]
     rejected_pairs: list[tuple[str, str]]
     rejections: list[PendingRejection]
+    # Kafka lines only (`billing serve`): what was skipped as already recorded, and the
+    # partitions' positions read (the store's, or as the batches in flight leave them)
+    # and left, as (topic, partition, next offset).
+    redelivered: int = 0
+    positions_read: list[tuple[str, int, int]] = []
+    next_positions: list[tuple[str, int, int]] = []
     # The views folded from this epoch's batches up to this one (since the last that
     # carried them), handed over every `WRITE_EVERY_EVENTS` events.
     views: FoldedViews | None = None
@@ -114,7 +120,16 @@ class DeciderFailed(msgspec.Struct, array_like=True, tag="failed"):
     message: str
 
 
-FromDecider = DecidedBatch | InputEnded | DeciderFailed
+class Flushed(msgspec.Struct, array_like=True, tag="flushed"):
+    """Every batch of lines sent before `Flush(token)` was handed over (in this epoch),
+    with the views folded since the last batch that carried them."""
+
+    epoch: int
+    token: int
+    views: FoldedViews | None = None
+
+
+FromDecider = DecidedBatch | InputEnded | Flushed | DeciderFailed
 
 
 class Committed(msgspec.Struct, array_like=True, tag="committed"):
@@ -134,7 +149,26 @@ class DecideAgain(msgspec.Struct, array_like=True, tag="again"):
     seq: int
 
 
-FromWriter = Committed | DecideAgain
+LINES_FLAG = "--lines"  # the decider's argument instead of input paths: it decides `Lines`
+
+
+class Lines(msgspec.Struct, array_like=True, tag="lines"):
+    """A batch of Kafka lines to decide (`billing serve`): raw bytes, topic, partition, offset."""
+
+    seq: int
+    lines: list[tuple[bytes, str, int, int]]
+
+    def inbound(self) -> list[InboundLine]:
+        return [InboundLine(raw, (topic, partition, offset)) for raw, topic, partition, offset in self.lines]
+
+
+class Flush(msgspec.Struct, array_like=True, tag="flush"):
+    """Answer `Flushed(token)` once every batch of lines sent before is handed over."""
+
+    token: int
+
+
+FromWriter = Committed | DecideAgain | Lines | Flush
 
 encode = msgspec.msgpack.Encoder().encode
 decode_from_decider = msgspec.msgpack.Decoder(FromDecider).decode
@@ -148,6 +182,7 @@ class _Pending(msgspec.Struct):
     lines: list[InboundLine]
     bytes_read: int
     pairs: list[tuple[str, str]]
+    next_positions: dict[tuple[str, int], int]
 
 
 class AheadDecider:
@@ -173,11 +208,17 @@ class AheadDecider:
         while self._pending and self._pending[0].seq <= message.seq:
             for pair in self._pending.popleft().pairs:
                 in_flight.pop(pair, None)
+        # The store holds the committed batches' positions now; the others still count.
+        positions = self.ledger.in_flight_positions
+        positions.clear()
+        for pending in self._pending:
+            positions.update(pending.next_positions)
 
     def decide_again(self, message: DecideAgain) -> None:
         """Everything from batch `seq` on is decided again from the store's state."""
         self.epoch = message.epoch
         self.ledger.in_flight.clear()
+        self.ledger.in_flight_positions.clear()
         self.ledger.forget_cached_states()
         if self._held is not None:  # its batches may no longer follow each other in the log
             self._held, self._held_events = ViewDelta(), 0
@@ -199,7 +240,8 @@ class AheadDecider:
         ledger._states.update(batch.states)  # the next batch follows this one
         pairs = batch.pairs
         ledger.in_flight.update(zip(pairs, batch.events, strict=True))
-        self._pending.append(_Pending(seq, lines, bytes_read, pairs))
+        ledger.in_flight_positions.update(batch.next_positions)
+        self._pending.append(_Pending(seq, lines, bytes_read, pairs, batch.next_positions))
         counts = batch.outcome.counts
         rendered = batch.events[: round(len(batch.events) * self.render_share)]
         views = None
@@ -225,6 +267,9 @@ class AheadDecider:
             versions_read=batch.versions_read,
             rejected_pairs=list(batch.rejected_pairs),
             rejections=batch.new_rejections,
+            redelivered=batch.outcome.redelivered,
+            positions_read=[(topic, partition, offset) for (topic, partition), offset in batch.positions_read.items()],
+            next_positions=[(topic, partition, offset) for (topic, partition), offset in batch.next_positions.items()],
             views=views,
         )
 
@@ -244,7 +289,9 @@ class ReadyBatch(BatchDecision):
 
     def __init__(self, ledger: Ledger, decided: DecidedBatch, head: int | None):
         counts = IngestCounts(decided.accepted, decided.duplicates, decided.rejected)
-        super().__init__(ledger, BatchOutcome(counts=counts), decided.recorded_at)
+        super().__init__(ledger, BatchOutcome(counts=counts, redelivered=decided.redelivered), decided.recorded_at)
+        self.positions_read = {(topic, partition): offset for topic, partition, offset in decided.positions_read}
+        self.next_positions = {(topic, partition): offset for topic, partition, offset in decided.next_positions}
         self.head = decided.head if head is None else head
         self.rows = decided.rows
         self.events = [decode_event(row.topic, row.state) for row in decided.rows]

@@ -1,25 +1,43 @@
-"""The decider of a pipelined ingest, run as a child process by `commands.ingest_ahead`:
+"""The decider of a pipelined ingest or serve, run as a child process by
+`commands.ingest_ahead` (files) or `commands.serve_ahead` (`--lines`: Kafka lines):
 
     python -m commands.decider_process OUT_FD IN_FD BATCH_SIZE PATH...
+    python -m commands.decider_process OUT_FD IN_FD BATCH_SIZE --lines
 
 It opens the store (`BILLING_STORE` and the other settings from its environment, as
 the writer passed them) for reading, reads the inputs itself (`-` is stdin, inherited
-from the writer), and hands every batch, decided (commands/ahead.py), to the writer on
-OUT_FD; on IN_FD the writer says which batches it committed and when to decide again.
-It stops when the writer closes IN_FD, or after saying why it failed (`DeciderFailed`).
+from the writer) or takes the writer's `Lines`, and hands every batch, decided
+(commands/ahead.py), to the writer on OUT_FD; on IN_FD the writer says which batches it
+committed and when to decide again. It stops when the writer closes IN_FD, or after
+saying why it failed (`DeciderFailed`).
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import queue
 import select
 import signal
 import sys
+import threading
 import traceback
+from collections import deque
 from collections.abc import Iterator
 
-from commands.ahead import AheadDecider, Committed, DecideAgain, DeciderFailed, InputEnded, decode_from_writer, encode
+from commands.ahead import (
+    LINES_FLAG,
+    AheadDecider,
+    Committed,
+    DecideAgain,
+    DeciderFailed,
+    Flush,
+    Flushed,
+    InputEnded,
+    Lines,
+    decode_from_writer,
+    encode,
+)
 from commands.bootstrap import open_engine
 from commands.cli_failures import failure_line
 from commands.gc_tuning import GC_THRESHOLDS
@@ -42,7 +60,10 @@ def main(argv: list[str]) -> int:
         settings = Settings.from_environment()
         with open_engine(settings, create=False) as engine:
             decider = AheadDecider(engine.ledger, fold_views=settings.projections == "inline")
-            _decide_inputs(decider, paths, batch_size, out_fd, in_fd)
+            if paths == [LINES_FLAG]:
+                _decide_lines(decider, out_fd, in_fd)
+            else:
+                _decide_inputs(decider, paths, batch_size, out_fd, in_fd)
     except (BrokenPipeError, EOFError):
         return 0  # the writer is gone: nothing to tell it
     except Exception as error:
@@ -80,6 +101,67 @@ def _decide_inputs(decider: AheadDecider, paths: list[str], batch_size: int, out
                 continue
         ended_in_epoch = decider.epoch
         write_frame(out_fd, encode(InputEnded(decider.epoch, read[0] - reported, decider.take_views())))
+
+
+def _decide_lines(decider: AheadDecider, out_fd: int, in_fd: int) -> None:
+    """Decides the writer's `Lines` in the order sent; answers each `Flush` in turn."""
+    orders = _Orders(in_fd)
+    work: deque[Lines | Flush] = deque()
+    while True:
+        wait = not work and not decider.has_work_again()
+        for message in orders.take(wait):
+            if message is None:
+                return  # the writer closed its end: stop
+            if type(message) is Committed:
+                decider.committed(message)
+            elif type(message) is DecideAgain:
+                decider.decide_again(message)
+            else:
+                work.append(message)
+        again = decider.next_again()
+        if again is not None:
+            write_frame(out_fd, encode(decider.decide(again.seq, again.lines, 0)))
+        elif work:
+            item = work.popleft()
+            if type(item) is Lines:
+                write_frame(out_fd, encode(decider.decide(item.seq, item.inbound(), 0)))
+            else:
+                write_frame(out_fd, encode(Flushed(decider.epoch, item.token, decider.take_views())))
+
+
+class _Orders:
+    """The writer's messages, read by a thread as soon as they are written: the writer
+    never waits on a full pipe (its `Lines` are large) while this process writes a frame
+    it has yet to read (the two would wait on each other)."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._read, name="writer-orders", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                self._queue.put(decode_from_writer(read_frame(self._fd)))
+            except (EOFError, OSError):
+                self._queue.put(None)
+                return
+            except Exception as error:  # a frame that can't be read: said by the main thread
+                self._queue.put(error)
+                return
+
+    def take(self, wait: bool) -> list:
+        """What arrived (waiting for one message if `wait`); None stands for the end."""
+        taken = [self._queue.get()] if wait else []
+        while True:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        for message in taken:
+            if isinstance(message, Exception):
+                raise message
+        return taken
 
 
 def _take_messages(decider: AheadDecider, in_fd: int, wait: bool) -> bool:

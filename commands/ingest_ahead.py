@@ -16,6 +16,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from commands.ahead import (
     DecidedBatch,
     DeciderFailed,
     FoldedViews,
+    FromDecider,
     InputEnded,
     ReadyBatch,
     RenderShare,
@@ -39,6 +41,7 @@ from commands.bootstrap import Engine
 from commands.ingest import committed_on_interrupt, inline_projector, write_views
 from commands.settings import Settings
 from commands.store_url import parse_store_url
+from engine.batch_types import BatchOutcome
 from engine.frames import read_frame, widen_pipe, write_frame
 from engine.ledger import Ledger, StaleDecision
 from projections.projector import BillingProjection
@@ -64,10 +67,10 @@ def decides_ahead(settings: Settings, input_bytes: int) -> bool:
         return False
     if settings.decide_ahead == "on":
         return True
-    return location.kind == "sqlite" and input_bytes >= AUTO_MIN_BYTES and _usable_cores() > 1
+    return location.kind == "sqlite" and input_bytes >= AUTO_MIN_BYTES and usable_cores() > 1
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     """The cores this process may run on (a container's or `taskset`'s limit counts)."""
     try:
         return len(os.sched_getaffinity(0))
@@ -82,7 +85,10 @@ def ingest_ahead(
     total = IngestCounts()
     # The decider folds the views from where the log is now: they must be there too.
     write_views(engine)
-    with committed_on_interrupt(total), _decider(paths, batch_size, engine.settings.store_url) as (frames, orders):
+    with (
+        committed_on_interrupt(total),
+        running_decider(paths, batch_size, engine.settings.store_url) as (frames, orders),
+    ):
         _write_batches(engine, frames, orders, total, progress)
     write_views(engine)  # whatever the decider's folds did not cover (another writer's events)
     return total
@@ -124,7 +130,7 @@ class _HandedViews:
         self.views_at = None
 
 
-class _Frames:
+class DeciderFrames:
     """The decider's frames, read by a thread as soon as they are written: the decider
     then runs up to `AHEAD` batches ahead instead of waiting on a full pipe whenever
     one batch took the writer longer than it took the decider (and the thread, mostly
@@ -152,7 +158,22 @@ class _Frames:
                 except queue.Full:
                     continue
             if isinstance(item, EOFError):
+                if self._stopping.is_set():
+                    self._end_anyway(item)
                 return
+
+    def _end_anyway(self, end: EOFError) -> None:
+        """Once stopping, the end still reaches a thread waiting for the next frame (in
+        place of the frames it would not take any more)."""
+        while True:
+            try:
+                self._queue.put_nowait(end)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
 
     def ready(self) -> bool:
         return not self._queue.empty()
@@ -170,70 +191,106 @@ class _Frames:
         self._thread.join(timeout=5)
 
 
-def _write_batches(
-    engine: Engine, frames: _Frames, orders: int, total: IngestCounts, progress: Callable[[int], None] | None
-) -> None:
-    ledger = engine.ledger
-    projector = _HandedViews(engine.projection) if inline_projector(engine) is not None else None
-    epoch = 0
-    head: int | None = None  # where this process's last commit left the log
-    tries = 0
-    share = RenderShare()
-    while True:
-        waited = not frames.ready()
-        message = decode_from_decider(frames.next())
+class BatchWriter:
+    """Commits the decider's frames in input order, each batch in one write transaction
+    with its views; tells the decider what it committed, or to decide again when a
+    batch conflicts with another writer's (`send` writes a message on its orders pipe)."""
+
+    def __init__(self, engine: Engine, send: Callable[[bytes], None]):
+        self.ledger = engine.ledger
+        self.send = send
+        self.projector = _HandedViews(engine.projection) if inline_projector(engine) is not None else None
+        self.epoch = 0
+        self.head: int | None = None  # where this process's last commit left the log
+        self.tries = 0
+        self.share = RenderShare()
+        self.outcome: BatchOutcome | None = None  # the last batch's, once `take` committed it
+
+    def take(self, message: FromDecider, waited: bool) -> bool:
+        """Commits a decided batch, or applies the views that end an input or answer a
+        flush; False for a frame of an earlier epoch, or a batch that conflicted (it is
+        decided again). `waited`: this process had to wait for the frame."""
         if type(message) is DeciderFailed:
             if message.kind == "line":
                 raise DeciderStopped(message.message)
             raise RuntimeError(f"the deciding process failed:\n{message.message}")
-        if message.epoch != epoch:
-            continue  # decided before the decider was told to decide again
-        if type(message) is InputEnded:
-            if projector is not None and message.views is not None and head is not None:
-                with ledger.recorder.write_transaction() as cursor:
-                    projector.apply_in(cursor, ledger, message.views, head)
-            if progress is not None and message.bytes_read:
-                progress(message.bytes_read)
-            return
-        assert type(message) is DecidedBatch
-        batch = ReadyBatch(ledger, message, head)
+        if message.epoch != self.epoch:
+            return False  # decided before the decider was told to decide again
+        if type(message) is DecidedBatch:
+            return self._commit(message, waited)
+        if self.projector is not None and message.views is not None and self.head is not None:
+            with self.ledger.recorder.write_transaction() as cursor:
+                self.projector.apply_in(cursor, self.ledger, message.views, self.head)
+        return True
+
+    def _commit(self, message: DecidedBatch, waited: bool) -> bool:
+        ledger, projector = self.ledger, self.projector
+        batch = ReadyBatch(ledger, message, self.head)
         if projector is not None:
             projector.batch, projector.handed = batch, message.views
+        timing = ledger.batch_timing
+        started = time.perf_counter()
         try:
-            outcome = ledger.commit_decided(batch, projector)
+            self.outcome = ledger.commit_decided(batch, projector)
         except (StaleDecision, IntegrityError):
             # Another writer appended what this batch read, took one of its pairs, or
-            # moved the times: the batch and those after it are decided again afresh.
+            # moved the times or positions: the batch and those after it are decided
+            # again afresh.
             ledger.batch_timing.conflicts += 1
-            tries += 1
-            if tries > _CONFLICT_RETRIES:
+            self.tries += 1
+            if self.tries > _CONFLICT_RETRIES:
                 raise RuntimeError(
                     f"batch kept conflicting with other writers after {_CONFLICT_RETRIES} tries"
                 ) from None
-            epoch, head = epoch + 1, None
-            if projector is not None:
-                projector.views_at = None
-            write_frame(orders, encode(DecideAgain(epoch, message.seq)))
-            continue
-        tries = 0
-        total.add(outcome.counts)
-        if progress is not None:
-            progress(message.bytes_read)
-        head = ledger.cached_states_head
-        write_frame(orders, encode(Committed(epoch, message.seq, share.writer_waited(waited))))
+            self._decide_again_from(message.seq)
+            return False
+        self.tries = 0
+        timing.batches += 1
+        counts = self.outcome.counts
+        timing.lines += counts.accepted + counts.duplicates + counts.rejected + self.outcome.redelivered
+        timing.batch_seconds += time.perf_counter() - started
+        self.head = ledger.cached_states_head
+        self.send(encode(Committed(self.epoch, message.seq, self.share.writer_waited(waited))))
         if batch.head_moved:
             # Committed (what it read was as it was), but others appended meanwhile: the
             # decider's cache beyond this batch's streams can't be vouched for.
-            epoch, head = epoch + 1, None
-            if projector is not None:
-                projector.views_at = None
-            write_frame(orders, encode(DecideAgain(epoch, message.seq + 1)))
+            self._decide_again_from(message.seq + 1)
+        return True
+
+    def _decide_again_from(self, seq: int) -> None:
+        self.epoch, self.head = self.epoch + 1, None
+        if self.projector is not None:
+            self.projector.views_at = None
+        self.send(encode(DecideAgain(self.epoch, seq)))
+        self.after_decide_again()
+
+    def after_decide_again(self) -> None:
+        """What else the decider must be told once it decides again (serve: the flushes
+        it answered in the epoch just dropped)."""
+
+
+def _write_batches(
+    engine: Engine, frames: DeciderFrames, orders: int, total: IngestCounts, progress: Callable[[int], None] | None
+) -> None:
+    writer = BatchWriter(engine, lambda message: write_frame(orders, message))
+    while True:
+        waited = not frames.ready()
+        message = decode_from_decider(frames.next())
+        if not writer.take(message, waited):
+            continue
+        if type(message) is InputEnded:
+            if progress is not None and message.bytes_read:
+                progress(message.bytes_read)
+            return
+        total.add(writer.outcome.counts)
+        if progress is not None:
+            progress(message.bytes_read)
 
 
 @contextmanager
-def _decider(paths: list[str], batch_size: int, store_url: str) -> Iterator[tuple[_Frames, int]]:
-    """Starts the decider; yields (its frames, the pipe it reads orders from); stops it
-    on the way out, whatever happened."""
+def running_decider(arguments: list[str], batch_size: int, store_url: str) -> Iterator[tuple[DeciderFrames, int]]:
+    """Starts the decider on `arguments` (the input paths, or `--lines`); yields (its
+    frames, the pipe it reads orders from); stops it on the way out, whatever happened."""
     results_read, results_write = os.pipe()
     orders_read, orders_write = os.pipe()
     widen_pipe(results_write)  # a batch's frame is ~30 MB
@@ -246,7 +303,7 @@ def _decider(paths: list[str], batch_size: int, store_url: str) -> Iterator[tupl
     command = [sys.executable, "-m", "commands.decider_process", str(results_write), str(orders_read)]
     try:
         process = subprocess.Popen(
-            [*command, str(batch_size), *paths],
+            [*command, str(batch_size), *arguments],
             stdout=subprocess.DEVNULL,
             env=env,
             pass_fds=(results_write, orders_read),
@@ -257,7 +314,7 @@ def _decider(paths: list[str], batch_size: int, store_url: str) -> Iterator[tupl
         raise
     os.close(results_write)
     os.close(orders_read)
-    frames = _Frames(results_read)
+    frames = DeciderFrames(results_read)
     try:
         yield frames, orders_write
     except (EOFError, BrokenPipeError):  # its end of a pipe closed: the decider is gone

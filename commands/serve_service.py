@@ -21,9 +21,11 @@ from faststream.kafka.annotations import Consumer
 from commands.ingest import inline_projector
 from commands.kafka_binding import inbound_value
 from commands.publisher import Outgoing, ViewPublisher
+from commands.serve_ahead import AheadRecording, serve_decides_ahead
 from commands.settings import Settings
 from commands.statements import close_due_periods
 from engine.batch_timing import BatchTiming
+from engine.batch_types import BatchOutcome
 from engine.errors import Refused
 from engine.ledger import InboundLine
 from engine.statements.schedule import parse_duration
@@ -36,7 +38,12 @@ Opener = Callable[[], "Engine"]  # opens the store for writing; the caller close
 log = logging.getLogger("billing.serve")  # the service's log lines, as `billing serve` writes them
 PUBLISH_INTERVAL_SECONDS = 1.0
 PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
+# ... and this many times while catching up (more than a batch of records waiting in the
+# partitions just read): the views are behind the broker anyway, and each changed view
+# goes out once a round, so rarer rounds publish the same views fewer times.
+PUBLISH_CATCHING_UP_FACTOR = 19
 FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
+FINAL_FLUSH_TIMEOUT_SECONDS = 30.0  # deciding ahead: the batches in flight, committed at the stop
 CLOSE_CHECK_SECONDS = 1.0  # how often serve looks for a period due to close (BILLING_CLOSE_AFTER)
 
 
@@ -58,6 +65,8 @@ class BillingService:
         self.broker = broker
         self.engine: Engine | None = None
         self.publisher: ViewPublisher | None = None
+        # Set at start when a child process decides the batches (commands/serve_ahead.py).
+        self.ahead: AheadRecording | None = None
         self.failed = False
         self.subscriber = None
         self._turn = asyncio.Lock()  # recording and publishing, one at a time
@@ -83,6 +92,9 @@ class BillingService:
         if self.settings.chain_worker:
             self.engine.ledger.recorder.prepare_chain_worker()
         self.publisher = ViewPublisher(self.engine)
+        if serve_decides_ahead(self.settings):
+            self.ahead = AheadRecording(self.engine, self._recorded, self._recording_failed)
+            await asyncio.to_thread(self.ahead.start)
 
     async def publish_backlog(self) -> None:
         # Whatever a previous run (or `billing ingest`) recorded but did not publish.
@@ -95,6 +107,10 @@ class BillingService:
             self._close_when_due_task = asyncio.create_task(self._close_when_due())
 
     async def _publish(self) -> None:
+        await self.flush()  # what is published is what the store holds
+        consumer = self.consumer()
+        if consumer is not None:
+            await self.commit_offsets(consumer)  # the last batches' too, once quiet
         self._unpublished = False
         started = time.monotonic()
         try:
@@ -108,26 +124,33 @@ class BillingService:
             self._last_published = time.monotonic()
             self._last_round_seconds = self._last_published - started
 
-    def _publishing_due(self) -> bool:
+    def _publishing_due(self, catching_up: bool = False) -> bool:
         idle = time.monotonic() - self._last_published
-        return idle >= max(PUBLISH_INTERVAL_SECONDS, PUBLISH_IDLE_FACTOR * self._last_round_seconds)
+        factor = PUBLISH_CATCHING_UP_FACTOR if catching_up else PUBLISH_IDLE_FACTOR
+        return idle >= max(PUBLISH_INTERVAL_SECONDS, factor * self._last_round_seconds)
 
     async def _publish_when_idle(self) -> None:
         """Publishes what the last batches recorded when no batch follows them."""
         while True:
             await asyncio.sleep(PUBLISH_INTERVAL_SECONDS)
-            quiet = time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
-            if self.failed or not quiet:
-                continue  # while batches keep coming, `handle` decides when to publish
+            # While batches keep coming, `handle` decides when to publish: a batch being
+            # recorded (it may take longer than the interval) is not quiet.
+            if self.failed or self._turn.locked() or not self._quiet():
+                continue
             # Other processes record too (a statement confirmed with `billing confirm`, a
             # transfer's notification): whatever they recorded is published within a second.
             if not self._unpublished and not await self._outside_work_waiting():
                 continue
             async with self._turn:
+                if not self._quiet():
+                    continue  # a batch was recorded while this waited for its turn
                 try:
                     await self._publish()
                 except Exception:
                     log.exception("publishing failed; trying again in %s s", PUBLISH_INTERVAL_SECONDS)
+
+    def _quiet(self) -> bool:
+        return time.monotonic() - self._last_recorded >= PUBLISH_INTERVAL_SECONDS
 
     async def _outside_work_waiting(self) -> bool:
         """Whether other commands recorded something to publish (notifications)."""
@@ -146,6 +169,7 @@ class BillingService:
                 continue
             async with self._turn:
                 try:
+                    await self.flush()  # every batch handed over is recorded before the close
                     closed = await asyncio.to_thread(close_due_periods, self.engine, self.close_after)
                 except Refused as refused:
                     log.info("not closing yet: %s: %s", refused.code, refused.message)
@@ -172,6 +196,14 @@ class BillingService:
             for task in (self._publish_when_idle_task, self._close_when_due_task):
                 if task is not None:
                     task.cancel()
+            if self.ahead is not None and not self.failed:
+                try:  # the batches handed over are recorded, and the group told
+                    await asyncio.wait_for(self.flush(), FINAL_FLUSH_TIMEOUT_SECONDS)
+                    consumer = self.consumer()
+                    if consumer is not None:
+                        await self.commit_offsets(consumer)
+                except Exception:
+                    log.exception("recording the batches handed over failed; the next start reads them again")
             if self._unpublished and not self.failed and self.publisher is not None:
                 try:
                     await asyncio.wait_for(self._publish(), FINAL_PUBLISH_TIMEOUT_SECONDS)
@@ -181,6 +213,8 @@ class BillingService:
     async def close(self) -> None:
         """The last step, once the broker has stopped and no batch can arrive."""
         async with self._turn:
+            if self.ahead is not None:
+                await asyncio.to_thread(self.ahead.stop)
             if self.engine is not None:
                 # What bounds scale-out: how much of its batch time this worker held the
                 # store's write lock (README, "Scaling out"); the JSON at the end of the
@@ -193,10 +227,13 @@ class BillingService:
         async with self._turn:
             if self._stopping:
                 return  # not recorded, not committed: read again at the next start
-            await self._record(records, consumer)
+            if self.ahead is not None:
+                await self._hand_over(records, consumer)
+            else:
+                await self._record(records, consumer)
             if self.failed:
                 return
-            if self._publishing_due():
+            if self._publishing_due(catching_up=waiting_records(records, consumer) > len(records)):
                 await self._publish()
 
     async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
@@ -221,10 +258,43 @@ class BillingService:
             tp = TopicPartition(record.topic, record.partition)
             next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
         await consumer.commit(next_offsets)
+        self._recorded(len(records), outcome)
+
+    async def _hand_over(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+        """Hands the records to the decider; commits to the group the offsets of the
+        batches recorded meanwhile."""
+        if self.failed or not records:
+            return
+        try:
+            await self.ahead.submit(records)
+        except Exception:
+            if not self.failed:
+                self._recording_failed(None)
+            raise
+        await self.commit_offsets(consumer)
+
+    async def flush(self) -> None:
+        """Waits until every batch handed over is recorded (deciding ahead; else nothing
+        is ever left in flight)."""
+        if self.ahead is not None and not self.failed:
+            await self.ahead.flush()
+
+    async def commit_offsets(self, consumer: Consumer) -> None:
+        """The offsets of the batches recorded since last time, to the consumer group
+        (for lag and tooling: on assignment the store's positions are the ones read)."""
+        offsets = self.ahead.take_offsets() if self.ahead is not None else {}
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except Exception as error:  # e.g. during a rebalance; the next batch's commit covers it
+                log.warning("committing offsets to the group failed: %s", error)
+
+    def _recorded(self, records: int, outcome: BatchOutcome) -> None:
+        """A batch is recorded (deciding ahead: told by the committing thread)."""
         counts = outcome.counts
         log.info(
             "batch of %d: accepted %d, duplicates %d, rejected %d, redelivered %d",
-            len(records),
+            records,
             counts.accepted,
             counts.duplicates,
             counts.rejected,
@@ -232,6 +302,13 @@ class BillingService:
         )
         self._unpublished = True
         self._last_recorded = time.monotonic()
+
+    def _recording_failed(self, error: BaseException | None) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        log.error("recording a batch failed; stopping so that nothing is recorded past it", exc_info=error)
+        self.app.exit()
 
     async def send(self, messages: list[Outgoing]) -> None:
         """Publishes messages and waits until the broker acknowledged every one."""
@@ -242,6 +319,21 @@ class BillingService:
             for message in messages
         ]
         await asyncio.gather(*futures)
+
+
+def waiting_records(records: Sequence[ConsumerRecord], consumer: Consumer) -> int:
+    """How many records the partitions of `records` hold past them, by the high
+    watermarks the consumer last fetched (0 where it knows none)."""
+    last: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        last[tp] = max(last.get(tp, -1), record.offset)
+    waiting = 0
+    for tp, offset in last.items():
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            waiting += max(0, highwater - offset - 1)
+    return waiting
 
 
 def timing_json(timing: BatchTiming) -> str:

@@ -150,6 +150,9 @@ class BatchDecision:
         if not partitions:
             return lines, verdicts
         self.positions_read = self.ledger.recorder.select_positions(c, partitions)
+        in_flight = self.ledger.in_flight_positions
+        if in_flight:
+            self.positions_read.update({p: in_flight[p] for p in partitions if p in in_flight})
         next_offsets = dict(self.positions_read)
         kept_lines, kept_verdicts = [], []
         for line, verdict in zip(lines, verdicts, strict=True):

@@ -77,6 +77,10 @@ class Ledger(Application):
         # Events decided but not yet known to be committed, by (source, id): empty but
         # in a process deciding batches ahead of their writer (commands/ahead.py).
         self.in_flight: dict[tuple[str, str], RecordedEvent] = {}
+        # Likewise the next Kafka offset of each partition as the batches in flight leave
+        # it (read instead of the store's: those batches will have moved it when this one
+        # commits).
+        self.in_flight_positions: dict[tuple[str, int], int] = {}
         # Wired by the composition root: the features' inline projections of engine
         # events, and the hooks that follow an ingest batch in its transaction.
         self.engine_projections: list[EngineProjection] = []

@@ -27,7 +27,7 @@ from commands.ahead import AheadDecider, RenderShare
 from commands.bootstrap import Engine, open_engine
 from commands.decider_process import _decide_inputs
 from commands.ingest import write_views
-from commands.ingest_ahead import _Frames, _write_batches, decides_ahead
+from commands.ingest_ahead import DeciderFrames, _write_batches, decides_ahead
 from commands.settings import Settings, SettingsError
 from engine.mapper import decode_event
 from schemas.recorded import ChargeRecorded
@@ -157,7 +157,7 @@ def ingest_in_threads(writer: Engine, decider_engine: Engine, log: Path, batch_s
 
     thread = threading.Thread(target=run_decider, daemon=True)
     thread.start()
-    frames = _Frames(results_read)
+    frames = DeciderFrames(results_read)
     total = IngestCounts()
     try:
         write_views(writer)
