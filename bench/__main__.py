@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     after_ingest = figures.index(_by_key(figures, "ingest_seconds")) + 1
     figures[after_ingest:after_ingest] = _one_process_figures(log, ingest, one_process)
     figures += _close_figures(close, closed, log)
-    figures += kafka_figures(kafka)
+    figures += kafka_figures(kafka, _by_key(figures, "ingest_events_per_s").value)
     notes = _notes(log, counts, stored, args.skip_naive) + _close_notes(closed, replayed) + kafka_notes(kafka, log)
     if tree_state() != code_at_start:
         notes.append(

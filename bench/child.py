@@ -108,6 +108,7 @@ class LiveChild:
     err: object
     result: ChildRun | None = None
     own_peak_rss_bytes: int | None = None  # VmHWM just before the stop (Linux), else None
+    children_peak_rss_bytes: int = 0  # its children's VmHWM summed, just before the stop (Linux)
     _status: tuple[int, int] | None = field(default=None)  # (wait status, peak RSS in bytes)
 
     def exited(self) -> bool:
@@ -129,18 +130,16 @@ class LiveChild:
         return self.stderr_since(max(0, size - 3000)).decode(errors="replace")
 
     def _own_peak_rss(self) -> int | None:
-        try:
-            with open(f"/proc/{self.process.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) * 1024  # in kB
-        except (OSError, ValueError):
-            pass
-        return None
+        return _peak_rss_of(self.process.pid)
+
+    def _children_peak_rss(self) -> int:
+        """The peaks of its children (a serve deciding ahead runs a decider), summed."""
+        return sum(_peak_rss_of(pid) or 0 for pid in _children_of(self.process.pid))
 
     def _stop(self, grace_seconds: float) -> None:
         if not self.exited():
             self.own_peak_rss_bytes = self._own_peak_rss()
+            self.children_peak_rss_bytes = self._children_peak_rss()
             self.process.send_signal(signal.SIGTERM)
             deadline = time.perf_counter() + grace_seconds
             while not self.exited() and time.perf_counter() < deadline:
@@ -172,3 +171,28 @@ def running_measured(
             yield child
         finally:
             child._stop(grace_seconds)
+
+
+def _peak_rss_of(pid: int) -> int | None:
+    """A process's VmHWM in bytes (Linux), else None."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # in kB
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _children_of(pid: int) -> list[int]:
+    """The live children of a process, whichever of its threads started them (Linux;
+    none elsewhere)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    except (OSError, ValueError):
+        pass
+    return found

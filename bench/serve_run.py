@@ -29,7 +29,9 @@ _ASSIGNED = b"billing.serve INFO assigned ["
 _BATCH = re.compile(rb"batch of \d+: accepted (\d+), duplicates (\d+), rejected (\d+), redelivered (\d+)")
 
 
-def measure_serve(broker: Broker, messages: int, store: Path, timeout_seconds: float) -> dict:
+def measure_serve(
+    broker: Broker, messages: int, store: Path, timeout_seconds: float, extra_env: dict[str, str] | None = None
+) -> dict:
     """Runs serve until `messages` are recorded and their views published; returns the
     moments (seconds after the launch), the counts it logged and its exit."""
     group = f"bench-{uuid.uuid4().hex[:12]}"  # never an earlier run's committed offsets
@@ -37,6 +39,7 @@ def measure_serve(broker: Broker, messages: int, store: Path, timeout_seconds: f
         "BILLING_KAFKA_SESSION_TIMEOUT_MS": str(broker.session_timeout_ms),
         "BILLING_KAFKA_HEARTBEAT_MS": str(broker.heartbeat_ms),
         "BILLING_KAFKA_MAX_RECORDS": str(MAX_RECORDS),
+        **(extra_env or {}),
     }
     argv = billing("--store", f"sqlite:///{store}", "serve", "--kafka", broker.bootstrap, "--group", group)
     with running_measured(argv, f"billing serve ({messages:,} messages)", env) as child:
@@ -52,6 +55,9 @@ def measure_serve(broker: Broker, messages: int, store: Path, timeout_seconds: f
         "batches": len(logged),
         # the service's own peak (see bench/child.py: ru_maxrss has the bench's as a floor)
         "peak_rss_bytes": child.own_peak_rss_bytes or run.peak_rss_bytes,
+        # ... and its decider's, when it decides ahead: each process's peak, summed
+        "peak_rss_bytes_with_children": (child.own_peak_rss_bytes or run.peak_rss_bytes)
+        + child.children_peak_rss_bytes,
         "rusage_maxrss_bytes": run.peak_rss_bytes,
         "logged": dict(
             zip(

@@ -11,9 +11,10 @@ be (a kept rejection's `raw` is this rebuilt JSON).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
+from aiokafka import ConsumerRecord, TopicPartition
 
 _CE_PREFIX = "ce_"
 _CONTENT_TYPE = "content-type"
@@ -86,3 +87,10 @@ def _one_json_value(value: bytes) -> bool:
     except msgspec.DecodeError:
         return False
     return True
+
+
+def next_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """Each partition's offset after the last of `records` (a poll holds each
+    partition's records in offset order: the last one seen is the highest)."""
+    last = {(record.topic, record.partition): record.offset for record in records}
+    return {TopicPartition(topic, partition): offset + 1 for (topic, partition), offset in last.items()}

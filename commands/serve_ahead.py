@@ -28,7 +28,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from commands.ahead import LINES_FLAG, DecidedBatch, Flush, Flushed, Lines, decode_from_decider, encode
 from commands.ingest import BATCH_SIZE
 from commands.ingest_ahead import BatchWriter, DeciderFrames, running_decider, usable_cores
-from commands.kafka_binding import inbound_value
+from commands.kafka_binding import inbound_value, next_offsets
 from commands.settings import Settings
 from commands.store_url import parse_store_url
 from engine.batch_types import BatchOutcome
@@ -45,12 +45,13 @@ OnFailed = Callable[[BaseException], None]
 
 
 def serve_decides_ahead(settings: Settings) -> bool:
-    """Whether `billing serve` has its batches decided by a child process: `on`, or
-    `auto` on a SQLite store with a second core (PostgreSQL scales out by workers)."""
-    location = parse_store_url(settings.store_url)
-    if settings.decide_ahead == "off" or location.kind == "memory":
+    """Whether `billing serve` has its batches decided by a child process: on a SQLite
+    store, `on`, or `auto` with a second core. Not on PostgreSQL, which scales out by
+    workers instead (each with a decider, they would mostly decide again after each
+    other's commits; not measured)."""
+    if settings.decide_ahead == "off" or parse_store_url(settings.store_url).kind != "sqlite":
         return False
-    return settings.decide_ahead == "on" or (location.kind == "sqlite" and usable_cores() > 1)
+    return settings.decide_ahead == "on" or usable_cores() > 1
 
 
 class DeciderGone(RuntimeError):
@@ -61,7 +62,7 @@ class AheadRecording:
     """The handler's side (`submit`, `flush`, `take_offsets`) on the event loop, and the
     thread committing the decider's frames."""
 
-    MAX_IN_FLIGHT = 2
+    MAX_IN_FLIGHT = 3
 
     def __init__(self, engine: Engine, on_committed: OnCommitted, on_failed: OnFailed):
         self.engine = engine
@@ -110,7 +111,7 @@ class AheadRecording:
             await self._room.wait()
         self._check()
         seq = next(self._seqs)
-        self._in_flight[seq] = (len(records), _next_offsets(records))
+        self._in_flight[seq] = (len(records), next_offsets(records))
         await asyncio.to_thread(self._send_lines, seq, records)
 
     def _send_lines(self, seq: int, records: Sequence[ConsumerRecord]) -> None:
@@ -197,11 +198,3 @@ class AheadRecording:
                 done.set_exception(DeciderGone("recording stopped"))
         if not self._stopping:
             self.on_failed(error)
-
-
-def _next_offsets(records: Sequence[ConsumerRecord]) -> Offsets:
-    offsets: Offsets = {}
-    for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
-    return offsets

@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer
 
 from commands.ingest import inline_projector
-from commands.kafka_binding import inbound_value
+from commands.kafka_binding import inbound_value, next_offsets
 from commands.publisher import Outgoing, ViewPublisher
 from commands.serve_ahead import AheadRecording, serve_decides_ahead
 from commands.settings import Settings
@@ -253,11 +253,7 @@ class BillingService:
             log.exception("recording a batch failed; stopping so that nothing is recorded past it")
             self.app.exit()
             raise
-        next_offsets: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
-        await consumer.commit(next_offsets)
+        await consumer.commit(next_offsets(records))
         self._recorded(len(records), outcome)
 
     async def _hand_over(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
@@ -324,15 +320,11 @@ class BillingService:
 def waiting_records(records: Sequence[ConsumerRecord], consumer: Consumer) -> int:
     """How many records the partitions of `records` hold past them, by the high
     watermarks the consumer last fetched (0 where it knows none)."""
-    last: dict[TopicPartition, int] = {}
-    for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        last[tp] = max(last.get(tp, -1), record.offset)
     waiting = 0
-    for tp, offset in last.items():
+    for tp, next_offset in next_offsets(records).items():
         highwater = consumer.highwater(tp)
         if highwater is not None:
-            waiting += max(0, highwater - offset - 1)
+            waiting += max(0, highwater - next_offset)
     return waiting
 
 

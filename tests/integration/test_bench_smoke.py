@@ -22,6 +22,9 @@ KAFKA_FIGURES = {
     "serve_events_per_s_after_join",
     "serve_vs_raw_consume",
     "serve_vs_raw_consume_after_join",
+    "serve_after_join_vs_ingest",
+    "serve_one_process_events_per_s_after_join",
+    "serve_vs_serve_one_process",
     "serve_peak_rss_mib",
 }
 FIGURES = (
@@ -135,6 +138,10 @@ def test_with_tansu_the_benchmark_measures_the_kafka_figures_and_serve_records_e
     assert (serve["logged"]["duplicates"], serve["rejections"]) == (log["duplicates"], log["bad_lines"])
     assert serve["recorded_messages"] == log["lines"]
     assert 0 < serve["assigned_after_s"] < serve["recorded_after_s"] < TIMEOUT_SECONDS
+    one_process = kafka["serve_one_process"]
+    assert one_process["exit_status"] == 0 and one_process["counts_match_generator"]
+    assert one_process["recorded_messages"] == log["lines"]
+    assert serve["peak_rss_bytes_with_children"] > serve["peak_rss_bytes"], "serve's decider counted"
     assert not [note for note in results["notes"] if note.startswith("ODD")]
     assert "billing serve" in finished.stdout and "raw consume" in finished.stdout
     assert not (tmp_path / "bench-serve.db").exists()

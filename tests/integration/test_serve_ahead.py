@@ -240,8 +240,9 @@ def _cmdline(pid: int) -> bytes:
         ("sqlite:///x.db", "auto", 2, True),
         ("sqlite:///x.db", "auto", 1, False),
         ("sqlite:///x.db", "off", 2, False),
+        ("sqlite:///x.db", "on", 1, True),
         ("postgresql://u@h/db", "auto", 2, False),
-        ("postgresql://u@h/db", "on", 1, True),
+        ("postgresql://u@h/db", "on", 2, False),
         ("memory://", "on", 2, False),
     ],
 )

@@ -1,0 +1,84 @@
+"""Which offsets a poll leaves, how many records wait behind it, and when serve
+publishes (commands/serve_service.py): rarer rounds while catching up, none while a
+batch is being recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from aiokafka import TopicPartition
+
+from commands import serve_service
+from commands.kafka_binding import next_offsets
+from commands.serve_service import BillingService, waiting_records
+from commands.settings import Settings
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+
+
+class Consumer:
+    def __init__(self, highwaters: dict[TopicPartition, int]):
+        self.highwaters = highwaters
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.highwaters.get(tp)
+
+
+POLL = [Record("t", 0, 5), Record("t", 1, 0), Record("t", 0, 6), Record("t", 1, 1), Record("t", 0, 7)]
+
+
+def test_a_poll_leaves_each_partition_after_its_last_record():
+    assert next_offsets(POLL) == {TopicPartition("t", 0): 8, TopicPartition("t", 1): 2}
+
+
+def test_records_waiting_are_counted_from_the_high_watermarks_known():
+    consumer = Consumer({TopicPartition("t", 0): 20, TopicPartition("t", 1): 2})
+    assert waiting_records(POLL, consumer) == 12
+    assert waiting_records(POLL, Consumer({})) == 0, "no watermark known: nothing counted as waiting"
+
+
+def service() -> BillingService:
+    return BillingService(Settings(store_url="memory://"), opener=None, app=None, broker=None)
+
+
+def test_publishing_is_rarer_while_catching_up():
+    billing = service()
+    billing._last_round_seconds = 1.0
+    billing._last_published = time.monotonic() - 6.0  # 6 s since a round of 1 s
+    assert billing._publishing_due(catching_up=False), "after 4 x the round"
+    assert not billing._publishing_due(catching_up=True), "not before 19 x the round"
+    billing._last_published = time.monotonic() - 20.0
+    assert billing._publishing_due(catching_up=True)
+
+
+def test_the_idle_round_waits_while_a_batch_is_being_recorded(monkeypatch):
+    monkeypatch.setattr(serve_service, "PUBLISH_INTERVAL_SECONDS", 0.01)
+    billing = service()
+    published: list[float] = []
+
+    async def publish() -> None:
+        published.append(time.monotonic())
+
+    billing._publish = publish
+    billing._unpublished = True
+
+    async def scenario() -> None:
+        idle = asyncio.create_task(billing._publish_when_idle())
+        async with billing._turn:  # a batch taking far longer than the interval
+            billing._last_recorded = time.monotonic() - 1.0
+            await asyncio.sleep(0.2)
+            billing._last_recorded = time.monotonic()  # ... and just recorded
+        await asyncio.sleep(0.005)
+        assert published == [], "neither during the batch nor right after it"
+        await asyncio.sleep(0.2)
+        idle.cancel()
+
+    asyncio.run(scenario())
+    assert published, "once quiet, the round comes"
