@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.peak import children_of
 from bench.progress import ticking
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,7 +135,7 @@ class LiveChild:
 
     def _children_peak_rss(self) -> int:
         """The peaks of its children (a serve deciding ahead runs a decider), summed."""
-        return sum(_peak_rss_of(pid) or 0 for pid in _children_of(self.process.pid))
+        return sum(_peak_rss_of(pid) or 0 for pid in children_of(self.process.pid))
 
     def _stop(self, grace_seconds: float) -> None:
         if not self.exited():
@@ -183,16 +184,3 @@ def _peak_rss_of(pid: int) -> int | None:
     except (OSError, ValueError):
         pass
     return None
-
-
-def _children_of(pid: int) -> list[int]:
-    """The live children of a process, whichever of its threads started them (Linux;
-    none elsewhere)."""
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                found += [int(child) for child in children.read().split()]
-    except (OSError, ValueError):
-        pass
-    return found

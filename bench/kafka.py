@@ -120,7 +120,7 @@ def _remove_store(path: Path) -> None:
 
 def kafka_figures(kafka: dict | None, ingest_events_per_s: float | None) -> list[Figure]:
     """The Kafka rows of the table; every value None when the step was skipped."""
-    publish = raw = end_to_end = after_join = peak = one_process = None
+    publish = raw = end_to_end = after_join = peak = peaks_summed = one_process = None
     partitions = PARTITIONS
     if kafka is not None:
         partitions = kafka["partitions"]
@@ -129,7 +129,8 @@ def kafka_figures(kafka: dict | None, ingest_events_per_s: float | None) -> list
         end_to_end = sent / serve["recorded_after_s"]
         after_join = _after_assignment(serve, sent)
         one_process = _after_assignment(kafka.get("serve_one_process"), sent)
-        peak = serve["peak_rss_bytes_with_children"] / MIB
+        peak = serve["tree_peak_rss_bytes_sampled"] / MIB
+        peaks_summed = serve["peak_rss_bytes_with_children"] / MIB
     return [
         figure("kafka_publish_msgs_per_s", f"billing publish (to {partitions} partitions)", publish, "msgs/s"),
         figure("kafka_raw_consume_msgs_per_s", "raw consume (aiokafka, no group)", raw, "msgs/s"),
@@ -161,12 +162,13 @@ def kafka_figures(kafka: dict | None, ingest_events_per_s: float | None) -> list
         figure("serve_vs_raw_consume_after_join", "serve after assignment / raw consume", _ratio(after_join, raw), "×"),
         figure(
             "serve_peak_rss_mib",
-            "billing serve, peak RSS (each process's peak, summed)",
+            "billing serve, peak RSS of both processes (sampled)",
             peak,
             "MiB",
             at_most=MEMORY_LIMIT_MIB,
             target=f"≤ {MEMORY_LIMIT_MIB:,.0f} (1 GiB, at 1M)",
         ),
+        figure("serve_peaks_summed_mib", "billing serve, each process's peak, summed", peaks_summed, "MiB"),
     ]
 
 

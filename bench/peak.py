@@ -27,14 +27,14 @@ def main(argv: list[str]) -> int:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
-        tree_peak_kib = max(tree_peak_kib, _tree_rss_kib(pid))
+        tree_peak_kib = max(tree_peak_kib, tree_rss_kib(pid))
         time.sleep(_SAMPLE_SECONDS)
     with open(report, "w") as file:
         json.dump({"ru_maxrss": usage.ru_maxrss, "own_ru_maxrss": _own_peak(), "tree_peak_kib": tree_peak_kib}, file)
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def _tree_rss_kib(pid: int) -> int:
+def tree_rss_kib(pid: int) -> int:
     """VmRSS of a process and its descendants, in KiB (0 where /proc can't tell)."""
     total, pending = 0, [pid]
     while pending:
@@ -42,11 +42,23 @@ def _tree_rss_kib(pid: int) -> int:
         try:
             with open(f"/proc/{current}/status") as status:
                 total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pending += [int(child) for child in children.read().split()]
         except (OSError, ValueError):
             continue
+        pending += children_of(current)
     return total
+
+
+def children_of(pid: int) -> list[int]:
+    """The live children of a process, whichever of its threads started them (serve
+    starts its decider from a worker thread; Linux: none elsewhere)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 def _own_peak() -> int:

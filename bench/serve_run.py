@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.broker import Broker
 from bench.child import LiveChild, billing, running_measured
+from bench.peak import tree_rss_kib
 from commands.ingest import BATCH_SIZE
 from testsupport.serve_harness import consumed_offsets, fully_published, query_store
 
@@ -43,7 +44,8 @@ def measure_serve(
     }
     argv = billing("--store", f"sqlite:///{store}", "serve", "--kafka", broker.bootstrap, "--group", group)
     with running_measured(argv, f"billing serve ({messages:,} messages)", env) as child:
-        moments = _watch(child, store, messages, timeout_seconds)
+        tree_peak = [0]
+        moments = _watch(child, store, messages, timeout_seconds, tree_peak)
         moments["published_after_s"] = _wait_published(child, store)
     run = child.result
     logged = [tuple(map(int, m.groups())) for m in _BATCH.finditer(run.stderr)]
@@ -55,9 +57,11 @@ def measure_serve(
         "batches": len(logged),
         # the service's own peak (see bench/child.py: ru_maxrss has the bench's as a floor)
         "peak_rss_bytes": child.own_peak_rss_bytes or run.peak_rss_bytes,
-        # ... and its decider's, when it decides ahead: each process's peak, summed
+        # ... and its decider's, when it decides ahead: each process's peak, summed (an
+        # upper bound), and both processes' resident memory together, sampled every poll
         "peak_rss_bytes_with_children": (child.own_peak_rss_bytes or run.peak_rss_bytes)
         + child.children_peak_rss_bytes,
+        "tree_peak_rss_bytes_sampled": tree_peak[0] * 1024,
         "rusage_maxrss_bytes": run.peak_rss_bytes,
         "logged": dict(
             zip(
@@ -70,12 +74,15 @@ def measure_serve(
     }
 
 
-def _watch(child: LiveChild, store: Path, messages: int, timeout_seconds: float) -> dict:
+def _watch(child: LiveChild, store: Path, messages: int, timeout_seconds: float, tree_peak: list[int]) -> dict:
+    """Polls until every message is recorded; `tree_peak[0]` keeps the largest resident
+    memory of serve and its decider together (KiB), sampled at each poll."""
     assigned = first = None
     first_count = 0
     while (now := time.perf_counter() - child.start) < timeout_seconds:
         if child.exited():
             raise RuntimeError(f"billing serve exited before recording every message:\n{child.stderr_tail()}")
+        tree_peak[0] = max(tree_peak[0], tree_rss_kib(child.process.pid))
         if assigned is None and _ASSIGNED in child.stderr_since(0):
             assigned = now
         recorded = consumed_offsets(store)

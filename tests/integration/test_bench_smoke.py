@@ -26,6 +26,7 @@ KAFKA_FIGURES = {
     "serve_one_process_events_per_s_after_join",
     "serve_vs_serve_one_process",
     "serve_peak_rss_mib",
+    "serve_peaks_summed_mib",
 }
 FIGURES = (
     {
@@ -142,6 +143,7 @@ def test_with_tansu_the_benchmark_measures_the_kafka_figures_and_serve_records_e
     assert one_process["exit_status"] == 0 and one_process["counts_match_generator"]
     assert one_process["recorded_messages"] == log["lines"]
     assert serve["peak_rss_bytes_with_children"] > serve["peak_rss_bytes"], "serve's decider counted"
+    assert serve["tree_peak_rss_bytes_sampled"] > serve["peak_rss_bytes"] / 2
     assert not [note for note in results["notes"] if note.startswith("ODD")]
     assert "billing serve" in finished.stdout and "raw consume" in finished.stdout
     assert not (tmp_path / "bench-serve.db").exists()
