@@ -223,6 +223,15 @@ class BatchWriter:
                 self.projector.apply_in(cursor, self.ledger, message.views, self.head)
         return True
 
+    def taken_from(self, frames: DeciderFrames) -> Iterator[FromDecider]:
+        """Takes the decider's frames in order, as they come; yields each one committed
+        or applied (not those of an earlier epoch, nor a batch decided again)."""
+        while True:
+            waited = not frames.ready()
+            message = decode_from_decider(frames.next())
+            if self.take(message, waited):
+                yield message
+
     def _commit(self, message: DecidedBatch, waited: bool) -> bool:
         ledger, projector = self.ledger, self.projector
         batch = ReadyBatch(ledger, message, self.head)
@@ -273,11 +282,7 @@ def _write_batches(
     engine: Engine, frames: DeciderFrames, orders: int, total: IngestCounts, progress: Callable[[int], None] | None
 ) -> None:
     writer = BatchWriter(engine, lambda message: write_frame(orders, message))
-    while True:
-        waited = not frames.ready()
-        message = decode_from_decider(frames.next())
-        if not writer.take(message, waited):
-            continue
+    for message in writer.taken_from(frames):
         if type(message) is InputEnded:
             if progress is not None and message.bytes_read:
                 progress(message.bytes_read)

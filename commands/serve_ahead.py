@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from commands.ahead import LINES_FLAG, DecidedBatch, Flush, Flushed, Lines, decode_from_decider, encode
+from commands.ahead import LINES_FLAG, DecidedBatch, Flush, Flushed, Lines, encode
 from commands.ingest import BATCH_SIZE
 from commands.ingest_ahead import BatchWriter, DeciderFrames, running_decider, usable_cores
 from commands.kafka_binding import inbound_value, next_offsets
@@ -162,13 +162,8 @@ class AheadRecording:
 
     def _commit_frames(self, writer: BatchWriter) -> None:
         """The committing thread: every frame, in order, until the decider stops."""
-        frames = self._frames
         try:
-            while True:
-                waited = not frames.ready()
-                message = decode_from_decider(frames.next())
-                if not writer.take(message, waited):
-                    continue
+            for message in writer.taken_from(self._frames):
                 if type(message) is DecidedBatch:
                     self._loop.call_soon_threadsafe(self._committed, message.seq, writer.outcome)
                 elif type(message) is Flushed:

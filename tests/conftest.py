@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
@@ -11,6 +12,13 @@ from commands.settings import Settings
 from engine.ledger import InboundLine
 from schemas.views import IngestCounts
 from tests.builders import line
+
+# A shell's background job (`bash .ci/run &`) starts with SIGINT ignored, and an ignored
+# signal is inherited by every command a test starts: the Ctrl-C tests would then find
+# `billing ingest` deaf to it (measured: exit 1 after the whole ingest, not 130). A
+# handler here is reset to the default in each child, as a terminal's would be.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def record(engine: Engine, events: Iterable[dict | str | bytes], batch_size: int = 5000) -> IngestCounts:
