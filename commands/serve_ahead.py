@@ -103,15 +103,16 @@ class AheadRecording:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    async def submit(self, records: Sequence[ConsumerRecord]) -> None:
+    async def submit(self, records: Sequence[ConsumerRecord], offsets: Offsets | None = None) -> None:
         """Hands a poll's records to the decider, once fewer than `MAX_IN_FLIGHT` batches
-        are waiting to be committed."""
+        are waiting to be committed (`offsets`: their `next_offsets`, if the caller has
+        them already)."""
         while len(self._in_flight) >= self.MAX_IN_FLIGHT and self.failure is None:
             self._room.clear()
             await self._room.wait()
         self._check()
         seq = next(self._seqs)
-        self._in_flight[seq] = (len(records), next_offsets(records))
+        self._in_flight[seq] = (len(records), offsets if offsets is not None else next_offsets(records))
         await asyncio.to_thread(self._send_lines, seq, records)
 
     def _send_lines(self, seq: int, records: Sequence[ConsumerRecord]) -> None:

@@ -21,7 +21,7 @@ from faststream.kafka.annotations import Consumer
 from commands.ingest import inline_projector
 from commands.kafka_binding import inbound_value, next_offsets
 from commands.publisher import Outgoing, ViewPublisher
-from commands.serve_ahead import AheadRecording, serve_decides_ahead
+from commands.serve_ahead import AheadRecording, Offsets, serve_decides_ahead
 from commands.settings import Settings
 from commands.statements import close_due_periods
 from engine.batch_timing import BatchTiming
@@ -227,16 +227,17 @@ class BillingService:
         async with self._turn:
             if self._stopping:
                 return  # not recorded, not committed: read again at the next start
+            offsets = next_offsets(records)  # each partition's, after this poll
             if self.ahead is not None:
-                await self._hand_over(records, consumer)
+                await self._hand_over(records, offsets, consumer)
             else:
-                await self._record(records, consumer)
+                await self._record(records, offsets, consumer)
             if self.failed:
                 return
-            if self._publishing_due(catching_up=waiting_records(records, consumer) > len(records)):
+            if self._publishing_due(catching_up=waiting_records(offsets, consumer) > len(records)):
                 await self._publish()
 
-    async def _record(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+    async def _record(self, records: Sequence[ConsumerRecord], offsets: Offsets, consumer: Consumer) -> None:
         if self.failed or not records:
             return  # after a failure, nothing may be recorded past the failed batch
         lines = [
@@ -253,16 +254,16 @@ class BillingService:
             log.exception("recording a batch failed; stopping so that nothing is recorded past it")
             self.app.exit()
             raise
-        await consumer.commit(next_offsets(records))
+        await consumer.commit(offsets)
         self._recorded(len(records), outcome)
 
-    async def _hand_over(self, records: Sequence[ConsumerRecord], consumer: Consumer) -> None:
+    async def _hand_over(self, records: Sequence[ConsumerRecord], offsets: Offsets, consumer: Consumer) -> None:
         """Hands the records to the decider; commits to the group the offsets of the
         batches recorded meanwhile."""
         if self.failed or not records:
             return
         try:
-            await self.ahead.submit(records)
+            await self.ahead.submit(records, offsets)
         except Exception:
             if not self.failed:
                 self._recording_failed(None)
@@ -317,11 +318,12 @@ class BillingService:
         await asyncio.gather(*futures)
 
 
-def waiting_records(records: Sequence[ConsumerRecord], consumer: Consumer) -> int:
-    """How many records the partitions of `records` hold past them, by the high
-    watermarks the consumer last fetched (0 where it knows none)."""
+def waiting_records(offsets: Offsets, consumer: Consumer) -> int:
+    """How many records the partitions of a poll hold past it (`offsets`: each one's
+    next offset after the poll), by the high watermarks the consumer last fetched (0
+    where it knows none)."""
     waiting = 0
-    for tp, next_offset in next_offsets(records).items():
+    for tp, next_offset in offsets.items():
         highwater = consumer.highwater(tp)
         if highwater is not None:
             waiting += max(0, highwater - next_offset)

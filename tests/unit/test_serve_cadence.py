@@ -40,8 +40,8 @@ def test_a_poll_leaves_each_partition_after_its_last_record():
 
 def test_records_waiting_are_counted_from_the_high_watermarks_known():
     consumer = Consumer({TopicPartition("t", 0): 20, TopicPartition("t", 1): 2})
-    assert waiting_records(POLL, consumer) == 12
-    assert waiting_records(POLL, Consumer({})) == 0, "no watermark known: nothing counted as waiting"
+    assert waiting_records(next_offsets(POLL), consumer) == 12
+    assert waiting_records(next_offsets(POLL), Consumer({})) == 0, "no watermark known: nothing counted as waiting"
 
 
 def service() -> BillingService:
