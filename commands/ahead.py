@@ -33,6 +33,7 @@ from engine.judge import judge_line
 from engine.log_entries import entry_parts, entry_split, parts_from_split
 from engine.mapper import decode_event
 from engine.store.rows import PendingRejection, StoredRow
+from projections.changes import ChangedViews, ViewKey, add_changed_by_events
 from projections.fold import AssociationRow, BillLineKey, PartnerChargeKey, PartnerLineKey, ViewDelta
 from projections.projector import WRITE_EVERY_EVENTS
 from schemas.views import IngestCounts
@@ -67,6 +68,19 @@ class DecidedBatch(msgspec.Struct, array_like=True, tag="batch"):
     # The views folded from this epoch's batches up to this one (since the last that
     # carried them), handed over every `WRITE_EVERY_EVENTS` events.
     views: FoldedViews | None = None
+    # `billing serve`: the published records this batch's events change, for the
+    # publisher (commands/changed_ranges.py).
+    changes: ViewChanges | None = None
+
+
+class ViewChanges(msgspec.Struct, array_like=True):
+    """A batch's `ChangedViews` as handed over."""
+
+    keys: set[ViewKey]
+    counts_from: dict[str, str]
+
+    def changed(self) -> ChangedViews:
+        return ChangedViews(self.keys, self.counts_from)
 
 
 class FoldedViews(msgspec.Struct, array_like=True):
@@ -188,8 +202,12 @@ class _Pending(msgspec.Struct):
 class AheadDecider:
     """The decider's side: decides batches in order, remembering what is in flight."""
 
-    def __init__(self, ledger: Ledger, fold_views: bool = True):
+    def __init__(self, ledger: Ledger, fold_views: bool = True, note_changes: bool = False):
         self.ledger = ledger
+        # `billing serve`'s publisher is told which records each batch changes (the
+        # events of a batch from inbound lines are charges, discounts, associations:
+        # never a statement's, which the publisher reads back from the log).
+        self._period_of = ledger.rules.calendar.period_of if note_changes else None
         self.epoch = 0
         self.render_share = 0.5
         # The views' changes folded from this epoch's batches since the last handed over
@@ -252,6 +270,11 @@ class AheadDecider:
             self._held_events += len(batch.events)
             if self._held_events >= WRITE_EVERY_EVENTS:
                 views = self.take_views()
+        changes = None
+        if self._period_of is not None:
+            changed = ChangedViews(set(), {})
+            add_changed_by_events(changed, batch.events, self._period_of)
+            changes = ViewChanges(changed.keys, changed.counts_from)
         return DecidedBatch(
             epoch=self.epoch,
             seq=seq,
@@ -271,6 +294,7 @@ class AheadDecider:
             positions_read=[(topic, partition, offset) for (topic, partition), offset in batch.positions_read.items()],
             next_positions=[(topic, partition, offset) for (topic, partition), offset in batch.next_positions.items()],
             views=views,
+            changes=changes,
         )
 
     def take_views(self) -> FoldedViews | None:

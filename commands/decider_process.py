@@ -59,8 +59,9 @@ def main(argv: list[str]) -> int:
     try:
         settings = Settings.from_environment()
         with open_engine(settings, create=False) as engine:
-            decider = AheadDecider(engine.ledger, fold_views=settings.projections == "inline")
-            if paths == [LINES_FLAG]:
+            lines = paths == [LINES_FLAG]
+            decider = AheadDecider(engine.ledger, fold_views=settings.projections == "inline", note_changes=lines)
+            if lines:
                 _decide_lines(decider, out_fd, in_fd)
             else:
                 _decide_inputs(decider, paths, batch_size, out_fd, in_fd)

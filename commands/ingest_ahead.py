@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +205,9 @@ class BatchWriter:
         self.tries = 0
         self.share = RenderShare()
         self.outcome: BatchOutcome | None = None  # the last batch's, once `take` committed it
+        # Held while a frame is committed or applied (serve: a publishing round holds it
+        # to read the store between commits, not beside one: commands/serve_ahead.py).
+        self.gate: AbstractContextManager = nullcontext()
 
     def take(self, message: FromDecider, waited: bool) -> bool:
         """Commits a decided batch, or applies the views that end an input or answer a
@@ -229,7 +232,9 @@ class BatchWriter:
         while True:
             waited = not frames.ready()
             message = decode_from_decider(frames.next())
-            if self.take(message, waited):
+            with self.gate:
+                taken = self.take(message, waited)
+            if taken:
                 yield message
 
     def _commit(self, message: DecidedBatch, waited: bool) -> bool:

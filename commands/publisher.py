@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import msgspec
@@ -19,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from commands import accounts, queries
 from commands.bootstrap import Engine
+from commands.changed_ranges import ChangedRanges
 from commands.statement_feed import StatementFeed
 from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ChangedViews, ViewKey, add_changed_views
 from schemas import topics
@@ -58,30 +60,48 @@ class ViewPublisher:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.tracking = engine.projection.view
+        # Told by serve's committing thread when it decides ahead; empty otherwise.
+        self.changed_ranges = ChangedRanges()
 
-    def pending(self) -> PendingWork:
+    def pending(self, fold_views: bool = True) -> PendingWork:
         """What to publish: every view changed after the published position (a chunk
-        of the log at most), and Kafka-borne rejections not yet published."""
+        of the log at most), and Kafka-borne rejections not yet published. With
+        `fold_views` False, only as far as the views are folded already (serve deciding
+        ahead while catching up: its decider hands the folded views over every
+        100,000 events; folding them here too would be done twice)."""
         messages: list[Outgoing] = []
         positions: list[Tracking] = []
         ledger = self.engine.ledger
-        if self.engine.settings.projections == "inline":
+        if self.engine.settings.projections == "inline" and fold_views:
             self.engine.projection.bring_up_to_date(ledger)
         # Publish only what the views have folded (with BILLING_PROJECTIONS=separate the
         # projection process may still be behind the log).
         folded = self.tracking.max_tracking_id(ledger.name) or 0
         published = after = self.tracking.max_tracking_id(VIEWS_POSITION) or 0
         # Every record changed since the last round is sent once, however many events
-        # changed it: the keys of the whole backlog first (in chunks of the log), then
-        # one message per key (up to MAX_KEYS a round).
+        # changed it: the keys of the whole backlog first (in chunks of the log, or as
+        # the batches' committer told them: commands/changed_ranges.py), then one
+        # message per key (up to MAX_KEYS a round).
         changed = ChangedViews(set(), {})
         statements = StatementFeed(self.engine)
         recorder, period_of = ledger.recorder, self.engine.rules.calendar.period_of
+        ranges = self.changed_ranges
+        ranges.forget_through(published)
         while after < folded and len(changed.keys) < MAX_KEYS:
+            told = ranges.starting_at(after)
+            if told is not None and told.last <= folded:  # its keys are known: not read back
+                _merge(changed, told.changed)
+                after = told.last
+                continue
+            # Read up to the next range told, if any (and no further than the views).
+            end = min(folded, ranges.next_start_after(after) or folded)
             with recorder.read_transaction() as cursor:
-                rows = recorder.select_notifications_in(cursor, after, READ_CHUNK, before=folded + 1)
+                rows = recorder.select_notifications_in(cursor, after, READ_CHUNK, before=end + 1)
             if not rows:
-                break
+                if end == folded:
+                    break
+                after = end  # nothing before the next range
+                continue
             add_changed_views(changed, rows, period_of)
             statements.add_rows(rows)
             after = rows[-1][0]
@@ -119,6 +139,10 @@ class ViewPublisher:
             )
         if notifications:
             positions.append(Tracking(NOTIFICATIONS_POSITION, notifications[-1][0]))
+
+    def _pending_holding(self, reading: Callable[[], AbstractContextManager], fold_views: bool) -> PendingWork:
+        with reading():
+            return self.pending(fold_views)
 
     def outside_work_waiting(self) -> bool:
         """Whether another process recorded something to publish that no consumed batch
@@ -180,8 +204,11 @@ class ViewPublisher:
                 if (self.tracking.max_tracking_id(position.application_name) or 0) < position.notification_id:
                     raise
 
-    async def publish_pending(self, send: Send) -> int:
-        """Publishes until nothing is pending; returns how many messages were sent.
+    async def publish_pending(
+        self, send: Send, fold_views: bool = True, reading: Callable[[], AbstractContextManager] = nullcontext
+    ) -> int:
+        """Publishes until nothing is pending; returns how many messages were sent
+        (`fold_views`: as `pending`'s; `reading`: held while the store is read).
 
         Each round (collect, send, record the positions) holds the store's publisher
         lock, so several workers publish one at a time and every round sends records
@@ -191,7 +218,7 @@ class ViewPublisher:
             lock = self.engine.ledger.recorder.publisher_lock()
             await asyncio.to_thread(lock.__enter__)
             try:
-                work = await asyncio.to_thread(self.pending)
+                work = await asyncio.to_thread(self._pending_holding, reading, fold_views)
                 if work.positions:
                     await send(work.messages)
                     await asyncio.to_thread(self.mark_published, work.positions)
@@ -200,3 +227,10 @@ class ViewPublisher:
             if not work.positions:
                 return sent
             sent += len(work.messages)
+
+
+def _merge(changed: ChangedViews, more: ChangedViews) -> None:
+    changed.keys.update(more.keys)
+    counts_from = changed.counts_from
+    for partner_id, period in more.counts_from.items():
+        counts_from[partner_id] = min(period, counts_from.get(partner_id, period))

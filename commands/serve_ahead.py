@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from aiokafka import ConsumerRecord, TopicPartition
 
 from commands.ahead import LINES_FLAG, DecidedBatch, Flush, Flushed, Lines, encode
+from commands.changed_ranges import ChangedRanges
 from commands.ingest import BATCH_SIZE
 from commands.ingest_ahead import BatchWriter, DeciderFrames, running_decider, usable_cores
 from commands.kafka_binding import inbound_value, next_offsets
@@ -64,8 +65,15 @@ class AheadRecording:
 
     MAX_IN_FLIGHT = 3
 
-    def __init__(self, engine: Engine, on_committed: OnCommitted, on_failed: OnFailed):
+    def __init__(
+        self,
+        engine: Engine,
+        on_committed: OnCommitted,
+        on_failed: OnFailed,
+        changed_ranges: ChangedRanges | None = None,
+    ):
         self.engine = engine
+        self.changed_ranges = changed_ranges  # told what each batch changed, for the publisher
         self.on_committed = on_committed
         self.on_failed = on_failed
         self.failure: BaseException | None = None
@@ -83,6 +91,11 @@ class AheadRecording:
         self._flushes: dict[int, asyncio.Future] = {}
         self._flush_tokens: set[int] = set()  # read by the committing thread too
         self._offsets: Offsets = {}  # committed to the store, not yet to the group
+        # Held by the committing thread for each frame; a publishing round that reads
+        # between commits, without a flush (`BillingService`, catching up), holds it so
+        # that its reads and a commit take turns (both are this process's Python work)
+        # while the decider goes on deciding the batches handed over.
+        self.commits_paused = threading.Lock()
 
     def start(self) -> None:
         """Starts the decider and the committing thread (blocking: run it in a thread)."""
@@ -92,6 +105,7 @@ class AheadRecording:
         self._frames = frames
         writer = BatchWriter(self.engine, self._send)
         writer.after_decide_again = self._flush_again
+        writer.gate = self.commits_paused
         self._thread = threading.Thread(target=self._commit_frames, args=(writer,), name="commit", daemon=True)
         self._thread.start()
 
@@ -166,6 +180,8 @@ class AheadRecording:
         try:
             for message in writer.taken_from(self._frames):
                 if type(message) is DecidedBatch:
+                    if self.changed_ranges is not None and message.changes is not None:
+                        self.changed_ranges.tell(writer.outcome.recorded, writer.head, message.changes.changed())
                     self._loop.call_soon_threadsafe(self._committed, message.seq, writer.outcome)
                 elif type(message) is Flushed:
                     self._loop.call_soon_threadsafe(self._flushed, message.token)

@@ -93,7 +93,9 @@ class BillingService:
             self.engine.ledger.recorder.prepare_chain_worker()
         self.publisher = ViewPublisher(self.engine)
         if serve_decides_ahead(self.settings):
-            self.ahead = AheadRecording(self.engine, self._recorded, self._recording_failed)
+            self.ahead = AheadRecording(
+                self.engine, self._recorded, self._recording_failed, self.publisher.changed_ranges
+            )
             await asyncio.to_thread(self.ahead.start)
 
     async def publish_backlog(self) -> None:
@@ -106,15 +108,27 @@ class BillingService:
         if self.close_after is not None:
             self._close_when_due_task = asyncio.create_task(self._close_when_due())
 
-    async def _publish(self) -> None:
-        await self.flush()  # what is published is what the store holds
+    async def _publish(self, catching_up: bool = False) -> None:
+        # Deciding ahead while catching up, a round publishes what is committed and
+        # folded so far, between two commits, while the decider goes on with the
+        # batches handed over (a flush first would leave it idle while they commit:
+        # ~1.5 s a round at 1M events). Otherwise, what the store holds once every
+        # batch handed over is committed, with its views.
+        between_commits = catching_up and self.ahead is not None
+        if not between_commits:
+            await self.flush()
         consumer = self.consumer()
         if consumer is not None:
             await self.commit_offsets(consumer)  # the last batches' too, once quiet
-        self._unpublished = False
+        self._unpublished = between_commits  # what is not folded yet goes out in a later round
         started = time.monotonic()
         try:
-            await self.publisher.publish_pending(self.send)
+            if between_commits:
+                await self.publisher.publish_pending(
+                    self.send, fold_views=False, reading=lambda: self.ahead.commits_paused
+                )
+            else:
+                await self.publisher.publish_pending(self.send)
         except Exception:
             # The positions moved only for what the broker acknowledged: the rest is
             # published on the next turn.
@@ -234,8 +248,9 @@ class BillingService:
                 await self._record(records, offsets, consumer)
             if self.failed:
                 return
-            if self._publishing_due(catching_up=waiting_records(offsets, consumer) > len(records)):
-                await self._publish()
+            catching_up = waiting_records(offsets, consumer) > len(records)
+            if self._publishing_due(catching_up):
+                await self._publish(catching_up)
 
     async def _record(self, records: Sequence[ConsumerRecord], offsets: Offsets, consumer: Consumer) -> None:
         if self.failed or not records:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import pytest
 
 from commands.bootstrap import open_engine
+from commands.changed_ranges import ChangedRanges
+from commands.publisher import ViewPublisher
 from commands.serve_ahead import AheadRecording, DeciderGone, serve_decides_ahead
 from commands.settings import Settings
 from engine.batch_types import InboundLine
@@ -70,9 +72,9 @@ class Served:
         self.failures: list[BaseException] = []
         self.ahead: AheadRecording | None = None
 
-    async def start(self) -> AheadRecording:
+    async def start(self, changed_ranges: ChangedRanges | None = None) -> AheadRecording:
         self.ahead = AheadRecording(
-            self.engine, lambda n, outcome: self.batches.append((n, outcome)), self.failures.append
+            self.engine, lambda n, outcome: self.batches.append((n, outcome)), self.failures.append, changed_ranges
         )
         await asyncio.to_thread(self.ahead.start)
         return self.ahead
@@ -153,6 +155,58 @@ def test_a_flush_waits_for_every_batch_and_the_views(tmp_path, decider_env, open
     expected = open_url("memory://", now=NOW)
     record(expected, raws)
     assert all_views(open_url(url, create=False)) == all_views(expected)
+
+
+def test_the_publisher_is_told_what_each_batch_changed_and_publishes_what_reading_back_would(tmp_path, decider_env):
+    records = records_of(month_lines())
+    polls = [records[:9], records[9:17], records[17:]]
+    ranges = ChangedRanges()
+
+    async def serve() -> Served:
+        served = Served(f"sqlite:///{tmp_path / 'store.db'}")
+        ahead = await served.start(ranges)
+        try:
+            for poll in polls:
+                await ahead.submit(poll)
+            await ahead.flush()
+        finally:
+            await served.stop()
+        return served
+
+    served = asyncio.run(serve())
+    with open_engine(Settings(store_url=f"sqlite:///{tmp_path / 'store.db'}", now=NOW), create=False) as engine:
+        told = ViewPublisher(engine)
+        told.changed_ranges = ranges
+        work, reference = told.pending(), ViewPublisher(engine).pending()
+        first = min(outcome.recorded[0][0] for _, outcome in served.batches)
+    chain, after = [], first - 1  # one range a batch, each where the one before ended
+    while (told_range := ranges.starting_at(after)) is not None:
+        chain.append(told_range.last - after)
+        after = told_range.last
+    assert chain == [len(outcome.recorded) for _, outcome in served.batches]
+    assert sum(m.topic == "billing.bills" for m in work.messages) == 5, "not an empty round: a bill a customer"
+    assert [(m.topic, m.key, m.value) for m in work.messages] == [(m.topic, m.key, m.value) for m in reference.messages]
+    assert work.positions == reference.positions
+
+
+def test_a_round_holding_the_commits_keeps_the_batches_handed_over_from_committing(tmp_path, decider_env):
+    async def serve() -> None:
+        served = Served(f"sqlite:///{tmp_path / 'store.db'}")
+        ahead = await served.start()
+        try:
+            ahead.commits_paused.acquire()  # as a publishing round between commits does
+            try:
+                await ahead.submit(records_of(month_lines())[:10])
+                await asyncio.sleep(1.5)  # time enough to decide and commit 10 lines many times over
+                assert served.batches == [], "decided, not committed while the round reads"
+            finally:
+                ahead.commits_paused.release()
+            await asyncio.wait_for(ahead.flush(), 30)
+            assert [n for n, _ in served.batches] == [10]
+        finally:
+            await served.stop()
+
+    asyncio.run(serve())
 
 
 def test_a_batch_another_writer_changed_is_decided_again_and_the_flush_still_answers(tmp_path, decider_env, open_url):

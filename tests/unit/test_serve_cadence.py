@@ -82,3 +82,40 @@ def test_the_idle_round_waits_while_a_batch_is_being_recorded(monkeypatch):
 
     asyncio.run(scenario())
     assert published, "once quiet, the round comes"
+
+
+class AheadRecording:
+    """What a catching-up round uses of serve's `AheadRecording`."""
+
+    def __init__(self):
+        self.flushes = 0
+        self.commits_paused = object()
+
+    async def flush(self) -> None:
+        self.flushes += 1
+
+    def take_offsets(self) -> dict:
+        return {}
+
+
+class Publisher:
+    def __init__(self):
+        self.rounds: list[dict] = []
+
+    async def publish_pending(self, send, **how) -> int:
+        self.rounds.append(how)
+        return 0
+
+
+def test_deciding_ahead_a_catching_up_round_reads_between_commits_without_a_flush():
+    billing = service()
+    billing.ahead, billing.publisher = AheadRecording(), Publisher()
+    asyncio.run(billing._publish(catching_up=True))
+    assert billing.ahead.flushes == 0, "the decider goes on while the round reads"
+    (how,) = billing.publisher.rounds
+    assert how["fold_views"] is False and how["reading"]() is billing.ahead.commits_paused
+    assert billing._unpublished, "what the views have not folded yet goes out in a later round"
+
+    asyncio.run(billing._publish(catching_up=False))
+    assert billing.ahead.flushes == 1 and billing.publisher.rounds[1] == {}, "else every batch first, as before"
+    assert not billing._unpublished
