@@ -22,7 +22,9 @@ With BILLING_CLOSE_AFTER set, a periodic turn closes the periods whose end plus 
 grace has passed (CONTRACT.md §7), in order, and publishes their statements.
 On a SQLite store with a second core, step 1 is handed to a decider process and a
 committing thread (commands/serve_ahead.py): the handler polls again while the batches
-before it commit, and steps 2 and 3 follow each commit.
+before it commit, and steps 2 and 3 follow each commit; the publisher is told which
+records each batch changed (commands/changed_ranges.py), and a round while catching up
+reads between two commits instead of waiting for every batch handed over.
 A crash between any two steps loses nothing and counts nothing twice. A failure in
 step 1 stops the service (non-zero exit): later batches must not be recorded past a
 batch that was not. Recording and publishing take turns, never overlap: both are
