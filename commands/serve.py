@@ -13,7 +13,7 @@ Exactly-once effect, in this order for every batch of records:
    since that round, so publishing takes at most a fifth of a busy service's time and
    each changed record goes out once a round, not once a batch (at most a twentieth,
    19 times the round, while the service is catching up: more than a batch of records
-   waits in the partitions it just read); and within a second of the last batch in
+   waits in its partitions past what it has polled); and within a second of the last batch in
    any case. (A batch smaller than the most a poll returns does
    not mean the service has caught up: the consumer hands over what it has
    prefetched, and publishing then took 40% of a busy service's time, measured on

@@ -39,7 +39,7 @@ log = logging.getLogger("billing.serve")  # the service's log lines, as `billing
 PUBLISH_INTERVAL_SECONDS = 1.0
 PUBLISH_IDLE_FACTOR = 4  # idle this many times the last round's length between rounds, when busy
 # ... and this many times while catching up (more than a batch of records waiting in the
-# partitions just read): the views are behind the broker anyway, and each changed view
+# partitions assigned, past what was polled): the views are behind the broker anyway, and each changed view
 # goes out once a round, so rarer rounds publish the same views fewer times.
 PUBLISH_CATCHING_UP_FACTOR = 19
 FINAL_PUBLISH_TIMEOUT_SECONDS = 10.0
@@ -74,6 +74,7 @@ class BillingService:
         self._last_published = 0.0  # when the last publishing round ended (monotonic)
         self._last_round_seconds = 0.0
         self._last_recorded = 0.0  # when the last batch was recorded (monotonic)
+        self._read_to: Offsets = {}  # each partition's next offset after the polls so far
         self._publish_when_idle_task: asyncio.Task | None = None
         self._close_when_due_task: asyncio.Task | None = None
         self._stopping = False
@@ -108,27 +109,28 @@ class BillingService:
         if self.close_after is not None:
             self._close_when_due_task = asyncio.create_task(self._close_when_due())
 
-    async def _publish(self, catching_up: bool = False) -> None:
-        # Deciding ahead while catching up, a round publishes what is committed and
-        # folded so far, between two commits, while the decider goes on with the
-        # batches handed over (a flush first would leave it idle while they commit:
-        # ~1.5 s a round at 1M events). Otherwise, what the store holds once every
-        # batch handed over is committed, with its views.
-        between_commits = catching_up and self.ahead is not None
+    async def _publish(self, between_commits: bool = False) -> None:
+        """A publishing round: of what the store holds once every batch handed over is
+        committed, with its views; or (`between_commits`, deciding ahead while catching
+        up) of what is committed and folded so far, read between two commits while the
+        decider goes on with the batches handed over (a flush first would leave it idle
+        while they commit: ~1.5 s a round at 1M events)."""
         if not between_commits:
             await self.flush()
-        consumer = self.consumer()
-        if consumer is not None:
-            await self.commit_offsets(consumer)  # the last batches' too, once quiet
+            consumer = self.consumer()
+            if consumer is not None:
+                await self.commit_offsets(consumer)  # the last batches' too, once quiet
         self._unpublished = between_commits  # what is not folded yet goes out in a later round
         started = time.monotonic()
         try:
             if between_commits:
-                await self.publisher.publish_pending(
+                sent = await self.publisher.publish_pending(
                     self.send, fold_views=False, reading=lambda: self.ahead.commits_paused
                 )
             else:
-                await self.publisher.publish_pending(self.send)
+                sent = await self.publisher.publish_pending(self.send)
+            if sent:
+                log.info("published %d message(s) in %.2f s", sent, time.monotonic() - started)
         except Exception:
             # The positions moved only for what the broker acknowledged: the rest is
             # published on the next turn.
@@ -248,9 +250,16 @@ class BillingService:
                 await self._record(records, offsets, consumer)
             if self.failed:
                 return
-            catching_up = waiting_records(offsets, consumer) > len(records)
+            catching_up = self._waiting_behind(offsets, consumer) > len(records)
             if self._publishing_due(catching_up):
-                await self._publish(catching_up)
+                await self._publish(between_commits=catching_up and self.ahead is not None)
+
+    def _waiting_behind(self, offsets: Offsets, consumer: Consumer) -> int:
+        """How many records wait in the partitions assigned, past what has been polled
+        (a poll may hold only partitions near their end while others are far behind)."""
+        self._read_to.update(offsets)
+        assigned = consumer.assignment()
+        return waiting_records({tp: at for tp, at in self._read_to.items() if tp in assigned}, consumer)
 
     async def _record(self, records: Sequence[ConsumerRecord], offsets: Offsets, consumer: Consumer) -> None:
         if self.failed or not records:

@@ -30,6 +30,9 @@ class Consumer:
     def highwater(self, tp: TopicPartition) -> int | None:
         return self.highwaters.get(tp)
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.highwaters)
+
 
 POLL = [Record("t", 0, 5), Record("t", 1, 0), Record("t", 0, 6), Record("t", 1, 1), Record("t", 0, 7)]
 
@@ -42,6 +45,16 @@ def test_records_waiting_are_counted_from_the_high_watermarks_known():
     consumer = Consumer({TopicPartition("t", 0): 20, TopicPartition("t", 1): 2})
     assert waiting_records(next_offsets(POLL), consumer) == 12
     assert waiting_records(next_offsets(POLL), Consumer({})) == 0, "no watermark known: nothing counted as waiting"
+
+
+def test_records_waiting_behind_count_every_partition_assigned_not_only_those_just_polled():
+    billing = service()
+    consumer = Consumer({TopicPartition("t", 0): 20, TopicPartition("t", 1): 2, TopicPartition("t", 2): 500})
+    assert billing._waiting_behind({TopicPartition("t", 2): 100}, consumer) == 400
+    # The next poll holds partitions 0 and 1, near their end: partition 2 still waits.
+    assert billing._waiting_behind(next_offsets(POLL), consumer) == 12 + 400
+    consumer.highwaters.pop(TopicPartition("t", 2))  # revoked: no longer counted
+    assert billing._waiting_behind({}, consumer) == 12
 
 
 def service() -> BillingService:
@@ -85,11 +98,15 @@ def test_the_idle_round_waits_while_a_batch_is_being_recorded(monkeypatch):
 
 
 class AheadRecording:
-    """What a catching-up round uses of serve's `AheadRecording`."""
+    """What serve's handler and rounds use of `AheadRecording`."""
 
     def __init__(self):
         self.flushes = 0
+        self.handed: list[int] = []
         self.commits_paused = object()
+
+    async def submit(self, records, offsets) -> None:
+        self.handed.append(len(records))
 
     async def flush(self) -> None:
         self.flushes += 1
@@ -107,15 +124,21 @@ class Publisher:
         return 0
 
 
+class GroupConsumer(Consumer):
+    async def commit(self, offsets) -> None:
+        pass
+
+
 def test_deciding_ahead_a_catching_up_round_reads_between_commits_without_a_flush():
     billing = service()
     billing.ahead, billing.publisher = AheadRecording(), Publisher()
-    asyncio.run(billing._publish(catching_up=True))
-    assert billing.ahead.flushes == 0, "the decider goes on while the round reads"
+    consumer = GroupConsumer({TopicPartition("t", 0): 1_000, TopicPartition("t", 1): 1_000})
+    asyncio.run(billing.handle(POLL, consumer))  # far behind: a round is due, catching up
+    assert billing.ahead.handed == [5] and billing.ahead.flushes == 0, "the decider goes on while the round reads"
     (how,) = billing.publisher.rounds
     assert how["fold_views"] is False and how["reading"]() is billing.ahead.commits_paused
     assert billing._unpublished, "what the views have not folded yet goes out in a later round"
 
-    asyncio.run(billing._publish(catching_up=False))
-    assert billing.ahead.flushes == 1 and billing.publisher.rounds[1] == {}, "else every batch first, as before"
+    asyncio.run(billing._publish())  # a quiet round, a close's, the stop's
+    assert billing.ahead.flushes == 1 and billing.publisher.rounds[1] == {}, "every batch first, as before"
     assert not billing._unpublished
