@@ -94,7 +94,8 @@ class ViewPublisher:
                 after = told.last
                 continue
             # Read up to the next range told, if any (and no further than the views).
-            end = min(folded, ranges.next_start_after(after) or folded)
+            next_start = ranges.next_start_after(after)
+            end = folded if next_start is None else min(folded, next_start)
             with recorder.read_transaction() as cursor:
                 rows = recorder.select_notifications_in(cursor, after, READ_CHUNK, before=end + 1)
             if not rows:
