@@ -167,7 +167,12 @@ class AheadRecording:
             with self._orders_lock:
                 write_frame(self._orders, message)
         except OSError as error:  # its end of the pipe closed: the decider is gone
-            raise DeciderGone("the process deciding the batches has stopped") from error
+            gone = DeciderGone("the process deciding the batches has stopped")
+            gone.__cause__ = error
+            # Told as the committing thread tells it (once, whichever side saw it first),
+            # before the caller's own exception reaches it.
+            self._loop.call_soon_threadsafe(self._failed, gone)
+            raise gone from error
 
     def _flush_again(self) -> None:
         # The Flushed answers of the epoch just dropped came before batches it decides
