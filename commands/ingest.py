@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 from commands.bootstrap import Engine
+from commands.interrupts_held import interrupts_held
 from commands.json_lines import read_json_lines
 from engine.ledger import InboundLine
 from schemas.views import IngestCounts
@@ -49,7 +50,8 @@ def ingest_streams(
     with committed_on_interrupt(total):
         for stream in streams:
             for batch in batched(read_json_lines(stream, progress), batch_size):
-                total.add(engine.ledger.record_batch(batch, inline_projector(engine)).counts)
+                with interrupts_held():  # a batch committed is a batch counted
+                    total.add(engine.ledger.record_batch(batch, inline_projector(engine)).counts)
     write_views(engine)
     return total
 
@@ -81,6 +83,7 @@ def retry_rejections(engine: Engine, reason: str | None = None, batch_size: int 
     with committed_on_interrupt(total):
         for start in range(0, len(pending), batch_size):
             lines = [InboundLine(row.raw, retry_of=row.seq) for row in pending[start : start + batch_size]]
-            total.add(engine.ledger.record_batch(lines, inline_projector(engine)).counts)
+            with interrupts_held():
+                total.add(engine.ledger.record_batch(lines, inline_projector(engine)).counts)
     write_views(engine)
     return total

@@ -39,6 +39,7 @@ from commands.ahead import (
 )
 from commands.bootstrap import Engine
 from commands.ingest import committed_on_interrupt, inline_projector, write_views
+from commands.interrupts_held import interrupts_held
 from commands.settings import Settings
 from commands.store_url import parse_store_url
 from engine.batch_types import BatchOutcome
@@ -196,9 +197,10 @@ class BatchWriter:
     with its views; tells the decider what it committed, or to decide again when a
     batch conflicts with another writer's (`send` writes a message on its orders pipe)."""
 
-    def __init__(self, engine: Engine, send: Callable[[bytes], None]):
+    def __init__(self, engine: Engine, send: Callable[[bytes], None], counts: IngestCounts | None = None):
         self.ledger = engine.ledger
         self.send = send
+        self.counts = IngestCounts() if counts is None else counts  # of every batch committed here
         self.projector = _HandedViews(engine.projection) if inline_projector(engine) is not None else None
         self.epoch = 0
         self.head: int | None = None  # where this process's last commit left the log
@@ -232,7 +234,7 @@ class BatchWriter:
         while True:
             waited = not frames.ready()
             message = decode_from_decider(frames.next())
-            with self.gate:
+            with self.gate, interrupts_held():  # a batch committed is a batch counted
                 taken = self.take(message, waited)
             if taken:
                 yield message
@@ -259,8 +261,9 @@ class BatchWriter:
             self._decide_again_from(message.seq)
             return False
         self.tries = 0
-        timing.batches += 1
         counts = self.outcome.counts
+        self.counts.add(counts)
+        timing.batches += 1
         timing.lines += counts.accepted + counts.duplicates + counts.rejected + self.outcome.redelivered
         timing.batch_seconds += time.perf_counter() - started
         self.head = ledger.cached_states_head
@@ -286,13 +289,12 @@ class BatchWriter:
 def _write_batches(
     engine: Engine, frames: DeciderFrames, orders: int, total: IngestCounts, progress: Callable[[int], None] | None
 ) -> None:
-    writer = BatchWriter(engine, lambda message: write_frame(orders, message))
+    writer = BatchWriter(engine, lambda message: write_frame(orders, message), total)
     for message in writer.taken_from(frames):
         if type(message) is InputEnded:
             if progress is not None and message.bytes_read:
                 progress(message.bytes_read)
             return
-        total.add(writer.outcome.counts)
         if progress is not None:
             progress(message.bytes_read)
 
