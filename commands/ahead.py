@@ -31,7 +31,7 @@ from engine.batch_decision import BatchDecision
 from engine.batch_types import BatchOutcome, InboundLine
 from engine.judge import judge_line
 from engine.log_entries import entry_parts, entry_split, parts_from_split
-from engine.mapper import decode_event
+from engine.recorded_events import EventsOfRows
 from engine.store.rows import PendingRejection, StoredRow
 from projections.changes import ChangedViews, ViewKey, add_changed_by_events
 from projections.fold import AssociationRow, BillLineKey, PartnerChargeKey, PartnerLineKey, ViewDelta
@@ -54,6 +54,7 @@ class DecidedBatch(msgspec.Struct, array_like=True, tag="batch"):
     duplicates: int
     rejected: int
     rows: list[StoredRow]
+    pairs: list[tuple[str, str]]  # each row's event's (source, id)
     entries: list[tuple[bytes, bytes]]  # log_entries.entry_split of the first rows' events
     states: list[tuple[str, int, bytes]]  # the new decision states: stream, version, msgpack
     versions_read: dict[str, int]
@@ -285,6 +286,7 @@ class AheadDecider:
             duplicates=counts.duplicates,
             rejected=counts.rejected,
             rows=batch.rows,
+            pairs=pairs,
             entries=[entry_split(event) for event in rendered],
             states=batch.state_rows(),
             versions_read=batch.versions_read,
@@ -318,8 +320,9 @@ class ReadyBatch(BatchDecision):
         self.next_positions = {(topic, partition): offset for topic, partition, offset in decided.next_positions}
         self.head = decided.head if head is None else head
         self.rows = decided.rows
-        self.events = [decode_event(row.topic, row.state) for row in decided.rows]
-        self.pairs = [(event.source, event.id) for event in self.events]
+        # Decoded only where needed: the entries the writer renders, a hook's type, a restamp.
+        self.events = EventsOfRows(decided.rows)
+        self.pairs = decided.pairs
         rendered = len(decided.entries)
         parts = parts_from_split(decided.entries) + [entry_parts(event) for event in self.events[rendered:]]
         self.encoded = ledger.recorder.encode_append(self.rows, self.pairs, self.events, parts)

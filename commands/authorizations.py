@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -41,6 +41,7 @@ from schemas.resources import Authorization, AuthorizationList, AuthorizationSte
 
 if TYPE_CHECKING:
     from commands.bootstrap import Engine
+    from engine.recorded_events import RecordedEvents
 
 _STEP_EVENTS = {"approved": AuthorizationApproved, "rejected": AuthorizationRejected, "revoked": AuthorizationRevoked}
 _STATE_DECODER = msgspec.msgpack.Decoder(CustomerState)
@@ -135,14 +136,12 @@ def list_authorizations(
     return AuthorizationList(found)
 
 
-def end_authorizations_on_disassociation(decision: Decision, recorded: list[tuple[int, Any]]) -> None:
+def end_authorizations_on_disassociation(decision: Decision, recorded: RecordedEvents) -> None:
     """Batch hook: each disassociation in the batch rejects the partner's pending
     requests of the customer and revokes its approved authorizations, at the batch's
     recorded time (the disassociation's), in the batch's transaction."""
     ended: set[str] = set()  # steps appended here reach the tables only after the hooks
-    for _notification_id, event in recorded:
-        if type(event) is not CustomerDisassociated:
-            continue
+    for _notification_id, event in recorded.of_type(CustomerDisassociated):
         standing = [r for r in standing_of(decision.rows, event.customer_id, event.partner_id) if r.id not in ended]
         for transition in decide_disassociation(standing, event.partner_id, event.customer_id):
             ended.add(transition.authorization_id)

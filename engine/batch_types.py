@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from schemas.recorded import RecordedEvent
@@ -39,5 +40,6 @@ class BatchOutcome:
     counts: IngestCounts = field(default_factory=IngestCounts)
     # Lines whose Kafka position the store had already recorded: skipped, not counted.
     redelivered: int = 0
-    recorded: list[tuple[int, RecordedEvent]] = field(default_factory=list)
+    # (notification id, event) of each event stored, in order (`RecordedEvents` once committed).
+    recorded: Sequence[tuple[int, RecordedEvent]] = field(default_factory=list)
     rejections: list[KeptRejection] = field(default_factory=list)

@@ -31,6 +31,7 @@ from engine.decide import Rules
 from engine.instants import instant_from_datetime, recorded_time, recorded_time_after
 from engine.judge import judge_line
 from engine.mapper import decode_event, stored_row
+from engine.recorded_events import RecordedEvents
 from engine.recording import BatchHook, Decision, EngineProjection
 from engine.store.binding import Binding, bind_in
 from schemas.engine_events import EngineEvent
@@ -222,7 +223,7 @@ class Ledger(Application):
                 recorder.update_rejections(c, batch.still_rejected)
                 recorder.mark_rejections_accepted(c, batch.now_accepted)
                 recorder.upsert_positions(c, batch.next_positions)
-                batch.outcome.recorded = list(zip(notification_ids, batch.events, strict=True))
+                batch.outcome.recorded = RecordedEvents(notification_ids, batch.events)
                 if self.batch_hooks and batch.outcome.recorded:
                     decision = Decision(self, c, batch.recorded_at)
                     for hook in self.batch_hooks:

@@ -18,6 +18,7 @@ from schemas.engine_events import EngineEvent, engine_stream
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger
+    from engine.recorded_events import RecordedEvents
 
 E = TypeVar("E", bound=EngineEvent)
 
@@ -74,4 +75,4 @@ class BatchHook(Protocol):
     """Runs in an ingest batch's transaction after its events are stored: may append
     engine events that follow from them (e.g. a disassociation revoking authorizations)."""
 
-    def __call__(self, decision: Decision, recorded: list[tuple[int, Any]]) -> None: ...
+    def __call__(self, decision: Decision, recorded: RecordedEvents) -> None: ...

@@ -26,13 +26,13 @@ from commands import ahead
 from commands.ahead import AheadDecider, RenderShare
 from commands.bootstrap import Engine, open_engine
 from commands.decider_process import _decide_inputs
-from commands.ingest import write_views
-from commands.ingest_ahead import DeciderFrames, _write_batches, decides_ahead
+from commands.ingest import ingest_streams, write_views
+from commands.ingest_ahead import DeciderFrames, _write_batches, decides_ahead, ingest_ahead
 from commands.settings import Settings, SettingsError
 from engine.mapper import decode_event
 from schemas.recorded import ChargeRecorded
 from schemas.views import IngestCounts
-from tests.builders import amended, associated, discount_granted, line, month_of_events, usage, voided
+from tests.builders import amended, associated, disassociated, discount_granted, line, month_of_events, usage, voided
 from tests.conftest import record
 from tests.integration.test_backends import PERIODS, all_views
 from testsupport.cli_runner import BILLING, billing, clean_env
@@ -477,3 +477,28 @@ def test_the_render_share_follows_whichever_process_waits():
     assert [share.writer_waited(False) for _ in range(7)][-1] == 1.0, "never above all of it"
     assert [round(share.writer_waited(True), 1) for _ in range(3)] == [0.9, 0.8, 0.7]
     assert [share.writer_waited(True) for _ in range(12)][-1] == 0.0, "never below none of it"
+
+
+def test_a_disassociation_decided_ahead_ends_the_partners_authorizations_as_in_process(tmp_path):
+    """The batch hook reads the committed batch's events from the rows the decider
+    handed over (engine/recorded_events.py): it must still see the disassociation."""
+    from commands.authorizations import answer_authorization, list_authorizations, request_authorization
+
+    facts = [line(e) for e in month_of_events(customers=4, usage_per_customer=3)]
+    left = line(disassociated("c-0001", "p-1", time="2026-10-30T00:00:00+08:00"))
+    (tmp_path / "later.jsonl").write_bytes(b"\n".join([*facts[len(facts) // 2 :], left]) + b"\n")
+    steps = {}
+    for mode in ("off", "on"):
+        settings = Settings(store_url=f"sqlite:///{tmp_path / mode}.db", now=NOW, decide_ahead=mode)
+        with open_engine(settings, create=True) as engine:
+            record(engine, [associated("c-0001", "p-1", time="2026-10-01T00:00:00+08:00"), *facts[: len(facts) // 2]])
+            request_authorization(engine, authorization_id="A-1", partner_id="p-1", customer_id="c-0001")
+            answer_authorization(engine, "A-1", "approve")
+            request_authorization(engine, authorization_id="A-2", partner_id="p-1", customer_id="c-0001")
+            if mode == "on":
+                ingest_ahead(engine, [str(tmp_path / "later.jsonl")], batch_size=7)
+            else:
+                with open(tmp_path / "later.jsonl", "rb") as stream:
+                    ingest_streams(engine, [stream], batch_size=7)
+            steps[mode] = {a.id: [s.status for s in a.history] for a in list_authorizations(engine).authorizations}
+    assert steps["on"] == steps["off"] == {"A-1": ["pending", "approved", "revoked"], "A-2": ["pending", "rejected"]}
