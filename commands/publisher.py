@@ -22,7 +22,15 @@ from commands import accounts, queries
 from commands.bootstrap import Engine
 from commands.changed_ranges import ChangedRanges
 from commands.statement_feed import StatementFeed
-from projections.changes import BILL, CUSTOMER_COUNTS, PERFORMANCE, ChangedViews, ViewKey, add_changed_views
+from projections.changes import (
+    BILL,
+    CUSTOMER_COUNTS,
+    PERFORMANCE,
+    ChangedViews,
+    ViewKey,
+    add_changed_views,
+    merge_changed,
+)
 from schemas import topics
 
 VIEWS_POSITION = "published:views"
@@ -90,7 +98,7 @@ class ViewPublisher:
         while after < folded and len(changed.keys) < MAX_KEYS:
             told = ranges.starting_at(after)
             if told is not None and told.last <= folded:  # its keys are known: not read back
-                _merge(changed, told.changed)
+                merge_changed(changed, told.changed)
                 after = told.last
                 continue
             # Read up to the next range told, if any (and no further than the views).
@@ -228,10 +236,3 @@ class ViewPublisher:
             if not work.positions:
                 return sent
             sent += len(work.messages)
-
-
-def _merge(changed: ChangedViews, more: ChangedViews) -> None:
-    changed.keys.update(more.keys)
-    counts_from = changed.counts_from
-    for partner_id, period in more.counts_from.items():
-        counts_from[partner_id] = min(period, counts_from.get(partner_id, period))

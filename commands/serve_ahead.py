@@ -168,7 +168,6 @@ class AheadRecording:
                 write_frame(self._orders, message)
         except OSError as error:  # its end of the pipe closed: the decider is gone
             gone = DeciderGone("the process deciding the batches has stopped")
-            gone.__cause__ = error
             # Told as the committing thread tells it (once, whichever side saw it first),
             # before the caller's own exception reaches it.
             self._loop.call_soon_threadsafe(self._failed, gone)
@@ -186,7 +185,12 @@ class AheadRecording:
             for message in writer.taken_from(self._frames):
                 if type(message) is DecidedBatch:
                     if self.changed_ranges is not None and message.changes is not None:
-                        self.changed_ranges.tell(writer.outcome.recorded, writer.head, message.changes.changed())
+                        self.changed_ranges.tell(
+                            writer.outcome.recorded,
+                            writer.head,
+                            message.changes.changed(),
+                            views_end_here=message.views is not None,
+                        )
                     self._loop.call_soon_threadsafe(self._committed, message.seq, writer.outcome)
                 elif type(message) is Flushed:
                     self._loop.call_soon_threadsafe(self._flushed, message.token)

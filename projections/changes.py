@@ -35,6 +35,14 @@ class ChangedViews(NamedTuple):
     counts_from: dict[str, str]
 
 
+def merge_changed(changed: ChangedViews, more: ChangedViews) -> None:
+    """Adds what another run of events changed."""
+    changed.keys.update(more.keys)
+    counts_from = changed.counts_from
+    for partner_id, period in more.counts_from.items():
+        counts_from[partner_id] = min(period, counts_from.get(partner_id, period))
+
+
 def add_changed_views(
     changed: ChangedViews, rows: Iterable[tuple[int, str, bytes]], period_of: Callable[[str], str]
 ) -> None:
