@@ -43,6 +43,7 @@ from commands.cli_failures import failure_line
 from commands.gc_tuning import GC_THRESHOLDS
 from commands.ingest import batched
 from commands.json_lines import open_inputs, read_json_lines
+from commands.malloc_tuning import map_large_blocks_apart
 from commands.settings import Settings
 from engine.batch_types import InboundLine
 from engine.frames import read_frame, write_frame
@@ -54,6 +55,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle; it stops this process
     _die_with_the_writer()
     gc.set_threshold(*GC_THRESHOLDS)
+    map_large_blocks_apart()
     out_fd, in_fd, batch_size, paths = int(argv[0]), int(argv[1]), int(argv[2]), argv[3:]
     settings = None
     try:
