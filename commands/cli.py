@@ -34,7 +34,6 @@ from commands.cli_support import (
 )
 from commands.gc_tuning import GC_THRESHOLDS
 from commands.ingest import BATCH_SIZE
-from commands.malloc_tuning import map_large_blocks_apart
 from commands.settings import Settings
 from engine.errors import REASON_CODES, Refused
 
@@ -203,7 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _in_main_thread():
         signal.signal(signal.SIGTERM, _remember_termination)
     gc.set_threshold(*GC_THRESHOLDS)
-    map_large_blocks_apart()
     if hasattr(sys.stdout, "reconfigure"):  # a terminal that can't show 客户 gets \\u5ba2, not a traceback
         sys.stdout.reconfigure(errors="backslashreplace")
     settings = None

@@ -21,6 +21,7 @@ from commands.cli_support import (
     add_kafka_options,
     print_json,
 )
+from commands.malloc_tuning import map_large_blocks_apart
 from commands.settings import Settings
 
 
@@ -74,6 +75,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
     from commands.serve import run_serve
 
+    map_large_blocks_apart()  # for its long life and the frames of its decider: commands/malloc_tuning.py
     return run_serve(settings, partial(open_engine, settings, create=True), stop_requested)
 
 

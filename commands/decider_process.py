@@ -55,13 +55,14 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle; it stops this process
     _die_with_the_writer()
     gc.set_threshold(*GC_THRESHOLDS)
-    map_large_blocks_apart()
     out_fd, in_fd, batch_size, paths = int(argv[0]), int(argv[1]), int(argv[2]), argv[3:]
     settings = None
     try:
         settings = Settings.from_environment()
         with open_engine(settings, create=False) as engine:
             lines = paths == [LINES_FLAG]
+            if lines:  # serve's decider: as serve itself (commands/malloc_tuning.py)
+                map_large_blocks_apart()
             decider = AheadDecider(engine.ledger, fold_views=settings.projections == "inline", note_changes=lines)
             if lines:
                 _decide_lines(decider, out_fd, in_fd)
