@@ -196,7 +196,6 @@ class _Pending(msgspec.Struct):
     seq: int
     lines: list[InboundLine]
     bytes_read: int
-    pairs: list[tuple[str, str]]
     next_positions: dict[tuple[str, int], int]
 
 
@@ -223,10 +222,9 @@ class AheadDecider:
         self.render_share = message.render_share
         if message.epoch != self.epoch:
             return
-        in_flight = self.ledger.in_flight
+        self.ledger.in_flight.drop_through(message.seq)
         while self._pending and self._pending[0].seq <= message.seq:
-            for pair in self._pending.popleft().pairs:
-                in_flight.pop(pair, None)
+            self._pending.popleft()
         # The store holds the committed batches' positions now; the others still count.
         positions = self.ledger.in_flight_positions
         positions.clear()
@@ -258,9 +256,9 @@ class AheadDecider:
         batch = ledger._decide_batch(lines, [judge_line(line.raw) for line in lines])
         ledger._states.update(batch.states)  # the next batch follows this one
         pairs = batch.pairs
-        ledger.in_flight.update(zip(pairs, batch.events, strict=True))
+        ledger.in_flight.add(seq, pairs, batch.events)
         ledger.in_flight_positions.update(batch.next_positions)
-        self._pending.append(_Pending(seq, lines, bytes_read, pairs, batch.next_positions))
+        self._pending.append(_Pending(seq, lines, bytes_read, batch.next_positions))
         counts = batch.outcome.counts
         rendered = batch.events[: round(len(batch.events) * self.render_share)]
         views = None

@@ -28,6 +28,7 @@ from engine.batch_timing import BatchTiming
 from engine.batch_types import BatchOutcome, InboundLine, KeptRejection
 from engine.customer import CustomerState
 from engine.decide import Rules
+from engine.events_in_flight import EventsInFlight
 from engine.instants import instant_from_datetime, recorded_time, recorded_time_after
 from engine.judge import judge_line
 from engine.mapper import decode_event, stored_row
@@ -77,7 +78,7 @@ class Ledger(Application):
         self.cached_states_head: int | None = None
         # Events decided but not yet known to be committed, by (source, id): empty but
         # in a process deciding batches ahead of their writer (commands/ahead.py).
-        self.in_flight: dict[tuple[str, str], RecordedEvent] = {}
+        self.in_flight = EventsInFlight()
         # Likewise the next Kafka offset of each partition as the batches in flight leave
         # it (read instead of the store's: those batches will have moved it when this one
         # commits).
