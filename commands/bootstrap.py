@@ -8,11 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
 from commands import sqlite_file
+from commands.closed_period_rows import ClosedPeriodRows
 from commands.settings import Settings, fixed_moment
 from commands.store_url import check_location, one_line, parse_store_url, postgres_checked, safe_url
 from engine.currencies import minor_unit_digits
@@ -34,6 +35,8 @@ class Engine:
     rules: Rules
     ledger: Ledger
     projection: BillingProjection
+    # Partners' rows of closed periods, kept between reads (commands/closed_period_rows.py).
+    closed_period_rows: ClosedPeriodRows = field(default_factory=ClosedPeriodRows)
 
     def close(self) -> None:
         self.ledger.close()

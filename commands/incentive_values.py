@@ -120,6 +120,11 @@ def read_period(engine: Engine, partner_id: str, period: str) -> PeriodRows:
         engine.projection.bring_up_to_date(engine.ledger)
         view = engine.projection.view
         return PeriodRows(view.partner_charge_rows(partner_id, period), view.association_rows(partner_id))
+    # As known at the close: the same for as long as this process lives.
+    key = (partner_id, period, close)
+    kept = engine.closed_period_rows.get(key)
+    if kept is not None:
+        return kept
     carried = CarriedSums(close.window(partner_id, period))
     scratch = fold_log(engine, period, close.closed_at, carried, about=partner_id)
     charges, associations = partner_rows(scratch).get(partner_id, ([], []))
@@ -128,7 +133,9 @@ def read_period(engine: Engine, partner_id: str, period: str) -> PeriodRows:
         raise CarriedMismatch(
             f"statement of {partner_id} for {period}: totals {totals}, carried charges in the log {carried.total()}"
         )
-    return PeriodRows(charges, associations, close, carried, totals)
+    rows = PeriodRows(charges, associations, close, carried, totals)
+    engine.closed_period_rows.put(key, rows)
+    return rows
 
 
 class _Both:
@@ -161,7 +168,8 @@ def fold_log(
         if not rows:
             return scratch
         after = rows[-1][0]
-        add_stored_rows(target, rows if needle is None else [row for row in rows if needle in row[2]], as_of)
+        if add_stored_rows(target, rows if needle is None else [row for row in rows if needle in row[2]], as_of):
+            return scratch  # the rest of the log was recorded after `as_of`
 
 
 def partner_rows(scratch: ViewDelta) -> dict[str, tuple[list, list]]:

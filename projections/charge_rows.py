@@ -63,25 +63,32 @@ CHARGE_TOPICS = frozenset({CHARGE_TOPIC, VOID_TOPIC, AMENDMENT_TOPIC})
 ASSOCIATION_TOPICS = frozenset({TOPICS[CustomerAssociated], TOPICS[CustomerDisassociated]})
 
 
-def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]], as_of: str | None = None) -> None:
+def add_stored_rows(delta: ViewDelta, rows: Iterable[tuple[int, str, bytes]], as_of: str | None = None) -> bool:
     """Folds stored rows (notification id, topic, state) into `delta`, in log order;
-    with `as_of` (a recorded time), only the events recorded at or before it."""
+    with `as_of` (a recorded time), only the events recorded at or before it. True once
+    an event recorded after `as_of` is met: `recorded_at` never decreases along the log
+    (CONTRACT.md §11), so no later row counts and the caller can stop reading."""
     add_charge, add = delta.add_charge, delta.add
     for _id, topic, state in rows:
         if topic == CHARGE_TOPIC:
             charge = decode_charge_view(state)
-            if as_of is None or charge.recorded_at <= as_of:
-                add_charge(charge)
+            if as_of is not None and charge.recorded_at > as_of:
+                return True
+            add_charge(charge)
         elif topic in ASSOCIATION_TOPICS:
             event = decode_event(topic, state)
-            if as_of is None or event.recorded_at <= as_of:
-                add(event)
+            if as_of is not None and event.recorded_at > as_of:
+                return True
+            add(event)
         elif topic == VOID_TOPIC:
             charge = decode_charge_view(state)
-            if as_of is None or charge.recorded_at <= as_of:
-                add_charge(charge)
+            if as_of is not None and charge.recorded_at > as_of:
+                return True
+            add_charge(charge)
         elif topic == AMENDMENT_TOPIC:
             amendment = decode_amendment_view(state)
-            if as_of is None or amendment.recorded_at <= as_of:
-                add_charge(reversal_of(amendment))
-                add_charge(amendment)
+            if as_of is not None and amendment.recorded_at > as_of:
+                return True
+            add_charge(reversal_of(amendment))
+            add_charge(amendment)
+    return False

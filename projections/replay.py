@@ -3,7 +3,8 @@
 The log is read in chunks, in notification order, and folded into
 scratch views in memory (a `ViewDelta` that keeps only the period's charges), so
 memory grows with customers and partners, never with events. Events recorded after
-`as_of` are left out. The live views are never read or written here.
+`as_of` are left out, and the reading stops at the first of them (recorded times
+never decrease along the log). The live views are never read or written here.
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ def replay_period(
             rows = ledger.recorder.select_notifications_in(cursor, after, chunk)
         if not rows:
             break
-        add_stored_rows(scratch, rows, as_of)
+        past_as_of = add_stored_rows(scratch, rows, as_of)
         after = rows[-1][0]
         read += len(rows)
         if progress is not None:
             progress(len(rows))
+        if past_as_of:
+            break
     return views_from_delta(scratch, settings), read
 
 

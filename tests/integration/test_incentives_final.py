@@ -214,3 +214,22 @@ def test_final_values_and_settle_on_postgresql(open_url, postgres_fresh_dsn):
     # 10000 × 0.02 + 10000 × 0.03 + 100
     assert [t.amount for t in settle_incentives(engine, "2026-10").value.transfers] == ["600.00"]
     assert settle_incentives(engine, "2026-10").recorded is False
+
+
+def test_a_closed_period_is_read_from_the_log_once_and_stays_what_a_new_reader_finds(engine, open_store):
+    close_period(engine, "2026-10")
+    first = read_period(engine, "p-1", "2026-10")
+    accept(engine, [usage("c-1", quantity="7", unit_price="1", time=OCT.format(20))])  # after the close
+    assert read_period(engine, "p-1", "2026-10") is first, "the close's rows are kept, not read again"
+    assert read_period(engine, "p-2", "2026-10") is not first
+    assert read_period(engine, "p-1", "2026-11").close is None, "an open period is read live"
+
+    fresh = open_store(now="2026-12-05T10:00:00+08:00")  # the same file, nothing kept yet
+    again = read_period(fresh, "p-1", "2026-10")
+    assert again is not first
+    assert (sorted(again.charges), again.statement_units, again.carried.total()) == (
+        sorted(first.charges),
+        first.statement_units,
+        first.carried.total(),
+    )
+    assert values(fresh, "2026-10") == values(engine, "2026-10") == ("final", "12100.55", "12100.55500000", 2, 1)

@@ -74,6 +74,29 @@ def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
     engine.close()
 
 
+def test_replay_as_of_a_past_moment_stops_reading_at_the_first_later_event(tmp_path):
+    """Recorded times never decrease along the log (CONTRACT.md §11), so nothing after
+    the first event recorded past `as_of` can count: the reading stops there."""
+    clock = SteppingClock()
+    engine = open_engine(Settings(store_url=f"sqlite:///{tmp_path / 'b.db'}"), create=True, clock=clock)
+    events = month_of_events(customers=6, usage_per_customer=4)
+    first, second = events[: len(events) // 2], events[len(events) // 2 :]
+    record(engine, first)
+    after_first = period_views(engine, "2026-10")
+    clock.advance()
+    between = engine.ledger.now()
+    clock.advance()
+    record(engine, second)
+    recorded = engine.ledger.recorder.max_notification_id()
+
+    views, read = replay_period(engine.ledger, view_settings(engine, "2026-10"), between, chunk=5)
+    assert views == after_first
+    assert read < recorded, f"read {read} of {recorded} events: it went on past the moment"
+    _views, read_all = replay_period(engine.ledger, view_settings(engine, "2026-10"), engine.ledger.now(), chunk=5)
+    assert read_all == recorded
+    engine.close()
+
+
 def test_digest_is_the_same_on_a_sqlite_file_and_in_memory(open_store):
     events = month_of_events(customers=8, usage_per_customer=5)
     on_file, in_memory = open_store("a.db"), open_store(memory=True)

@@ -69,8 +69,10 @@ def test_the_slim_reading_leaves_out_corrections_recorded_after_as_of():
     recorded, next_day = b"2026-12-01T00:00:00.000000Z", b"2026-12-02T00:00:00.000000Z"
     later = [(n, topic, state.replace(recorded, next_day)) for n, topic, state in stored]
     delta = ViewDelta()
-    add_stored_rows(delta, stored[:2] + later[2:], as_of="2026-12-01T00:00:00.000000Z")
+    past_as_of = add_stored_rows(delta, stored[:2] + later[2:], as_of="2026-12-01T00:00:00.000000Z")
     assert delta.bill_lines[LINE_KEY][CHARGES] == 1
+    assert past_as_of, "the reader is told the rest of the log is recorded after as_of"
+    assert not add_stored_rows(ViewDelta(), stored, as_of="2026-12-01T00:00:00.000000Z")
 
 
 def test_a_correction_changes_its_targets_bill_and_partner_views_in_the_targets_period():
