@@ -53,7 +53,9 @@ def test_replay_equals_the_live_views_of_every_period(store):
     assert _replay(store, "2026-10", store.ledger.now()).bills, "the month has bills"
 
 
-def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
+def _two_ingests_with_a_moment_between(tmp_path):
+    """An engine with two halves of a month recorded a known moment apart: the engine,
+    that moment, and the period's views after each half."""
     clock = SteppingClock()
     engine = open_engine(Settings(store_url=f"sqlite:///{tmp_path / 'b.db'}"), create=True, clock=clock)
     events = month_of_events(customers=6, usage_per_customer=4)
@@ -64,7 +66,11 @@ def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
     between = engine.ledger.now()
     clock.advance()
     record(engine, second)
-    after_second = period_views(engine, "2026-10")
+    return engine, between, after_first, period_views(engine, "2026-10")
+
+
+def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
+    engine, between, after_first, after_second = _two_ingests_with_a_moment_between(tmp_path)
     assert after_first != after_second, "the second file must change the period"
 
     replayed = _replay(engine, "2026-10", between)
@@ -77,16 +83,7 @@ def test_as_of_between_two_ingests_reproduces_the_first_state_exactly(tmp_path):
 def test_replay_as_of_a_past_moment_stops_reading_at_the_first_later_event(tmp_path):
     """Recorded times never decrease along the log (CONTRACT.md §11), so nothing after
     the first event recorded past `as_of` can count: the reading stops there."""
-    clock = SteppingClock()
-    engine = open_engine(Settings(store_url=f"sqlite:///{tmp_path / 'b.db'}"), create=True, clock=clock)
-    events = month_of_events(customers=6, usage_per_customer=4)
-    first, second = events[: len(events) // 2], events[len(events) // 2 :]
-    record(engine, first)
-    after_first = period_views(engine, "2026-10")
-    clock.advance()
-    between = engine.ledger.now()
-    clock.advance()
-    record(engine, second)
+    engine, between, after_first, _after_second = _two_ingests_with_a_moment_between(tmp_path)
     recorded = engine.ledger.recorder.max_notification_id()
 
     views, read = replay_period(engine.ledger, view_settings(engine, "2026-10"), between, chunk=5)
