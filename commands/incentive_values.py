@@ -134,7 +134,7 @@ def read_period(engine: Engine, partner_id: str, period: str) -> PeriodRows:
             f"statement of {partner_id} for {period}: totals {totals}, carried charges in the log {carried.total()}"
         )
     rows = PeriodRows(charges, associations, close, carried, totals)
-    engine.closed_period_rows.put(key, rows)
+    engine.closed_period_rows.put(key, rows, len(charges) + len(associations))
     return rows
 
 
